@@ -1,0 +1,93 @@
+// swift-tools-version: 6.3
+// Cordon: a process-isolated sandbox supervisor for untrusted WebAssembly plugins.
+// Layering (lower never imports higher):
+//   CCordonShims, CSeccomp, CCap              C: syscalls libc lacks, fork→exec, SIGSYS handler
+//   CordonChannel                             shared-memory rings + frame codec
+//   CordonPolicy                              declarative policy (OCI seccomp JSON + Cordon sections)
+//   CordonJail                                applies a policy to the calling process, in a fixed order
+//   CordonAudit                               hash-chained audit log, verifier, sinks
+//   CordonWorkerRuntime                       WasmKit inside the confined worker
+//   Cordon                                    the supervisor library (public API)
+//   cordon, cordon-worker, cordon-bench       executables
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Cordon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Cordon", targets: ["Cordon"]),
+        .executable(name: "cordon", targets: ["CordonCLI"]),
+        .executable(name: "cordon-worker", targets: ["CordonWorker"]),
+        .executable(name: "cordon-bench", targets: ["CordonBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: C layer
+        .target(name: "CCordonShims"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        // MARK: Swift layers
+        .target(name: "CordonChannel", dependencies: ["CCordonShims"], swiftSettings: strict),
+        .target(name: "CordonPolicy", dependencies: ["CSeccomp"], swiftSettings: strict),
+        .target(name: "CordonJail",
+                dependencies: ["CordonPolicy", "CordonChannel", "CCordonShims", "CSeccomp", "CCap"], swiftSettings: strict),
+        .target(name: "CordonAudit",
+                dependencies: ["CCordonShims", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
+        .target(name: "CordonWorkerRuntime",
+                dependencies: ["CordonChannel", "CordonPolicy", .product(name: "WasmKit", package: "WasmKit")],
+                swiftSettings: strict),
+        .target(name: "Cordon",
+                dependencies: [
+                    "CordonChannel", "CordonPolicy", "CordonJail", "CordonAudit", "CCordonShims", "CSeccomp",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                ],
+                swiftSettings: strict),
+
+        // MARK: Executables
+        .executableTarget(name: "CordonWorker",
+                          dependencies: ["CordonJail", "CordonWorkerRuntime", "CordonChannel", "CordonPolicy"],
+                          swiftSettings: strict),
+        .executableTarget(name: "CordonCLI",
+                          dependencies: [
+                              "Cordon", "CordonAudit", "CordonPolicy",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "WAT", package: "WasmKit"),
+                              .product(name: "WasmParser", package: "WasmKit"),
+                          ],
+                          swiftSettings: strict),
+        .executableTarget(name: "CordonBench",
+                          dependencies: [
+                              "Cordon", "CordonChannel", "CordonAudit", "CCordonShims",
+                              .product(name: "WasmKit", package: "WasmKit"),
+                              .product(name: "WAT", package: "WasmKit"),
+                          ],
+                          swiftSettings: strict),
+        // Test-only executables: a channel peer, and a probe that confines itself then tries to escape.
+        .executableTarget(name: "CordonTestPeer", dependencies: ["CordonChannel", "CCordonShims"], swiftSettings: strict),
+        .executableTarget(name: "CordonEscapeProbe",
+                          dependencies: ["CordonJail", "CordonPolicy", "CCordonShims"], swiftSettings: strict),
+
+        // MARK: Tests
+        .testTarget(name: "CordonChannelTests", dependencies: ["CordonChannel", "CCordonShims"], swiftSettings: strict),
+        .testTarget(name: "CordonPolicyTests", dependencies: ["CordonPolicy", "CordonJail"], swiftSettings: strict),
+        .testTarget(name: "CordonAuditTests", dependencies: ["CordonAudit"], swiftSettings: strict),
+        .testTarget(name: "CordonWorkerTests",
+                    dependencies: ["Cordon", "CordonChannel", "CordonPolicy", .product(name: "WAT", package: "WasmKit")],
+                    swiftSettings: strict),
+        .testTarget(name: "CordonTests",
+                    dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit")],
+                    swiftSettings: strict),
+    ]
+)

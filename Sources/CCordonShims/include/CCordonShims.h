@@ -1,0 +1,110 @@
+// CCordonShims: the only C in Cordon. It holds what Swift cannot do safely:
+//  - syscall wrappers glibc lacks or exposes only as variadic functions (Swift cannot call variadics);
+//  - atomics on memory shared with another process (Swift's Atomic needs memory it owns);
+//  - the code between clone and exec (only raw, async-signal-safe syscalls may run there);
+//  - the SIGSYS handler (must be async-signal-safe).
+// Every function returns -1 and leaves errno set on failure unless documented otherwise.
+#ifndef CCORDON_SHIMS_H
+#define CCORDON_SHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Syscall wrappers
+
+int cordon_memfd_create(const char *name, unsigned int flags);
+/// FUTEX_WAIT (shared, not PRIVATE: the word lives in a MAP_SHARED mapping of two processes).
+/// `timeout_ns` < 0 waits forever. Returns 0 when woken, -1 with errno EAGAIN/ETIMEDOUT/EINTR.
+int cordon_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/// FUTEX_WAKE (shared). Returns the number of waiters woken.
+int cordon_futex_wake(uint32_t *word, int count);
+int cordon_pidfd_open(pid_t pid, unsigned int flags);
+int cordon_pidfd_send_signal(int pidfd, int sig);
+int cordon_pidfd_getfd(int pidfd, int targetfd);
+int cordon_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+int cordon_gettid(void);
+/// Raw syscall(2) with six arguments: used by the escape probe to attempt forbidden calls directly.
+long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+int cordon_pivot_root(const char *new_root, const char *put_old);
+
+// MARK: - Atomics on shared memory
+
+uint32_t cordon_load_acquire_u32(const uint32_t *p);
+void cordon_store_release_u32(uint32_t *p, uint32_t v);
+uint64_t cordon_load_acquire_u64(const uint64_t *p);
+void cordon_store_release_u64(uint64_t *p, uint64_t v);
+uint32_t cordon_exchange_u32(uint32_t *p, uint32_t v);
+uint32_t cordon_fetch_add_u32(uint32_t *p, uint32_t v);
+/// Returns 1 and stores `desired` if *p == expected, else 0.
+int cordon_compare_exchange_u32(uint32_t *p, uint32_t expected, uint32_t desired);
+void cordon_fence_seq_cst(void);
+void cordon_cpu_relax(void);
+
+// MARK: - Spawning a worker (clone3 + exec)
+
+/// What `cordon_spawn` needs. Everything is prepared by the caller before the clone: the child runs
+/// only raw syscalls (dup2/dup3, close_range, prctl, sigaction, sigprocmask, chdir, execve).
+typedef struct cordon_spawn_request {
+    const char *path;          ///< absolute path of the executable
+    char *const *argv;         ///< NULL-terminated
+    char *const *envp;         ///< NULL-terminated (may be just {NULL})
+    const int *fds;            ///< fds[i] becomes fd i in the child (-1: left closed); all others are closed
+    int nfds;
+    uint64_t clone_flags;      ///< CLONE_NEW* namespace flags to create the child in (0 for none)
+    int death_signal;          ///< PR_SET_PDEATHSIG in the child before exec (e.g. SIGKILL); 0 for none
+} cordon_spawn_request;
+
+/// Outcome of `cordon_spawn`. On failure `pid` is -1, `err` the errno, `step` names where it failed:
+/// "stack", "clone", or a child-side step ("sigaction", "prctl", "dup", "close_range", "chdir", "execve").
+typedef struct cordon_spawn_result {
+    pid_t pid;
+    int pidfd;
+    int err;
+    const char *step;
+} cordon_spawn_result;
+
+/// clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | clone_flags) then, in the child: reset signal
+/// dispositions, set the parent-death signal, move `fds` into place, close everything else,
+/// chdir("/"), unblock signals, execve. This is what posix_spawn does, plus namespaces, a pidfd and
+/// PDEATHSIG with no window. A child-side failure is written to memory shared with the (suspended)
+/// parent, so the caller gets errno and step synchronously; the failed child is already reaped.
+/// PR_SET_PDEATHSIG fires when the *thread* that spawned dies: call this from a long-lived thread.
+cordon_spawn_result cordon_spawn(const cordon_spawn_request *req);
+
+// MARK: - Seccomp user notification (the supervisor reads the kernel's account of a denied syscall)
+
+typedef struct cordon_seccomp_event {
+    uint64_t id;
+    uint32_t pid;
+    int32_t nr;
+    uint32_t arch;
+    uint64_t instruction_pointer;
+    uint64_t args[6];
+} cordon_seccomp_event;
+
+/// SECCOMP_IOCTL_NOTIF_RECV into a correctly sized buffer (SECCOMP_GET_NOTIF_SIZES).
+int cordon_seccomp_notif_recv(int listener, cordon_seccomp_event *out);
+/// SECCOMP_IOCTL_NOTIF_SEND: fail the syscall with -error (error > 0).
+int cordon_seccomp_notif_deny(int listener, uint64_t id, int error);
+int cordon_seccomp_notif_id_valid(int listener, uint64_t id);
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) for a filter exported by libseccomp (seccomp_export_bpf_mem).
+int cordon_seccomp_load_bpf(const void *filter, size_t length, unsigned int flags);
+
+// MARK: - SIGSYS reporter (fallback when user notification is unavailable)
+
+/// Installs an async-signal-safe SIGSYS handler for SECCOMP_RET_TRAP: it stores si_syscall and si_arch
+/// into `slot[1]`, `slot[2]`, sets `slot[0] = 1` (release), wakes a futex on slot[0], then exit_group(159).
+/// The values are worker-reported and must be labelled as such by the supervisor.
+int cordon_install_sigsys_reporter(uint32_t *slot);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

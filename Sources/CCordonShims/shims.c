@@ -1,0 +1,244 @@
+#define _GNU_SOURCE
+#include "CCordonShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+// MARK: - Syscall wrappers
+
+int cordon_memfd_create(const char *name, unsigned int flags) {
+    return (int)syscall(SYS_memfd_create, name, flags);
+}
+
+int cordon_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        tsp = &ts;
+    }
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0);
+}
+
+int cordon_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int cordon_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+int cordon_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+int cordon_pidfd_getfd(int pidfd, int targetfd) { return (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, 0); }
+int cordon_close_range(unsigned int first, unsigned int last, unsigned int flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
+    return prctl(option, a2, a3, a4, a5);
+}
+int cordon_gettid(void) { return (int)syscall(SYS_gettid); }
+long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+    return syscall(nr, a1, a2, a3, a4, a5, a6);
+}
+int cordon_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+// MARK: - Atomics
+
+uint32_t cordon_load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void cordon_store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+uint64_t cordon_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+void cordon_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+uint32_t cordon_exchange_u32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL); }
+uint32_t cordon_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+int cordon_compare_exchange_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ? 1 : 0;
+}
+void cordon_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+void cordon_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+// MARK: - Spawn
+
+struct spawn_ctx {
+    const cordon_spawn_request *req;
+    volatile int err;
+    const char *volatile step;
+};
+
+// Runs in the child, sharing the parent's memory (CLONE_VM) while the parent is suspended
+// (CLONE_VFORK). Only raw syscalls: no malloc, no locks, no stdio.
+static int spawn_child(void *arg) {
+    struct spawn_ctx *ctx = (struct spawn_ctx *)arg;
+    const cordon_spawn_request *req = ctx->req;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        // Some signal numbers (glibc's internal ones) refuse; that is fine.
+        (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, _NSIG / 8);
+    }
+    if (req->death_signal > 0 && prctl(PR_SET_PDEATHSIG, (unsigned long)req->death_signal, 0, 0, 0) != 0) {
+        ctx->step = "prctl"; goto fail;
+    }
+    // Two phases so that a source fd that sits on a target number is never clobbered:
+    // first lift every source above the target range, then place it.
+    int lifted[64];
+    int n = req->nfds > 64 ? 64 : req->nfds;
+    for (int i = 0; i < n; i++) {
+        lifted[i] = -1;
+        if (req->fds[i] < 0) continue;
+        lifted[i] = fcntl(req->fds[i], F_DUPFD, n > 3 ? n : 3);
+        if (lifted[i] < 0) { ctx->step = "dup"; goto fail; }
+    }
+    for (int i = 0; i < n; i++) {
+        if (lifted[i] < 0) { (void)close(i); continue; }
+        if (dup2(lifted[i], i) < 0) { ctx->step = "dup"; goto fail; }
+    }
+    if (syscall(SYS_close_range, (unsigned)n, ~0U, 0) != 0) { ctx->step = "close_range"; goto fail; }
+    if (chdir("/") != 0) { ctx->step = "chdir"; goto fail; }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+    execve(req->path, req->argv, req->envp);
+    ctx->step = "execve";
+fail:
+    ctx->err = errno;
+    syscall(SYS_exit_group, 127);
+    return 127;
+}
+
+cordon_spawn_result cordon_spawn(const cordon_spawn_request *req) {
+    cordon_spawn_result result = { .pid = -1, .pidfd = -1, .err = 0, .step = NULL };
+    const size_t stack_size = 64 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { result.err = errno; result.step = "stack"; return result; }
+
+    struct spawn_ctx ctx = { .req = req, .err = 0, .step = NULL };
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);   // no handler of ours may run on the shared stack
+    int pidfd = -1;
+    unsigned long flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (unsigned long)req->clone_flags;
+    pid_t pid = clone(spawn_child, (char *)stack + stack_size, (int)flags, &ctx, &pidfd);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, stack_size);
+
+    if (pid < 0) { result.err = clone_errno; result.step = "clone"; return result; }
+    if (ctx.step != NULL) {
+        int status;
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {}
+        if (pidfd >= 0) close(pidfd);
+        result.err = ctx.err;
+        result.step = ctx.step;
+        return result;
+    }
+    result.pid = pid;
+    result.pidfd = pidfd;
+    return result;
+}
+
+// MARK: - Seccomp user notification
+
+int cordon_seccomp_notif_recv(int listener, cordon_seccomp_event *out) {
+    struct seccomp_notif_sizes sizes;
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
+    // The kernel may know a larger struct than our headers; give it room and zero it (it insists).
+    _Alignas(8) unsigned char buffer[512];
+    if (sizes.seccomp_notif > sizeof buffer) { errno = EOVERFLOW; return -1; }
+    memset(buffer, 0, sizeof buffer);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, buffer) != 0) return -1;
+    const struct seccomp_notif *n = (const struct seccomp_notif *)buffer;
+    out->id = n->id;
+    out->pid = n->pid;
+    out->nr = n->data.nr;
+    out->arch = n->data.arch;
+    out->instruction_pointer = n->data.instruction_pointer;
+    for (int i = 0; i < 6; i++) out->args[i] = n->data.args[i];
+    return 0;
+}
+
+int cordon_seccomp_notif_deny(int listener, uint64_t id, int error) {
+    _Alignas(8) unsigned char buffer[256];
+    struct seccomp_notif_sizes sizes;
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return -1;
+    if (sizes.seccomp_notif_resp > sizeof buffer) { errno = EOVERFLOW; return -1; }
+    memset(buffer, 0, sizeof buffer);
+    struct seccomp_notif_resp *r = (struct seccomp_notif_resp *)buffer;
+    r->id = id;
+    r->val = 0;
+    r->error = -error;
+    r->flags = 0;
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, buffer);
+}
+
+int cordon_seccomp_notif_id_valid(int listener, uint64_t id) {
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id);
+}
+
+int cordon_seccomp_load_bpf(const void *filter, size_t length, unsigned int flags) {
+    struct sock_fprog prog = { .len = (unsigned short)(length / sizeof(struct sock_filter)),
+                               .filter = (struct sock_filter *)filter };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+// MARK: - SIGSYS reporter
+
+static uint32_t *volatile sigsys_slot;
+
+static void sigsys_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig; (void)uctx;
+    uint32_t *slot = sigsys_slot;
+    if (slot != NULL) {
+        __atomic_store_n(&slot[1], (uint32_t)info->si_syscall, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot[2], (uint32_t)info->si_arch, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot[0], 1u, __ATOMIC_RELEASE);
+        syscall(SYS_futex, &slot[0], FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    syscall(SYS_exit_group, 159);
+}
+
+int cordon_install_sigsys_reporter(uint32_t *slot) {
+    sigsys_slot = slot;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigsys_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask);
+    return sigaction(SIGSYS, &sa, NULL);
+}

@@ -1,0 +1,258 @@
+// The messages of the supervisor ↔ worker protocol. Their byte encoding lives in FrameCodec.swift and
+// is specified in docs/protocol.md. Every field a worker sends is hostile input to the supervisor.
+
+/// A WebAssembly value type as it crosses the channel.
+public enum WasmType: UInt8, Sendable, Hashable, Codable, CustomStringConvertible {
+    case i32 = 0x7F, i64 = 0x7E, f32 = 0x7D, f64 = 0x7C
+
+    public var description: String {
+        switch self {
+        case .i32: "i32"
+        case .i64: "i64"
+        case .f32: "f32"
+        case .f64: "f64"
+        }
+    }
+}
+
+/// A WebAssembly number value; floats travel as their bit patterns so NaN payloads survive.
+public enum WasmValue: Sendable, Hashable, CustomStringConvertible {
+    case i32(UInt32)
+    case i64(UInt64)
+    case f32(UInt32)
+    case f64(UInt64)
+
+    /// The type of this value.
+    public var type: WasmType {
+        switch self {
+        case .i32: .i32
+        case .i64: .i64
+        case .f32: .f32
+        case .f64: .f64
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .i32(let v): String(Int32(bitPattern: v))
+        case .i64(let v): String(Int64(bitPattern: v))
+        case .f32(let v): String(Float(bitPattern: v))
+        case .f64(let v): String(Double(bitPattern: v))
+        }
+    }
+}
+
+/// The signature of one exported function.
+public struct ExportedFunction: Sendable, Hashable {
+    public var name: String
+    public var parameters: [WasmType]
+    public var results: [WasmType]
+    public init(name: String, parameters: [WasmType], results: [WasmType]) {
+        self.name = name
+        self.parameters = parameters
+        self.results = results
+    }
+}
+
+/// WebAssembly limits the worker enforces inside the interpreter (the process limits are rlimits).
+public struct WasmLimits: Sendable, Hashable {
+    /// Maximum linear-memory pages (64 KiB each) a memory may grow to.
+    public var maxMemoryPages: UInt32
+    /// Maximum table elements a table may grow to.
+    public var maxTableElements: UInt32
+    /// Fuel (WasmKit instruction budget) per call; 0 disables fuel metering.
+    public var fuelPerCall: UInt64
+    /// Maximum guest → host → guest re-entry depth.
+    public var maxReentryDepth: UInt32
+    /// Maximum bytes in one host-call request or reply.
+    public var maxHostCallBytes: UInt32
+
+    public init(maxMemoryPages: UInt32, maxTableElements: UInt32, fuelPerCall: UInt64,
+                maxReentryDepth: UInt32, maxHostCallBytes: UInt32) {
+        self.maxMemoryPages = maxMemoryPages
+        self.maxTableElements = maxTableElements
+        self.fuelPerCall = fuelPerCall
+        self.maxReentryDepth = maxReentryDepth
+        self.maxHostCallBytes = maxHostCallBytes
+    }
+}
+
+/// The first message a worker sends, after confinement and before it has read any plugin byte.
+public struct WorkerHello: Sendable, Hashable {
+    /// Protocol version the worker speaks.
+    public var protocolVersion: UInt16
+    /// The worker's pid as the worker sees it (1 inside a PID namespace).
+    public var pid: Int32
+    /// The uid the worker runs as after confinement.
+    public var uid: UInt32
+    /// Isolation layers achieved, by name (e.g. "namespace.net", "rlimits", "capabilities", "seccomp").
+    public var layers: [String]
+    /// The seccomp user-notification listener fd number inside the worker, or -1 when the filter
+    /// kills instead (then the supervisor relies on the SIGSYS exit status).
+    public var listenerFD: Int32
+
+    public init(protocolVersion: UInt16, pid: Int32, uid: UInt32, layers: [String], listenerFD: Int32) {
+        self.protocolVersion = protocolVersion
+        self.pid = pid
+        self.uid = uid
+        self.layers = layers
+        self.listenerFD = listenerFD
+    }
+}
+
+/// Module bytes and plugin configuration, sent once the worker is confined.
+public struct Bootstrap: Sendable, Hashable {
+    public var module: [UInt8]
+    public var limits: WasmLimits
+    /// Names of application-defined host functions the guest may import from `env`.
+    public var customFunctions: [String]
+
+    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String]) {
+        self.module = module
+        self.limits = limits
+        self.customFunctions = customFunctions
+    }
+}
+
+/// What the worker found in the module after instantiation.
+public struct ModuleReport: Sendable, Hashable {
+    public var exports: [ExportedFunction]
+    /// Initial linear-memory size in pages (0 when the module has no memory).
+    public var memoryPages: UInt32
+    public init(exports: [ExportedFunction], memoryPages: UInt32) {
+        self.exports = exports
+        self.memoryPages = memoryPages
+    }
+}
+
+/// Why a module could not be loaded.
+public struct LoadFailure: Sendable, Hashable {
+    /// The stage that failed.
+    public enum Stage: UInt8, Sendable, Hashable {
+        case parse = 1, validation, link, instantiation, start
+    }
+    public var stage: Stage
+    public var message: String
+    public init(stage: Stage, message: String) {
+        self.stage = stage
+        self.message = message
+    }
+}
+
+/// A request to run an export.
+public struct CallRequest: Sendable, Hashable {
+    public var id: UInt32
+    public var export: String
+    public var arguments: [WasmValue]
+    /// When non-nil, the bytes-in/bytes-out convention (docs/abi.md): the worker copies `input` into
+    /// memory from the guest's `cordon_alloc`, calls `export(ptr, len) -> i64` and returns the bytes
+    /// the packed (ptr << 32 | len) result points at.
+    public var input: [UInt8]?
+    /// Fuel for this call; 0 means unmetered.
+    public var fuel: UInt64
+
+    public init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]? = nil, fuel: UInt64) {
+        self.id = id
+        self.export = export
+        self.arguments = arguments
+        self.input = input
+        self.fuel = fuel
+    }
+}
+
+/// Classified reason for a guest trap. WasmKit distinguishes traps only by message text; the worker
+/// classifies them in one place (TrapClassifier) so the supervisor gets a stable code.
+public enum TrapKind: UInt8, Sendable, Hashable {
+    case unreachable = 1, outOfBounds, stackExhausted, integerDivision, integerOverflow, invalidConversion,
+         outOfFuel, memoryLimit, indirectCall, reentryLimit, hostFunction, other
+}
+
+/// A finished call: values (or bytes, for the bytes convention) or a trap, plus fuel consumed.
+public struct CallOutcome: Sendable, Hashable {
+    /// What the call produced.
+    public enum Result: Sendable, Hashable {
+        case values([WasmValue])
+        case bytes([UInt8])
+        case trap(TrapKind, String)
+    }
+    public var id: UInt32
+    public var result: Result
+    public var fuelUsed: UInt64
+    public init(id: UInt32, result: Result, fuelUsed: UInt64) {
+        self.id = id
+        self.result = result
+        self.fuelUsed = fuelUsed
+    }
+}
+
+/// A host function invocation from the guest. Guest memory is read by the worker (with bounds
+/// checks); the supervisor only sees the values and byte strings, never guest pointers.
+public struct HostCallRequest: Sendable, Hashable {
+    public var id: UInt32
+    /// Host function name as imported (e.g. "host_log", or a custom name).
+    public var function: String
+    /// Integer arguments (levels, capacities, millisecond counts).
+    public var integers: [Int64]
+    /// Byte-string arguments read from guest memory (keys, values, messages).
+    public var blobs: [[UInt8]]
+    public init(id: UInt32, function: String, integers: [Int64], blobs: [[UInt8]]) {
+        self.id = id
+        self.function = function
+        self.integers = integers
+        self.blobs = blobs
+    }
+}
+
+/// The supervisor's answer to a host call.
+public struct HostCallReply: Sendable, Hashable {
+    public var id: UInt32
+    /// 0 or a positive value on success, or a negative ABI error code (docs/abi.md).
+    public var status: Int64
+    /// Output bytes the worker copies to the guest's (out_ptr, out_cap).
+    public var data: [UInt8]
+    public init(id: UInt32, status: Int64, data: [UInt8]) {
+        self.id = id
+        self.status = status
+        self.data = data
+    }
+}
+
+/// A diagnostic from the worker runtime itself (not the guest's host_log).
+public struct WorkerLog: Sendable, Hashable {
+    public var level: UInt8
+    public var message: String
+    public init(level: UInt8, message: String) {
+        self.level = level
+        self.message = message
+    }
+}
+
+/// A syscall the worker says it was denied (SIGSYS fallback path). Worker-reported: forgeable.
+public struct ViolationReport: Sendable, Hashable {
+    public var syscall: Int32
+    public var arch: UInt32
+    public init(syscall: Int32, arch: UInt32) {
+        self.syscall = syscall
+        self.arch = arch
+    }
+}
+
+/// Every message of the protocol, in both directions.
+public enum ChannelMessage: Sendable, Hashable {
+    // worker → supervisor
+    case hello(WorkerHello)
+    case loaded(ModuleReport)
+    case loadFailed(LoadFailure)
+    case callOutcome(CallOutcome)
+    case hostCall(HostCallRequest)
+    case log(WorkerLog)
+    case violation(ViolationReport)
+    // supervisor → worker
+    case listenerTaken
+    case bootstrap(Bootstrap)
+    case call(CallRequest)
+    case hostReply(HostCallReply)
+    case shutdown
+    // both directions
+    case heartbeat(UInt64)
+}
