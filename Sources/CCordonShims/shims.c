@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -69,6 +70,13 @@ long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long 
 }
 int cordon_pivot_root(const char *new_root, const char *put_old) {
     return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+// MARK: - Channel helpers
+
+int cordon_eventfd_nonblocking(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+int cordon_memfd_seal_size(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 }
 
 // MARK: - Atomics
@@ -241,4 +249,21 @@ int cordon_install_sigsys_reporter(uint32_t *slot) {
     sa.sa_flags = SA_SIGINFO;
     sigfillset(&sa.sa_mask);
     return sigaction(SIGSYS, &sa, NULL);
+}
+
+// MARK: - Credentials, namespaces, statfs
+
+#include <sys/statfs.h>
+
+int cordon_unshare(int flags) { return unshare(flags); }
+int cordon_setresuid(uid_t ruid, uid_t euid, uid_t suid) { return setresuid(ruid, euid, suid); }
+int cordon_setresgid(gid_t rgid, gid_t egid, gid_t sgid) { return setresgid(rgid, egid, sgid); }
+int cordon_getresuid(uid_t *ruid, uid_t *euid, uid_t *suid) { return getresuid(ruid, euid, suid); }
+int cordon_getresgid(gid_t *rgid, gid_t *egid, gid_t *sgid) { return getresgid(rgid, egid, sgid); }
+int cordon_statfs(const char *path, int64_t *fs_type, uint64_t *mount_flags) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -1;
+    *fs_type = (int64_t)fs.f_type;
+    *mount_flags = (uint64_t)fs.f_flags;
+    return 0;
 }

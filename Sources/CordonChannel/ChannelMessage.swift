@@ -256,3 +256,26 @@ public enum ChannelMessage: Sendable, Hashable {
     // both directions
     case heartbeat(UInt64)
 }
+
+/// The negative status codes a host function returns to the guest (docs/abi.md). One table for all
+/// host functions, so a guest needs a single error path.
+public enum ABIErrorCode: Int32, Sendable, Hashable, CaseIterable {
+    case notFound = -1
+    case permissionDenied = -2
+    case invalidArgument = -3
+    case rateLimited = -4
+    case tooLarge = -5
+    case hostError = -6
+
+    /// A short, stable name for logs and audit records.
+    public var name: String {
+        switch self {
+        case .notFound: "not_found"
+        case .permissionDenied: "permission_denied"
+        case .invalidArgument: "invalid_argument"
+        case .rateLimited: "rate_limited"
+        case .tooLarge: "too_large"
+        case .hostError: "host_error"
+        }
+    }
+}

@@ -1,1 +1,115 @@
-print("not yet")
+// cordon-worker: one confined process per plugin. It confines itself fully (CordonJail, in the fixed
+// order of docs/policies.md) BEFORE it reads a single plugin byte, then runs the module in WasmKit and
+// answers the supervisor over the shared-memory channel. Single-threaded and Foundation-free on purpose:
+// the seccomp filter allows no thread creation and no file access.
+import CordonChannel
+import CordonJail
+import CordonWorkerRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes the supervisor classifies (docs/architecture.md).
+enum WorkerExitCode {
+    static let shutdown: Int32 = 0
+    static let confinementFailed: Int32 = 71
+    static let channelFailed: Int32 = 74
+    static let protocolError: Int32 = 76
+}
+
+/// Reads the sealed plan memfd the supervisor placed at fd 5.
+func readPlan(fd: CInt) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { break }
+        bytes += buffer[0..<n]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    close(fd)
+    return bytes
+}
+
+/// Host calls go to the supervisor and block until its reply; a shutdown request ends the process.
+final class ChannelTransport: HostCallTransport {
+    let channel: SharedMemoryBuffer
+    init(channel: SharedMemoryBuffer) { self.channel = channel }
+
+    func perform(_ request: HostCallRequest) throws -> HostCallReply {
+        try channel.send(.hostCall(request), timeout: nil)
+        while true {
+            switch try channel.receive(timeout: nil) {
+            case .hostReply(let reply): return reply
+            case .shutdown: exit(WorkerExitCode.shutdown)
+            case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
+            default: throw HostTransportFailure(reason: "unexpected message while waiting for a host reply")
+            }
+        }
+    }
+}
+
+func fail(_ channel: SharedMemoryBuffer?, _ code: Int32, _ message: String) -> Never {
+    try? channel?.send(.log(WorkerLog(level: 4, message: message)), timeout: .seconds(1))
+    exit(code)
+}
+
+func runWorker() -> Never {
+    let channel: SharedMemoryBuffer
+    do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch {
+        exit(WorkerExitCode.channelFailed)
+    }
+    guard let planBytes = readPlan(fd: 5) else { fail(channel, WorkerExitCode.confinementFailed, "cannot read the confinement plan (fd 5)") }
+    let report: ConfinementReport
+    do {
+        let plan = try ConfinementPlan.decode(planBytes)
+        report = try Confinement.apply(plan, sigsysSlot: nil)
+    } catch {
+        fail(channel, WorkerExitCode.confinementFailed, "confinement failed: \(error)")
+    }
+    // Confined from here on: only the allow-listed syscalls work.
+    do {
+        try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
+                                            layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
+        if report.listenerFD >= 0 {
+            guard case .listenerTaken = try channel.receive(timeout: nil) else {
+                fail(channel, WorkerExitCode.protocolError, "expected listenerTaken")
+            }
+            // Keeping it would let a compromised worker answer its own notifications.
+            close(report.listenerFD)
+        }
+        var bootstrap: Bootstrap?
+        while bootstrap == nil {
+            switch try channel.receive(timeout: nil) {
+            case .bootstrap(let b): bootstrap = b
+            case .shutdown: exit(WorkerExitCode.shutdown)
+            case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
+            default: fail(channel, WorkerExitCode.protocolError, "expected bootstrap")
+            }
+        }
+        let transport = ChannelTransport(channel: channel)
+        let runtime: PluginRuntime
+        switch PluginRuntime.load(bootstrap!, transport: transport) {
+        case .success(let loaded): runtime = loaded
+        case .failure(let failure):
+            try channel.send(.loadFailed(failure), timeout: nil)
+            // Wait to be told to go (or killed): exiting first would race the report.
+            while true { if case .shutdown = try channel.receive(timeout: nil) { exit(WorkerExitCode.shutdown) } }
+        }
+        bootstrap = nil
+        try channel.send(.loaded(runtime.report), timeout: nil)
+        while true {
+            switch try channel.receive(timeout: nil) {
+            case .call(let request): try channel.send(.callOutcome(runtime.call(request)), timeout: nil)
+            case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
+            case .shutdown: exit(WorkerExitCode.shutdown)
+            default: fail(channel, WorkerExitCode.protocolError, "unexpected message")
+            }
+        }
+    } catch {
+        exit(WorkerExitCode.channelFailed)
+    }
+}
+
+runWorker()

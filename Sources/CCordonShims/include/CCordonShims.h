@@ -11,6 +11,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+// Constants glibc hides behind _GNU_SOURCE, which a header must not define for its includer.
+static const unsigned int CORDON_MFD_CLOEXEC = 0x0001U;
+static const unsigned int CORDON_MFD_ALLOW_SEALING = 0x0002U;
+static const int CORDON_F_ADD_SEALS = 1033;
+static const int CORDON_F_SEAL_SEAL = 0x0001;
+static const int CORDON_F_SEAL_SHRINK = 0x0002;
+static const int CORDON_F_SEAL_GROW = 0x0004;
+static const int CORDON_F_SEAL_WRITE = 0x0008;
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +44,14 @@ int cordon_gettid(void);
 /// Raw syscall(2) with six arguments: used by the escape probe to attempt forbidden calls directly.
 long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 int cordon_pivot_root(const char *new_root, const char *put_old);
+
+// MARK: - Channel helpers (glibc's eventfd.h and the memfd seal constants are not visible to Swift)
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): the channel's doorbell.
+int cordon_eventfd_nonblocking(void);
+/// fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) on a memfd created with
+/// MFD_ALLOW_SEALING: a peer holding the fd can then never truncate it under our mapping (SIGBUS).
+int cordon_memfd_seal_size(int fd);
 
 // MARK: - Atomics on shared memory
 
@@ -103,6 +122,18 @@ int cordon_seccomp_load_bpf(const void *filter, size_t length, unsigned int flag
 /// into `slot[1]`, `slot[2]`, sets `slot[0] = 1` (release), wakes a futex on slot[0], then exit_group(159).
 /// The values are worker-reported and must be labelled as such by the supervisor.
 int cordon_install_sigsys_reporter(uint32_t *slot);
+
+// MARK: - Credentials, namespaces, statfs (used by CordonJail; glibc declares them only under _GNU_SOURCE)
+
+/// unshare(2).
+int cordon_unshare(int flags);
+/// glibc's setresuid/setresgid (they apply to every thread of the process, unlike the raw syscalls).
+int cordon_setresuid(uid_t ruid, uid_t euid, uid_t suid);
+int cordon_setresgid(gid_t rgid, gid_t egid, gid_t sgid);
+int cordon_getresuid(uid_t *ruid, uid_t *euid, uid_t *suid);
+int cordon_getresgid(gid_t *rgid, gid_t *egid, gid_t *sgid);
+/// statfs(2) reduced to what confinement verifies: the filesystem magic and the ST_* mount flags.
+int cordon_statfs(const char *path, int64_t *fs_type, uint64_t *mount_flags);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,13 @@
+@_exported import CordonPolicy
+import CordonChannel
+
+/// A WebAssembly number value passed to or returned from a plugin export.
+public typealias WasmValue = CordonChannel.WasmValue
+/// A WebAssembly number type.
+public typealias WasmType = CordonChannel.WasmType
+/// The signature of a plugin export.
+public typealias ExportedFunction = CordonChannel.ExportedFunction
+/// Why a guest trapped, classified.
+public typealias TrapKind = CordonChannel.TrapKind
+/// The negative status codes host functions return to guests.
+public typealias ABIErrorCode = CordonChannel.ABIErrorCode

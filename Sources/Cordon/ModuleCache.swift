@@ -1,0 +1,47 @@
+import Crypto
+import Foundation
+
+/// Content-addressed module cache: SHA-256 of the bytes → the module and what loading it produced,
+/// least-recently-used out first within a byte budget. Keyed by the full digest (no truncated-hash
+/// collisions) and evicting by recency (never an arbitrary entry).
+struct ModuleCache {
+    struct Entry {
+        var bytes: [UInt8]
+        var outcome: Outcome
+        var lastUse: UInt64
+    }
+    /// What a confined worker said about this module.
+    enum Outcome { case loaded([ExportedFunction]), rejected(stage: String, message: String) }
+
+    let budget: Int
+    private(set) var entries: [String: Entry] = [:]
+    private(set) var bytesUsed = 0
+    private var clock: UInt64 = 0
+
+    init(budget: Int) { self.budget = budget }
+
+    /// Lower-case hex SHA-256.
+    static func digest(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    mutating func lookup(_ digest: String) -> Entry? {
+        guard var entry = entries[digest] else { return nil }
+        clock += 1
+        entry.lastUse = clock
+        entries[digest] = entry
+        return entry
+    }
+
+    mutating func store(_ digest: String, bytes: [UInt8], outcome: Outcome) {
+        guard bytes.count <= budget else { return }
+        if let old = entries[digest] { bytesUsed -= old.bytes.count }
+        clock += 1
+        entries[digest] = Entry(bytes: bytes, outcome: outcome, lastUse: clock)
+        bytesUsed += bytes.count
+        while bytesUsed > budget, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            bytesUsed -= victim.value.bytes.count
+            entries[victim.key] = nil
+        }
+    }
+}

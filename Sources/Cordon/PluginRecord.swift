@@ -1,0 +1,114 @@
+import CordonChannel
+import Foundation
+
+/// A call waiting for, or running on, a worker.
+final class PendingCall {
+    let export: String
+    let arguments: [WasmValue]
+    let input: [UInt8]?
+    private var completion: ((Result<CallValue, CordonError>) -> Void)?
+    var startedAt: ContinuousClock.Instant?
+    var deadlineTimer: UInt64?
+    var hostCalls: UInt32 = 0
+    var breachReported = false
+    let id: UInt32
+
+    init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]?,
+         completion: @escaping (Result<CallValue, CordonError>) -> Void) {
+        self.id = id
+        self.export = export
+        self.arguments = arguments
+        self.input = input
+        self.completion = completion
+    }
+
+    /// Completes the call once; later completions are ignored (a kill and a late reply can race).
+    func finish(_ result: Result<CallValue, CordonError>) {
+        guard let completion else { return }
+        self.completion = nil
+        completion(result)
+    }
+
+    var isFinished: Bool { completion == nil }
+}
+
+/// One worker position of a plugin (a manifest may ask for several, to serve calls in parallel).
+final class WorkerSlot {
+    enum Phase: Equatable { case spawning, confining, loading, idle, busy, backingOff, stopped }
+    var phase: Phase = .spawning
+    var process: WorkerProcess?
+    var current: PendingCall?
+    var doorbellToken: UInt64?
+    var pidfdToken: UInt64?
+    var listenerToken: UInt64?
+    var loadTimer: UInt64?
+    var restartTimer: UInt64?
+    /// The worker-reported SIGSYS (fallback path), kept until the exit confirms it.
+    var reportedViolation: ViolationReport?
+    /// A diagnostic the worker sent before dying during confinement.
+    var lastWorkerLog: String?
+    /// A breach decided by the supervisor, reported with the exit.
+    var pendingFailure: CordonError?
+    /// Restart this slot at once when its worker exits (reload), outside the restart budget.
+    var reloadPending = false
+}
+
+/// A loaded plugin, as the reactor sees it.
+final class PluginRecord {
+    let id: String
+    let manifest: PluginManifest
+    var module: [UInt8]
+    var moduleSHA256: String
+    let policy: SandboxPolicy
+    let policySHA256: String
+    let host: any HostFunctions
+    let granted: Set<PluginCapability>
+    let limits: ResourceLimits
+    let restart: RestartPolicy
+    var state: PluginState = .created
+    var workers: [WorkerSlot] = []
+    var queue: [PendingCall] = []
+    var exports: [ExportedFunction] = []
+    var loadWaiters: [(Result<String, CordonError>) -> Void] = []
+    var restartTimes: [ContinuousClock.Instant] = []
+    var consecutiveRestarts = 0
+    var unloading = false
+    var stopWaiters: [() -> Void] = []
+    var stopReason: String?
+    var hostCallBucket: TokenBucket
+    var logBucket: TokenBucket
+    var metrics = PluginMetrics()
+    var nextCallID: UInt32 = 0
+
+    init(id: String, request: LoadRequest, moduleSHA256: String, policySHA256: String) {
+        self.id = id
+        self.manifest = request.manifest
+        self.module = request.module
+        self.moduleSHA256 = moduleSHA256
+        self.policy = request.policy
+        self.policySHA256 = policySHA256
+        self.host = request.host
+        self.granted = request.granted
+        self.limits = request.limits
+        self.restart = request.restart
+        self.hostCallBucket = TokenBucket(perSecond: request.limits.hostCallsPerSecond)
+        self.logBucket = TokenBucket(perSecond: request.limits.logBytesPerSecond)
+    }
+
+    var context: PluginContext {
+        PluginContext(pluginID: id, manifest: manifest, workerPID: workers.first?.process?.pid ?? 0)
+    }
+
+    func metricsSnapshot() -> PluginMetrics {
+        var snapshot = metrics
+        snapshot.workerPIDs = workers.compactMap { $0.process?.pid }
+        return snapshot
+    }
+
+    /// The WebAssembly limits the worker enforces.
+    var wasmLimits: WasmLimits {
+        WasmLimits(maxMemoryPages: limits.memoryPages, maxTableElements: limits.tableElements,
+                   fuelPerCall: limits.fuelPerCall, maxReentryDepth: limits.reentryDepth,
+                   maxHostCallBytes: limits.maxHostCallBytes)
+    }
+}

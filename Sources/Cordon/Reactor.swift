@@ -1,0 +1,164 @@
+import CCordonShims
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The supervisor's one event-loop thread: epoll over every worker's doorbell eventfd, pidfd and
+/// seccomp listener, plus timers and a job queue. All worker and plugin state is touched only on
+/// this thread, so it needs no locks; other threads hand it work with `execute`.
+///
+/// It is also the thread that spawns workers: PR_SET_PDEATHSIG fires when the *thread* that forked
+/// the child exits, so spawning from a short-lived pool thread would kill workers at random.
+final class Reactor: @unchecked Sendable {
+    private struct Job: @unchecked Sendable { let run: () -> Void }
+
+    private let epollFD: CInt
+    private let wakeFD: CInt
+    private let queue = Mutex<[Job]>([])
+    private let stopped = Atomic<Bool>(false)
+    private let threadID = Atomic<Int32>(0)
+    private var handlers: [UInt64: (UInt32) -> Void] = [:]
+    private var timers: [UInt64: (deadline: ContinuousClock.Instant, run: () -> Void)] = [:]
+    private var nextToken: UInt64 = 1
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init() throws(CordonError) {
+        epollFD = epoll_create1(CInt(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw .spawnFailed(step: "epoll_create1", errno: errno) }
+        wakeFD = eventfd(0, CInt(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeFD >= 0 else { close(epollFD); throw .spawnFailed(step: "eventfd", errno: errno) }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = 0
+        _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
+        let thread = Thread { [unowned self] in self.run() }
+        thread.name = "cordon-reactor"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    /// Whether the caller is the reactor thread.
+    var isCurrent: Bool { threadID.load(ordering: .acquiring) == cordon_gettid() }
+
+    /// Runs `job` on the reactor thread, soon. Safe from any thread.
+    func execute(_ job: @escaping () -> Void) {
+        queue.withLock { $0.append(Job(run: job)) }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Runs `body` on the reactor thread and returns its result to an async caller.
+    func perform<T: Sendable>(_ body: @escaping () throws(CordonError) -> T) async throws(CordonError) -> T {
+        let result: Result<T, CordonError> = await withCheckedContinuation { continuation in
+            execute {
+                do throws(CordonError) { continuation.resume(returning: .success(try body())) }
+                catch { continuation.resume(returning: .failure(error)) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Watches `fd` for `events` (EPOLLIN etc.); reactor thread only. Returns a token for `unwatch`.
+    func watch(_ fd: CInt, events: UInt32, handler: @escaping (UInt32) -> Void) -> UInt64? {
+        let token = nextToken
+        nextToken += 1
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = token
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else { return nil }
+        handlers[token] = handler
+        return token
+    }
+
+    /// Stops watching; reactor thread only. Call before closing the fd.
+    func unwatch(_ fd: CInt, token: UInt64?) {
+        guard let token else { return }
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        handlers[token] = nil
+    }
+
+    /// Runs `job` on the reactor thread at `deadline`; reactor thread only. Returns a cancel token.
+    @discardableResult
+    func schedule(at deadline: ContinuousClock.Instant, _ job: @escaping () -> Void) -> UInt64 {
+        let token = nextToken
+        nextToken += 1
+        timers[token] = (deadline, job)
+        return token
+    }
+
+    /// Cancels a timer; reactor thread only.
+    func cancel(timer token: UInt64?) {
+        if let token { timers[token] = nil }
+    }
+
+    /// Ends the loop after the jobs already queued, and waits for the thread to finish.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        execute {}
+        if !isCurrent { finished.wait() }
+    }
+
+    private func run() {
+        threadID.store(cordon_gettid(), ordering: .releasing)
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while true {
+            drainJobs()
+            fireTimers()
+            if stopped.load(ordering: .acquiring) && queue.withLock({ $0.isEmpty }) { break }
+            let timeout = nextTimeoutMilliseconds()
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, 256, timeout) }
+            if n < 0 { continue }   // EINTR
+            for i in 0..<Int(n) {
+                let token = events[i].data.u64
+                if token == 0 {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    continue
+                }
+                // A handler may unwatch another token of this batch; a missing handler is skipped.
+                handlers[token]?(events[i].events)
+            }
+        }
+        finished.signal()
+    }
+
+    private func drainJobs() {
+        while true {
+            let jobs = queue.withLock { q -> [Job] in
+                let taken = q
+                q.removeAll(keepingCapacity: true)
+                return taken
+            }
+            if jobs.isEmpty { return }
+            for job in jobs { job.run() }
+        }
+    }
+
+    private func fireTimers() {
+        guard !timers.isEmpty else { return }
+        let now = ContinuousClock.now
+        let due = timers.filter { $0.value.deadline <= now }.sorted { $0.value.deadline < $1.value.deadline }
+        for (token, timer) in due where timers[token] != nil {
+            timers[token] = nil
+            timer.run()
+        }
+    }
+
+    private func nextTimeoutMilliseconds() -> CInt {
+        guard let next = timers.values.map(\.deadline).min() else { return 1000 }
+        let remaining = ContinuousClock.now.duration(to: next)
+        if remaining <= .zero { return 0 }
+        let (seconds, attos) = remaining.components
+        let ms = seconds * 1000 + attos / 1_000_000_000_000_000 + 1
+        return CInt(min(ms, 1000))
+    }
+}

@@ -1,0 +1,229 @@
+import CordonAudit
+import CordonChannel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a `Supervisor` runs: where the worker binary is, the audit log, pools and caches.
+public struct SupervisorConfiguration: Sendable {
+    /// Path of `cordon-worker`; nil finds it next to the running executable (or `CORDON_WORKER`).
+    public var workerExecutable: String?
+    /// Tenant name stamped on audit records.
+    public var tenant: String
+    /// The audit log; nil runs without one (development only: nothing is recorded).
+    public var auditLog: AuditLog?
+    /// What to do while the audit log cannot be written.
+    public var auditFailurePolicy: AuditFailurePolicy
+    /// Confined, idle workers kept ready per policy, so a load does not pay process start.
+    public var warmPoolSize: Int
+    /// Time a worker has from spawn to "module loaded" before it is killed.
+    public var loadTimeout: Duration
+    /// Byte budget of the content-addressed module cache.
+    public var moduleCacheBytes: Int
+    /// Let workers write to the supervisor's stderr (diagnostics; off by default).
+    public var passWorkerStderr: Bool
+    /// Each ring's capacity in the worker channel (power of two).
+    public var channelRingCapacity: Int
+
+    public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
+                auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,
+                loadTimeout: Duration = .seconds(10), moduleCacheBytes: Int = 64 << 20,
+                passWorkerStderr: Bool = false, channelRingCapacity: Int = 512 * 1024) {
+        self.workerExecutable = workerExecutable
+        self.tenant = tenant
+        self.auditLog = auditLog
+        self.auditFailurePolicy = auditFailurePolicy
+        self.warmPoolSize = warmPoolSize
+        self.loadTimeout = loadTimeout
+        self.moduleCacheBytes = moduleCacheBytes
+        self.passWorkerStderr = passWorkerStderr
+        self.channelRingCapacity = channelRingCapacity
+    }
+}
+
+/// Hosts untrusted WebAssembly plugins, one confined worker process each, from one event-loop
+/// thread: loads, calls, limits, kills, restarts, events and audit records.
+public final class Supervisor: Sendable {
+    let reactor: Reactor
+    let core: SupervisorCore
+    let hub: EventHub
+
+    /// Starts the supervisor's reactor thread. Throws if the worker executable cannot be found.
+    public init(configuration: SupervisorConfiguration = SupervisorConfiguration()) throws(CordonError) {
+        let executable = try Self.locateWorker(configuration.workerExecutable)
+        Self.raiseFileLimit()
+        reactor = try Reactor()
+        hub = EventHub()
+        core = SupervisorCore(reactor: reactor, configuration: configuration, workerExecutable: executable, hub: hub)
+        let core = self.core
+        reactor.execute { core.start() }
+    }
+
+    deinit {
+        let core = self.core
+        reactor.execute { core.terminateAll(reason: "supervisor released") }
+        reactor.stop()
+        hub.finish()
+    }
+
+    /// Every lifecycle change, call outcome, breach, denial, violation, kill and restart. Each access
+    /// is a new subscription.
+    public var events: AsyncStream<PluginEvent> { hub.subscribe() }
+
+    /// Loads `module` into a fresh confined worker and waits until it is ready for calls.
+    /// - Parameters:
+    ///   - grant: capabilities the application grants; the effective set is `grant ∩ manifest.capabilities`
+    ///     (nil grants what the manifest asks).
+    ///   - limits: per-plugin limits; nil takes the policy's.
+    public func load(manifest: PluginManifest, module: [UInt8], policy: SandboxPolicy = .builtinDefault,
+                     host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
+                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy()) async throws(CordonError) -> PluginHandle {
+        let request = LoadRequest(manifest: manifest, module: module, policy: policy, host: host,
+                                  granted: grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities,
+                                  limits: limits ?? ResourceLimits(policy: policy), restart: restart)
+        let core = self.core
+        let id: String = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, CordonError>, Never>) in
+            reactor.execute { core.load(request) { continuation.resume(returning: $0) } }
+        }.get()
+        return PluginHandle(id: id, manifest: manifest, supervisor: self)
+    }
+
+    /// Keeps `count` confined idle workers ready for `policy`.
+    public func prewarm(policy: SandboxPolicy = .builtinDefault, count: Int) async {
+        let core = self.core
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            reactor.execute { core.prewarm(policy: policy, count: count) { continuation.resume() } }
+        }
+    }
+
+    /// Stops every plugin: asks workers to exit, kills those still alive after `gracePeriod`, reaps all.
+    public func shutdown(gracePeriod: Duration = .seconds(2)) async {
+        let core = self.core
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            reactor.execute { core.shutdown(grace: gracePeriod) { continuation.resume() } }
+        }
+    }
+
+    /// A snapshot of the supervisor.
+    public func stats() async -> RuntimeStats {
+        let core = self.core
+        return await withCheckedContinuation { continuation in
+            reactor.execute { continuation.resume(returning: core.stats()) }
+        }
+    }
+
+    private static func locateWorker(_ explicit: String?) throws(CordonError) -> String {
+        var candidates: [String] = []
+        if let explicit { candidates.append(explicit) }
+        if let env = ProcessInfo.processInfo.environment["CORDON_WORKER"] { candidates.append(env) }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let dir = (exe as NSString).deletingLastPathComponent
+            candidates.append(dir + "/cordon-worker")
+            // A test bundle sits next to the products: .build/debug/CordonPackageTests.xctest
+            candidates.append((dir as NSString).deletingLastPathComponent + "/cordon-worker")
+        }
+        for candidate in candidates where access(candidate, X_OK) == 0 {
+            return candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
+        }
+        throw .fileNotFound(path: explicit ?? "cordon-worker (looked next to the running executable; set CORDON_WORKER)")
+    }
+
+    /// Each worker holds three supervisor fds (pidfd, doorbell, listener): 1,000 workers need more
+    /// than the usual soft limit of 1,024.
+    private static func raiseFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 1 << 20)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// A loaded plugin. Calls are serialized per worker; a manifest may ask for several workers.
+public struct PluginHandle: Sendable, Hashable {
+    /// Unique id of this load (a reload keeps it).
+    public let id: String
+    public let manifest: PluginManifest
+    let supervisor: Supervisor
+
+    public static func == (a: PluginHandle, b: PluginHandle) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    /// Calls an export with typed values; results come back typed.
+    public func call(_ export: String, _ arguments: [WasmValue] = []) async throws(CordonError) -> [WasmValue] {
+        switch try await submit(export: export, arguments: arguments, input: nil) {
+        case .values(let values): return values
+        case .bytes: throw .protocolViolation("bytes returned for a value call")
+        }
+    }
+
+    /// Calls an export under the bytes convention (docs/abi.md): bytes in, bytes out.
+    public func call(_ export: String, bytes: [UInt8]) async throws(CordonError) -> [UInt8] {
+        switch try await submit(export: export, arguments: [], input: bytes) {
+        case .bytes(let bytes): return bytes
+        case .values: throw .protocolViolation("values returned for a bytes call")
+        }
+    }
+
+    private func submit(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> CallValue {
+        let core = supervisor.core
+        let id = self.id
+        return try await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallValue, CordonError>, Never>) in
+            supervisor.reactor.execute {
+                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: $0) }
+            }
+        }.get()
+    }
+
+    /// The plugin's state now.
+    public func state() async -> PluginState { await query { $0.state } ?? .stopped }
+    /// The plugin's counters now.
+    public func metrics() async -> PluginMetrics { await query { $0.metricsSnapshot() } ?? PluginMetrics() }
+    /// The exports the module reported, with their signatures.
+    public func exports() async -> [ExportedFunction] { await query { $0.exports } ?? [] }
+    /// Pids of the live workers serving this plugin.
+    public func workerPIDs() async -> [Int32] { await query { $0.workers.compactMap { $0.process?.pid } } ?? [] }
+    /// The isolation layers the first worker achieved.
+    public func isolationLayers() async -> [String] { (await query { $0.workers.first?.process?.achievedLayers ?? [] }) ?? [] }
+
+    private func query<T: Sendable>(_ body: @escaping (PluginRecord) -> T) async -> T? {
+        let core = supervisor.core
+        let id = self.id
+        return await withCheckedContinuation { continuation in
+            supervisor.reactor.execute { continuation.resume(returning: core.plugins[id].map(body)) }
+        }
+    }
+
+    /// Stops the plugin's workers and forgets it; pending calls fail with `.unavailable`.
+    public func unload() async {
+        let core = supervisor.core
+        let id = self.id
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            supervisor.reactor.execute { core.unload(plugin: id, reason: "unloaded by the application") { continuation.resume() } }
+        }
+    }
+
+    /// Replaces the plugin's workers with fresh ones (optionally running a new module), resetting
+    /// its restart budget. Plugin state never survives a reload.
+    public func reload(module: [UInt8]? = nil) async throws(CordonError) {
+        let core = supervisor.core
+        let id = self.id
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CordonError>, Never>) in
+            supervisor.reactor.execute { core.reload(plugin: id, module: module) { continuation.resume(returning: $0) } }
+        }.get()
+    }
+}
+
+/// What a call produced.
+enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]) }
+
+/// Everything `load` needs, bundled to cross to the reactor thread.
+struct LoadRequest: @unchecked Sendable {
+    var manifest: PluginManifest
+    var module: [UInt8]
+    var policy: SandboxPolicy
+    var host: any HostFunctions
+    var granted: Set<PluginCapability>
+    var limits: ResourceLimits
+    var restart: RestartPolicy
+}

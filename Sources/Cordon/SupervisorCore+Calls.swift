@@ -1,0 +1,218 @@
+import CordonAudit
+import CordonChannel
+import Foundation
+
+extension SupervisorCore {
+    // MARK: - Calls
+
+    func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?,
+              completion: @escaping (Result<CallValue, CordonError>) -> Void) {
+        guard let record = plugins[id], !record.unloading else {
+            return completion(.failure(.unavailable(plugin: id, state: .stopped)))
+        }
+        // Check the call against the module's own signatures before it reaches the worker.
+        if !record.exports.isEmpty {
+            guard let signature = record.exports.first(where: { $0.name == export }) else {
+                return completion(.failure(.noSuchExport(export)))
+            }
+            if input == nil {
+                guard signature.parameters.count == arguments.count else {
+                    return completion(.failure(.invalidArguments(export: export, reason: "expected \(signature.parameters.count) arguments (\(signature.parameters.map(\.description).joined(separator: ", "))), got \(arguments.count)")))
+                }
+                for (index, (argument, type)) in zip(arguments, signature.parameters).enumerated() where argument.type != type {
+                    return completion(.failure(.invalidArguments(export: export, reason: "argument \(index) must be \(type), got \(argument.type)")))
+                }
+            } else if signature.parameters != [.i32, .i32] || signature.results != [.i64] {
+                return completion(.failure(.invalidArguments(export: export, reason: "the bytes convention needs (i32, i32) -> i64, the export is (\(signature.parameters.map(\.description).joined(separator: ", "))) -> (\(signature.results.map(\.description).joined(separator: ", ")))")))
+            }
+            if let input, input.count > Int(record.limits.maxMessageBytes) {
+                return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
+                                                          measured: "\(input.count) bytes", export: export)))
+            }
+        }
+        let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
+        guard live, record.state != .failed, record.state != .stopped else {
+            return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))
+        }
+        record.nextCallID &+= 1
+        record.queue.append(PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion))
+        dispatch(record)
+    }
+
+    /// Starts queued calls on idle workers.
+    func dispatch(_ record: PluginRecord) {
+        while !record.queue.isEmpty, let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process {
+            let call = record.queue.removeFirst()
+            slot.phase = .busy
+            slot.current = call
+            call.startedAt = .now
+            setState(record, .running)
+            let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
+                                      fuel: record.limits.fuelPerCall)
+            let wall = record.limits.wallTimePerCall
+            call.deadlineTimer = reactor.schedule(at: .now + wall) { [weak self, weak slot] in
+                guard let self, let slot, slot.current === call, let process = slot.process else { return }
+                let error = CordonError.limitExceeded(limit: .wallTime, value: Self.format(wall),
+                                                      measured: "> \(Self.format(wall)), worker killed", export: call.export)
+                self.breach(record, process.pid, .wallTime, value: Self.milliseconds(wall), measured: Self.milliseconds(call.startedAt.map { $0.duration(to: .now) } ?? wall), export: call.export)
+                slot.pendingFailure = error
+                self.kill(record, slot, process, reason: "wall time \(Self.format(wall)) exceeded in '\(call.export)'")
+            }
+            send(.call(request), record, slot, process)
+        }
+    }
+
+    func completeCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ outcome: CallOutcome) {
+        reactor.cancel(timer: call.deadlineTimer)
+        slot.current = nil
+        slot.phase = .idle
+        let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
+        record.metrics.calls += 1
+        record.metrics.fuelUsed &+= outcome.fuelUsed
+        record.metrics.totalCallTime += duration
+        let result: Result<CallValue, CordonError>
+        switch outcome.result {
+        case .values(let values):
+            // The worker's values are hostile too: they must match the export's declared results.
+            if let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
+                return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
+            }
+            result = call.input == nil ? .success(.values(values)) : .failure(.protocolViolation("values for a bytes call"))
+        case .bytes(let bytes):
+            result = call.input != nil ? .success(.bytes(bytes)) : .failure(.protocolViolation("bytes for a value call"))
+        case .trap(let kind, let message):
+            record.metrics.traps += 1
+            switch kind {
+            case .outOfFuel:
+                let fuel = record.limits.fuelPerCall
+                breach(record, process.pid, .fuel, value: Int64(clamping: fuel), measured: Int64(clamping: outcome.fuelUsed), export: call.export)
+                result = .failure(.limitExceeded(limit: .fuel, value: Self.grouped(fuel), measured: "exhausted", export: call.export))
+            case .memoryLimit:
+                let pages = record.limits.memoryPages
+                breach(record, process.pid, .memory, value: Int64(pages), measured: Int64(pages) + 1, export: call.export)
+                result = .failure(.limitExceeded(limit: .memory, value: "\(pages) pages", measured: "growth past \(pages) pages refused", export: call.export))
+            case .reentryLimit:
+                breach(record, process.pid, .reentryDepth, value: Int64(record.limits.reentryDepth), measured: Int64(record.limits.reentryDepth) + 1, export: call.export)
+                result = .failure(.limitExceeded(limit: .reentryDepth, value: "\(record.limits.reentryDepth)", measured: "exceeded", export: call.export))
+            default:
+                if message.hasPrefix("no exported function") {
+                    result = .failure(.noSuchExport(call.export))
+                } else {
+                    result = .failure(.trapped(export: call.export, kind: kind, message: String(message.prefix(1000))))
+                }
+            }
+        }
+        switch result {
+        case .success:
+            emit(record, process.pid, .callCompleted(export: call.export, duration: duration, fuelUsed: outcome.fuelUsed))
+        case .failure(let error):
+            record.metrics.errors += 1
+            emit(record, process.pid, .callFailed(export: call.export, error: error))
+        }
+        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failed: (try? result.get()) == nil)
+        call.finish(result)
+        if record.state == .running, !record.workers.contains(where: { $0.phase == .busy }) { setState(record, .ready) }
+        dispatch(record)
+    }
+
+    func breach(_ record: PluginRecord, _ pid: Int32?, _ limit: LimitKind, value: Int64, measured: Int64, export: String?) {
+        audit.record(.limitBreach(tenant: configuration.tenant, plugin: record.id, pid: pid, limit: limit.rawValue,
+                                  value: value, measured: measured, export: export))
+        emit(record, pid, .limitExceeded(limit: limit, value: "\(value)", measured: "\(measured)"))
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return String(format: "%.1f s", seconds)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func grouped(_ value: UInt64) -> String {
+        let digits = Array(String(value))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return out
+    }
+
+    // MARK: - Host calls
+
+    func hostCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ request: HostCallRequest) {
+        call.hostCalls += 1
+        record.metrics.hostCalls += 1
+        func reply(_ status: Int64, _ data: [UInt8] = [], auditStatus: HostCallStatus? = nil) {
+            if let auditStatus {
+                audit.hostCall(plugin: record.id, pid: process.pid, function: request.function, status: auditStatus,
+                               bytes: request.blobs.reduce(0) { $0 + $1.count })
+            }
+            send(.hostReply(HostCallReply(id: request.id, status: status, data: data)), record, slot, process)
+        }
+        func refuse(_ code: ABIErrorCode, _ status: HostCallStatus) { reply(Int64(code.rawValue), auditStatus: status) }
+
+        let function = String(request.function.prefix(128))
+        if call.hostCalls > record.limits.hostCallsPerCall {
+            if !call.breachReported {
+                call.breachReported = true
+                breach(record, process.pid, .hostCallsPerCall, value: Int64(record.limits.hostCallsPerCall), measured: Int64(call.hostCalls), export: call.export)
+            }
+            return refuse(.rateLimited, .denied)
+        }
+        if !record.hostCallBucket.take() {
+            if !call.breachReported {
+                call.breachReported = true
+                breach(record, process.pid, .hostCallRate, value: Int64(record.limits.hostCallsPerSecond), measured: Int64(call.hostCalls), export: call.export)
+            }
+            return refuse(.rateLimited, .denied)
+        }
+        let isKnown = HostCallDecoder.knownFunctions.contains(function)
+        if !isKnown, !record.host.customFunctionNames.contains(function) {
+            return refuse(.notFound, .denied)
+        }
+        if let capability = PluginCapability.required(forHostFunction: function), !record.granted.contains(capability) {
+            record.metrics.capabilityDenials += 1
+            audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
+                                           function: function, capability: capability.description))
+            emit(record, process.pid, .capabilityDenied(function: function, capability: capability))
+            return refuse(.permissionDenied, .denied)
+        }
+        let total = request.blobs.reduce(0) { $0 + $1.count }
+        guard total <= Int(record.limits.maxHostCallBytes) else {
+            breach(record, process.pid, .hostCallBytes, value: Int64(record.limits.maxHostCallBytes), measured: Int64(total), export: call.export)
+            return refuse(.tooLarge, .denied)
+        }
+        let decoded: HostCallDecoder.Call
+        switch HostCallDecoder.decode(function: function, request: request, maxOutput: record.limits.maxHostCallBytes) {
+        case .success(let value): decoded = value
+        case .failure(let code): return refuse(code, .error)
+        }
+        if case .log(_, let message) = decoded, !record.logBucket.take(Double(message.utf8.count)) {
+            breach(record, process.pid, .logRate, value: Int64(record.limits.logBytesPerSecond), measured: Int64(message.utf8.count), export: call.export)
+            return refuse(.rateLimited, .denied)
+        }
+        // The application's code runs off the reactor; its answer comes back through `execute`.
+        let host = record.host
+        let context = PluginContext(pluginID: record.id, manifest: record.manifest, workerPID: process.pid)
+        let reactor = self.reactor
+        let remaining = call.startedAt.map { record.limits.wallTimePerCall - $0.duration(to: .now) } ?? record.limits.wallTimePerCall
+        // Only the reactor thread runs `deliver`; the box just carries it across the task.
+        let deliver = ReactorBound { [weak slot] (answer: (status: Int64, data: [UInt8])) in
+            guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
+            reply(answer.status, answer.data, auditStatus: answer.status < 0 ? .error : .ok)
+        }
+        Task {
+            let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
+            reactor.execute { deliver.value(answer) }
+        }
+    }
+}
+
+/// Carries a reactor-confined closure through a `Task`; it is only ever invoked on the reactor thread.
+struct ReactorBound<Argument>: @unchecked Sendable {
+    let value: (Argument) -> Void
+    init(_ value: @escaping (Argument) -> Void) { self.value = value }
+}

@@ -1,0 +1,312 @@
+import CordonAudit
+import CordonChannel
+import CordonPolicy
+import CCordonShims
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SupervisorCore {
+    // MARK: - Exit, classification, restart
+
+    func workerExited(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        guard slot.process === process else { return }
+        // Its last words may still be in the ring (an outcome, a worker-reported SIGSYS).
+        drain(record, slot, process)
+        let cpuSeconds = Self.cpuSeconds(of: process.pid)
+        guard let exit = process.reap() else { return }
+        unwatchAll(slot, process)
+        reactor.cancel(timer: slot.loadTimer)
+        slot.loadTimer = nil
+
+        let (failure, classification) = classify(record, slot, process, exit, cpuSeconds: cpuSeconds)
+        var status: Int32?
+        var signal: Int32?
+        switch exit {
+        case .exited(let code): status = code
+        case .signaled(let sig, _): signal = sig
+        }
+        audit.record(.workerExit(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
+                                 classification: classification, status: status, signal: signal))
+        emit(record, process.pid, .workerExited(description: "\(exit) (\(classification))"))
+        if let call = slot.current {
+            slot.current = nil
+            reactor.cancel(timer: call.deadlineTimer)
+            call.finish(.failure(failure))
+            record.metrics.errors += 1
+            emit(record, process.pid, .callFailed(export: call.export, error: failure))
+        }
+        releaseSlot(process.slot)
+        process.closeResources()
+        slot.process = nil
+        CordonMetrics.liveWorkers(liveWorkerCount())
+
+        if !record.loadWaiters.isEmpty, record.state == .starting {
+            resolveLoad(record, .failure(failure))
+            record.unloading = true
+        }
+        if slot.reloadPending, !shuttingDown {
+            slot.reloadPending = false
+            startWorker(record, slot)
+            return
+        }
+        if record.unloading || shuttingDown {
+            slot.phase = .stopped
+            finishStopIfDone(record)
+            return
+        }
+        considerRestart(record, slot, failure: failure, ranFor: process.spawnedAt.duration(to: .now))
+    }
+
+    /// Names what ended the worker. The kernel's exit status is the authority; the worker's own
+    /// SIGSYS report is used only to name the syscall and is labelled worker-reported.
+    private func classify(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ exit: WorkerExit,
+                          cpuSeconds: Double?) -> (CordonError, String) {
+        if let failure = slot.pendingFailure {
+            let kind: String
+            switch failure {
+            case .sandboxViolation: kind = "seccomp_violation"
+            case .protocolViolation: kind = "protocol_violation"
+            case .limitExceeded(let limit, _, _, _): kind = "limit_\(limit.rawValue)"
+            case .invalidModule: kind = "module_rejected"
+            case .timedOut: kind = "load_timeout"
+            default: kind = "killed"
+            }
+            return (failure, kind)
+        }
+        if let reason = process.killReason { return (.workerDied("killed: \(reason)"), "killed") }
+        switch exit {
+        case .exited(159), .signaled(SIGSYS, _):
+            // 159: the SIGSYS reporter's exit code (trap mode); SIGSYS: kill mode.
+            let report = slot.reportedViolation
+            let name = report.flatMap { SyscallTable.name(of: $0.syscall, arch: $0.arch) } ?? "unknown"
+            let nr = report?.syscall ?? -1
+            audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
+                                           nr: nr, arch: Self.archName(report?.arch ?? 0xC000_003E), args: [], reportedBy: .worker))
+            emit(record, process.pid, .sandboxViolation(syscall: name, number: nr, reportedBy: "worker"))
+            return (.sandboxViolation(syscall: name, number: nr, reportedBy: report == nil ? "exit status" : "worker"), "seccomp_violation")
+        case .signaled(SIGXCPU, _):
+            return cpuBreach(record, process, cpuSeconds)
+        case .signaled(SIGKILL, _):
+            let limit = Double(record.limits.cpuSecondsPerWorker)
+            if let cpuSeconds, limit > 0, cpuSeconds >= limit { return cpuBreach(record, process, cpuSeconds) }
+            return (.workerDied("killed by SIGKILL from outside the supervisor"), "killed_externally")
+        case .exited(71):
+            return (.confinementFailed(detail: slot.lastWorkerLog ?? "the worker could not confine itself (exit 71)"), "confinement_failed")
+        case .exited(let code):
+            return (.workerDied("exited with status \(code)" + (slot.lastWorkerLog.map { ": \($0)" } ?? "")), "exited")
+        case .signaled(let sig, _):
+            return (.workerDied("crashed: \(WorkerExit.signalName(sig))"), "crashed")
+        }
+    }
+
+    private func cpuBreach(_ record: PluginRecord, _ process: WorkerProcess, _ cpuSeconds: Double?) -> (CordonError, String) {
+        let limit = record.limits.cpuSecondsPerWorker
+        breach(record, process.pid, .cpuTime, value: Int64(limit), measured: Int64((cpuSeconds ?? Double(limit)).rounded(.up)), export: nil)
+        return (.limitExceeded(limit: .cpuTime, value: "\(limit) s", measured: String(format: "%.2f s", cpuSeconds ?? Double(limit)), export: nil), "limit_cpu_time")
+    }
+
+    /// utime + stime of a (zombie) process, from /proc/<pid>/stat; read before the reap frees it.
+    static func cpuSeconds(of pid: pid_t) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func unwatchAll(_ slot: WorkerSlot, _ process: WorkerProcess) {
+        reactor.unwatch(process.channel.doorbellFD, token: slot.doorbellToken)
+        reactor.unwatch(process.pidfd, token: slot.pidfdToken)
+        if process.listenerFD >= 0 { reactor.unwatch(process.listenerFD, token: slot.listenerToken) }
+        slot.doorbellToken = nil
+        slot.pidfdToken = nil
+        slot.listenerToken = nil
+    }
+
+    func considerRestart(_ record: PluginRecord, _ slot: WorkerSlot, failure: CordonError, ranFor: Duration = .zero) {
+        let policy = record.restart
+        let othersAlive = record.workers.contains { $0 !== slot && [.idle, .busy].contains($0.phase) }
+        if !othersAlive { failQueue(record, .workerDied("\(failure)")) }
+        if policy.mode == .never {
+            slot.phase = .stopped
+            if !record.workers.contains(where: { $0.process != nil }) { setState(record, .failed) }
+            return
+        }
+        let now = ContinuousClock.now
+        record.restartTimes.removeAll { $0.duration(to: now) > policy.period }
+        if record.restartTimes.count >= policy.intensity {
+            slot.phase = .stopped
+            audit.record(.restartExhausted(tenant: configuration.tenant, plugin: record.id, restarts: record.restartTimes.count,
+                                           periodMs: Self.milliseconds(policy.period)))
+            emit(record, nil, .restartBudgetExhausted(restarts: record.restartTimes.count, period: policy.period))
+            setState(record, .failed)
+            failQueue(record, .unavailable(plugin: record.manifest.name, state: .failed))
+            for other in record.workers where other !== slot {
+                reactor.cancel(timer: other.restartTimer)
+                other.phase = .stopped
+                if let process = other.process { kill(record, other, process, reason: "restart budget exhausted") }
+            }
+            return
+        }
+        if ranFor >= policy.healthyAfter { record.consecutiveRestarts = 0 }
+        record.consecutiveRestarts += 1
+        record.restartTimes.append(now)
+        record.metrics.restarts += 1
+        CordonMetrics.recordRestart(plugin: record.manifest.name)
+        let base = policy.backoff(forConsecutiveRestart: record.consecutiveRestarts)
+        let delay = base * (1 + policy.jitter * Double.random(in: 0...1))
+        audit.record(.workerRestart(tenant: configuration.tenant, plugin: record.id, attempt: record.consecutiveRestarts,
+                                    backoffMs: Self.milliseconds(delay)))
+        emit(record, nil, .restarting(attempt: record.consecutiveRestarts, backoff: delay))
+        slot.phase = .backingOff
+        if !othersAlive { setState(record, .backingOff) }
+        slot.restartTimer = reactor.schedule(at: now + delay) { [weak self, weak slot] in
+            guard let self, let slot, !record.unloading, !self.shuttingDown, slot.phase == .backingOff else { return }
+            slot.restartTimer = nil
+            if record.state == .backingOff { self.setState(record, .restarting) }
+            self.startWorker(record, slot)
+        }
+    }
+
+    func failQueue(_ record: PluginRecord, _ error: CordonError) {
+        let queued = record.queue
+        record.queue = []
+        for call in queued {
+            record.metrics.errors += 1
+            call.finish(.failure(error))
+        }
+    }
+
+    // MARK: - Unload, reload, shutdown
+
+    func unload(plugin id: String, reason: String, completion: @escaping () -> Void) {
+        guard let record = plugins[id] else { return completion() }
+        record.unloading = true
+        record.stopWaiters.append(completion)
+        stopWorkers(record, grace: .milliseconds(200), reason: reason)
+        finishStopIfDone(record)
+    }
+
+    func stopWorkers(_ record: PluginRecord, grace: Duration, reason: String) {
+        failQueue(record, .unavailable(plugin: record.manifest.name, state: .stopped))
+        resolveLoad(record, .failure(.unavailable(plugin: record.manifest.name, state: .stopped)))
+        for slot in record.workers {
+            reactor.cancel(timer: slot.restartTimer)
+            slot.restartTimer = nil
+            guard let process = slot.process else { slot.phase = .stopped; continue }
+            if [.idle, .busy, .loading].contains(slot.phase) { try? process.channel.trySend(.shutdown) }
+            reactor.schedule(at: .now + grace) { [weak self] in
+                guard let self, slot.process === process, process.exit == nil else { return }
+                self.kill(record, slot, process, reason: reason)
+            }
+        }
+        record.stopReason = reason
+    }
+
+    func finishStopIfDone(_ record: PluginRecord) {
+        guard record.workers.allSatisfy({ $0.process == nil }) else { return }
+        if plugins[record.id] != nil { removePlugin(record, reason: record.stopReason ?? "stopped") }
+        let waiters = record.stopWaiters
+        record.stopWaiters = []
+        for waiter in waiters { waiter() }
+        checkShutdownComplete()
+    }
+
+    func removePlugin(_ record: PluginRecord, reason: String) {
+        guard plugins[record.id] != nil else { return }
+        plugins[record.id] = nil
+        audit.record(.pluginUnload(tenant: configuration.tenant, plugin: record.id, reason: reason))
+        if record.state != .failed { setState(record, .stopped) }
+    }
+
+    func reload(plugin id: String, module: [UInt8]?, completion: @escaping (Result<Void, CordonError>) -> Void) {
+        guard let record = plugins[id], !record.unloading else {
+            return completion(.failure(.unavailable(plugin: id, state: .stopped)))
+        }
+        if let module {
+            record.module = module
+            record.moduleSHA256 = ModuleCache.digest(module)
+            if let known = cache.lookup(record.moduleSHA256), case .rejected(let stage, let message) = known.outcome {
+                return completion(.failure(.invalidModule(stage: stage, message: message)))
+            }
+        }
+        record.restartTimes = []
+        record.consecutiveRestarts = 0
+        record.loadWaiters.append { result in completion(result.map { _ in () }) }
+        setState(record, .restarting)
+        failQueue(record, .unavailable(plugin: record.manifest.name, state: .restarting))
+        for slot in record.workers {
+            reactor.cancel(timer: slot.restartTimer)
+            if let process = slot.process {
+                slot.reloadPending = true
+                if let call = slot.current {
+                    slot.pendingFailure = .unavailable(plugin: record.manifest.name, state: .restarting)
+                    _ = call
+                }
+                kill(record, slot, process, reason: "reload")
+            } else {
+                startWorker(record, slot)
+            }
+        }
+    }
+
+    func shutdown(grace: Duration, completion: @escaping () -> Void) {
+        shutdownWaiters.append(completion)
+        if !shuttingDown {
+            shuttingDown = true
+            for record in plugins.values {
+                record.unloading = true
+                stopWorkers(record, grace: grace, reason: "supervisor shutdown")
+            }
+            drainPool(reason: "supervisor shutdown")
+        }
+        for record in Array(plugins.values) { finishStopIfDone(record) }
+        checkShutdownComplete()
+    }
+
+    func checkShutdownComplete() {
+        guard shuttingDown, plugins.isEmpty, pool.values.allSatisfy({ $0.isEmpty }) else { return }
+        if !stopRecorded {
+            stopRecorded = true
+            audit.record(.supervisorStop(tenant: configuration.tenant, reason: "shutdown"))
+        }
+        let waiters = shutdownWaiters
+        shutdownWaiters = []
+        for waiter in waiters { waiter() }
+    }
+
+    /// Last resort (supervisor released without `shutdown`): SIGKILL and reap every worker now.
+    func terminateAll(reason: String) {
+        shuttingDown = true
+        var processes: [WorkerProcess] = []
+        for record in plugins.values {
+            for slot in record.workers {
+                if let process = slot.process { processes.append(process) }
+                slot.current?.finish(.failure(.shuttingDown))
+            }
+            failQueue(record, .shuttingDown)
+            resolveLoad(record, .failure(.shuttingDown))
+        }
+        for list in pool.values { processes += list.map(\.process) }
+        for process in processes where process.exit == nil {
+            process.kill(SIGKILL, reason: reason)
+            var info = siginfo_t()
+            _ = waitid(idtype_t(rawValue: 3), id_t(process.pidfd), &info, WEXITED)
+            process.closeResources()
+        }
+        plugins = [:]
+        pool = [:]
+    }
+
+    func liveWorkerCount() -> Int {
+        plugins.values.reduce(0) { $0 + $1.workers.filter { $0.process != nil }.count }
+    }
+
+    func stats() -> RuntimeStats {
+        RuntimeStats(plugins: plugins.count, liveWorkers: liveWorkerCount(),
+                     pooledWorkers: pool.values.reduce(0) { $0 + $1.count }, reactorThreads: 1,
+                     cachedModules: cache.entries.count, cachedModuleBytes: cache.bytesUsed)
+    }
+}

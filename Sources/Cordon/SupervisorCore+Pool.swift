@@ -1,0 +1,161 @@
+import CordonAudit
+import CordonChannel
+import CordonPolicy
+import CCordonShims
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The warm pool: workers spawned and fully confined ahead of time (seccomp listener already taken),
+/// waiting for a module. A load adopts one and pays only the bootstrap.
+extension SupervisorCore {
+    func prewarm(policy: SandboxPolicy, count: Int, completion: @escaping () -> Void) {
+        let key = Self.policyDigest(policy)
+        poolTargets[key] = (policy, count)
+        refillPool(policy: policy, key: key)
+        waitForPool(key: key, deadline: .now + configuration.loadTimeout, completion: completion)
+    }
+
+    private func waitForPool(key: String, deadline: ContinuousClock.Instant, completion: @escaping () -> Void) {
+        let list = pool[key] ?? []
+        if list.allSatisfy({ $0.ready }) || ContinuousClock.now >= deadline || shuttingDown { return completion() }
+        reactor.schedule(at: .now + .milliseconds(2)) { [weak self] in
+            self?.waitForPool(key: key, deadline: deadline, completion: completion)
+        }
+    }
+
+    func refillPool(policy: SandboxPolicy, key: String) {
+        guard !shuttingDown, let target = poolTargets[key] else { return }
+        var list = pool[key] ?? []
+        while list.count < target.count {
+            guard let uidSlot = takeSlot(policy: policy) else { break }
+            let process: WorkerProcess
+            do {
+                process = try WorkerProcess.spawn(executable: workerExecutable, policy: policy, slot: uidSlot,
+                                                  channelConfiguration: channelConfiguration(policy.limits.maxMessageBytes),
+                                                  cpuSeconds: policy.limits.cpuSecondsPerWorker,
+                                                  passStderr: configuration.passWorkerStderr)
+            } catch {
+                releaseSlot(uidSlot)
+                break
+            }
+            var pooled = PooledWorker(process: process, tokens: (nil, nil, nil), ready: false)
+            pooled.tokens.doorbell = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self] _ in
+                self?.pooledMessage(key: key, process: process)
+            }
+            pooled.tokens.pidfd = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self] _ in
+                self?.pooledExit(key: key, process: process)
+            }
+            list.append(pooled)
+        }
+        pool[key] = list
+        for worker in list where !worker.ready { pooledMessage(key: key, process: worker.process) }
+    }
+
+    private func pooledMessage(key: String, process: WorkerProcess) {
+        var doorbell: UInt64 = 0
+        _ = read(process.channel.doorbellFD, &doorbell, 8)
+        guard let index = pool[key]?.firstIndex(where: { $0.process === process }) else { return }
+        while true {
+            let message: ChannelMessage?
+            do { message = try process.channel.tryReceive() } catch {
+                if case .peerDied = error { return }
+                return killPooled(key: key, process: process, reason: "protocol violation: \(error)")
+            }
+            guard let message else {
+                if process.channel.prepareToSleep() { return }
+                continue
+            }
+            switch message {
+            case .hello(let hello) where pool[key]?[index].ready == false:
+                process.achievedLayers = hello.layers
+                process.seccompMode = hello.listenerFD >= 0 ? "notify" : "kill"
+                if hello.listenerFD >= 0 {
+                    do { try process.takeListener(workerFD: hello.listenerFD) } catch {
+                        return killPooled(key: key, process: process, reason: "could not take the seccomp listener")
+                    }
+                    // Before adoption a notification means the runtime itself misbehaved: kill.
+                    pool[key]?[index].tokens.listener = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self] _ in
+                        var event = cordon_seccomp_event()
+                        if cordon_seccomp_notif_recv(process.listenerFD, &event) == 0 {
+                            _ = cordon_seccomp_notif_deny(process.listenerFD, event.id, ENOSYS)
+                        }
+                        self?.killPooled(key: key, process: process, reason: "seccomp violation while pooled")
+                    }
+                }
+                audit.record(.workerSpawn(tenant: configuration.tenant, plugin: "pool", pid: process.pid, uid: hello.uid,
+                                          requested: Self.requestedLayers(poolTargets[key]?.policy ?? .builtinDefault),
+                                          achieved: hello.layers, seccompMode: process.seccompMode))
+                try? process.channel.trySend(.listenerTaken)
+                pool[key]?[index].ready = true
+            case .heartbeat, .log:
+                continue
+            default:
+                return killPooled(key: key, process: process, reason: "protocol violation: unexpected message while pooled")
+            }
+        }
+    }
+
+    private func killPooled(key: String, process: WorkerProcess, reason: String) {
+        guard process.killReason == nil else { return }
+        process.kill(SIGKILL, reason: reason)
+        audit.record(.workerKill(tenant: configuration.tenant, plugin: "pool", pid: process.pid, signal: SIGKILL, reason: reason))
+    }
+
+    private func pooledExit(key: String, process: WorkerProcess) {
+        guard let index = pool[key]?.firstIndex(where: { $0.process === process }), process.reap() != nil,
+              let pooled = pool[key]?.remove(at: index) else { return }
+        reactor.unwatch(process.channel.doorbellFD, token: pooled.tokens.doorbell)
+        reactor.unwatch(process.pidfd, token: pooled.tokens.pidfd)
+        if process.listenerFD >= 0 { reactor.unwatch(process.listenerFD, token: pooled.tokens.listener) }
+        audit.record(.workerExit(tenant: configuration.tenant, plugin: "pool", pid: process.pid,
+                                 classification: process.killReason == nil ? "exited" : "killed",
+                                 status: nil, signal: nil))
+        releaseSlot(process.slot)
+        process.closeResources()
+        checkShutdownComplete()
+    }
+
+    /// Moves a ready pooled worker into a plugin's slot and sends it the module.
+    func adopt(_ pooled: PooledWorker, into slot: WorkerSlot, record: PluginRecord) {
+        let process = pooled.process
+        reactor.unwatch(process.channel.doorbellFD, token: pooled.tokens.doorbell)
+        reactor.unwatch(process.pidfd, token: pooled.tokens.pidfd)
+        if process.listenerFD >= 0 { reactor.unwatch(process.listenerFD, token: pooled.tokens.listener) }
+        slot.process = process
+        slot.phase = .loading
+        slot.doorbellToken = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+            guard let self, let slot else { return }
+            self.drain(record, slot, process)
+        }
+        slot.pidfdToken = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+            guard let self, let slot else { return }
+            self.workerExited(record, slot, process)
+        }
+        if process.listenerFD >= 0 {
+            slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
+                guard let self, let slot else { return }
+                self.seccompNotificationPublic(record, slot, process, events: events)
+            }
+        }
+        emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))
+        slot.loadTimer = reactor.schedule(at: .now + configuration.loadTimeout) { [weak self, weak slot] in
+            guard let self, let slot, slot.process === process, slot.phase == .loading else { return }
+            slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
+            self.kill(record, slot, process, reason: "load timeout")
+        }
+        send(.bootstrap(Bootstrap(module: record.module, limits: record.wasmLimits,
+                                  customFunctions: record.host.customFunctionNames)), record, slot, process)
+    }
+
+    func drainPool(reason: String) {
+        poolTargets = [:]
+        for (key, list) in pool {
+            for worker in list {
+                try? worker.process.channel.trySend(.shutdown)
+                killPooled(key: key, process: worker.process, reason: reason)
+            }
+        }
+    }
+}

@@ -1,0 +1,370 @@
+import CCordonShims
+import CordonAudit
+import CordonChannel
+import CordonPolicy
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The supervisor's state machine. Every method runs on the reactor thread, which is what makes the
+/// unchecked Sendable sound: the public types only ever hand it closures through `Reactor.execute`.
+final class SupervisorCore: @unchecked Sendable {
+    let reactor: Reactor
+    let configuration: SupervisorConfiguration
+    let workerExecutable: String
+    let hub: EventHub
+    let audit: SupervisorAudit
+    var plugins: [String: PluginRecord] = [:]
+    var cache: ModuleCache
+    var freeSlots: [UInt32]
+    var pool: [String: [PooledWorker]] = [:]
+    var shuttingDown = false
+    var shutdownWaiters: [() -> Void] = []
+    var stopRecorded = false
+    var nextPluginNumber = 0
+    var poolTargets: [String: (policy: SandboxPolicy, count: Int)] = [:]
+
+    /// A confined, idle worker waiting for a module.
+    struct PooledWorker {
+        var process: WorkerProcess
+        var tokens: (doorbell: UInt64?, pidfd: UInt64?, listener: UInt64?)
+        var ready: Bool
+    }
+
+    init(reactor: Reactor, configuration: SupervisorConfiguration, workerExecutable: String, hub: EventHub) {
+        self.reactor = reactor
+        self.configuration = configuration
+        self.workerExecutable = workerExecutable
+        self.hub = hub
+        self.audit = SupervisorAudit(log: configuration.auditLog, tenant: configuration.tenant)
+        self.cache = ModuleCache(budget: configuration.moduleCacheBytes)
+        self.freeSlots = []
+    }
+
+    func start() {
+        audit.record(.supervisorStart(tenant: configuration.tenant, version: CordonVersion.current, pid: getpid()))
+    }
+
+    // MARK: - Slots (a distinct uid per live worker)
+
+    private var slotLimit: UInt32 = 0
+    private var nextFreshSlot: UInt32 = 0
+
+    func takeSlot(policy: SandboxPolicy) -> UInt32? {
+        slotLimit = policy.identity.uidRangeCount
+        if let slot = freeSlots.popLast() { return slot }
+        guard nextFreshSlot < slotLimit else { return nil }
+        defer { nextFreshSlot += 1 }
+        return nextFreshSlot
+    }
+
+    func releaseSlot(_ slot: UInt32) { freeSlots.append(slot) }
+
+    // MARK: - Load
+
+    func load(_ request: LoadRequest, completion: @escaping (Result<String, CordonError>) -> Void) {
+        guard !shuttingDown else { return completion(.failure(.shuttingDown)) }
+        if configuration.auditFailurePolicy == .refuseNewLoads, let reason = audit.failure {
+            return completion(.failure(.audit("\(reason); new loads are refused until the audit log writes again")))
+        }
+        let digest = ModuleCache.digest(request.module)
+        if let known = cache.lookup(digest), case .rejected(let stage, let message) = known.outcome {
+            return completion(.failure(.invalidModule(stage: stage, message: message)))
+        }
+        nextPluginNumber += 1
+        let id = "\(request.manifest.name)-\(nextPluginNumber)"
+        let record = PluginRecord(id: id, request: request, moduleSHA256: digest,
+                                  policySHA256: SupervisorCore.policyDigest(request.policy))
+        plugins[id] = record
+        record.loadWaiters.append(completion)
+        audit.record(.pluginLoad(tenant: configuration.tenant, plugin: id, manifestName: request.manifest.name,
+                                 manifestVersion: request.manifest.version, moduleSHA256: digest,
+                                 policyName: request.policy.name, policySHA256: record.policySHA256,
+                                 capabilities: request.granted.map(\.description).sorted()))
+        setState(record, .starting)
+        for _ in 0..<max(1, request.manifest.workers) {
+            let slot = WorkerSlot()
+            record.workers.append(slot)
+            startWorker(record, slot)
+        }
+    }
+
+    static func policyDigest(_ policy: SandboxPolicy) -> String {
+        let bytes = Array(String(reflecting: policy).utf8)
+        return ModuleCache.digest(bytes)
+    }
+
+    /// Starts (or restarts) the worker of `slot`: from the warm pool when one is ready, else a spawn.
+    func startWorker(_ record: PluginRecord, _ slot: WorkerSlot) {
+        slot.phase = .spawning
+        slot.current = nil
+        slot.reportedViolation = nil
+        slot.lastWorkerLog = nil
+        slot.pendingFailure = nil
+        let key = Self.policyDigest(record.policy)
+        if var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
+            let pooled = list.remove(at: index)
+            pool[key] = list
+            adopt(pooled, into: slot, record: record)
+            refillPool(policy: record.policy, key: key)
+            return
+        }
+        guard let uidSlot = takeSlot(policy: record.policy) else {
+            failStart(record, slot, .spawnFailed(step: "uid range exhausted (\(record.policy.identity.uidRangeCount) slots in use)", errno: EAGAIN))
+            return
+        }
+        let process: WorkerProcess
+        do {
+            process = try WorkerProcess.spawn(
+                executable: workerExecutable, policy: record.policy, slot: uidSlot,
+                channelConfiguration: channelConfiguration(record.limits.maxMessageBytes),
+                cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr)
+        } catch {
+            releaseSlot(uidSlot)
+            failStart(record, slot, error)
+            return
+        }
+        slot.process = process
+        slot.phase = .confining
+        watch(process, slot: slot, record: record)
+        slot.loadTimer = reactor.schedule(at: .now + configuration.loadTimeout) { [weak self, weak slot] in
+            guard let self, let slot, let process = slot.process, slot.phase == .confining || slot.phase == .loading else { return }
+            slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
+            self.kill(record, slot, process, reason: "load timeout")
+        }
+    }
+
+    func channelConfiguration(_ maxMessage: UInt32) -> ChannelConfiguration {
+        var config = ChannelConfiguration()
+        config.ringCapacity = configuration.channelRingCapacity
+        config.maxMessageSize = min(Int(maxMessage), configuration.channelRingCapacity / 2)
+        return config
+    }
+
+    private func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) {
+        slot.doorbellToken = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+            guard let self, let slot else { return }
+            self.drain(record, slot, process)
+        }
+        slot.pidfdToken = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+            guard let self, let slot else { return }
+            self.workerExited(record, slot, process)
+        }
+        // Messages may already be waiting (the doorbell only rings for a sleeping host).
+        drain(record, slot, process)
+    }
+
+    private func failStart(_ record: PluginRecord, _ slot: WorkerSlot, _ error: CordonError) {
+        slot.phase = .stopped
+        emit(record, nil, .error(error))
+        if record.state == .starting {
+            resolveLoad(record, .failure(error))
+            removePlugin(record, reason: "load failed: \(error)")
+        } else {
+            considerRestart(record, slot, failure: error)
+        }
+    }
+
+    func resolveLoad(_ record: PluginRecord, _ result: Result<String, CordonError>) {
+        let waiters = record.loadWaiters
+        record.loadWaiters = []
+        for waiter in waiters { waiter(result) }
+    }
+
+    func setState(_ record: PluginRecord, _ state: PluginState) {
+        guard record.state != state else { return }
+        let old = record.state
+        record.state = state
+        emit(record, nil, .stateChanged(from: old, to: state))
+    }
+
+    func emit(_ record: PluginRecord, _ pid: Int32?, _ kind: PluginEvent.Kind) {
+        hub.emit(PluginEvent(pluginID: record.id, pluginName: record.manifest.name, workerPID: pid, kind: kind))
+    }
+
+    // MARK: - Messages from a worker (hostile input)
+
+    func drain(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        var doorbell: UInt64 = 0
+        _ = read(process.channel.doorbellFD, &doorbell, 8)
+        while slot.process === process, process.exit == nil {
+            let message: ChannelMessage?
+            do {
+                message = try process.channel.tryReceive()
+            } catch let error {
+                switch error {
+                case .peerDied, .closed: return   // the pidfd will tell us how it ended
+                default:
+                    protocolViolation(record, slot, process, "\(error)")
+                    return
+                }
+            }
+            guard let message else {
+                if process.channel.prepareToSleep() { return }
+                continue
+            }
+            handle(message, record, slot, process)
+        }
+    }
+
+    private func handle(_ message: ChannelMessage, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        switch message {
+        case .hello(let hello):
+            guard slot.phase == .confining else { return protocolViolation(record, slot, process, "hello after confinement") }
+            process.achievedLayers = hello.layers
+            process.seccompMode = hello.listenerFD >= 0 ? "notify" : "kill"
+            if hello.listenerFD >= 0 {
+                do { try process.takeListener(workerFD: hello.listenerFD) } catch {
+                    slot.pendingFailure = error
+                    return kill(record, slot, process, reason: "could not take the seccomp listener")
+                }
+                slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
+                    guard let self, let slot else { return }
+                    self.seccompNotification(record, slot, process, events: events)
+                }
+            }
+            audit.record(.workerSpawn(tenant: configuration.tenant, plugin: record.id, pid: process.pid, uid: hello.uid,
+                                      requested: Self.requestedLayers(record.policy), achieved: hello.layers,
+                                      seccompMode: process.seccompMode))
+            emit(record, process.pid, .workerSpawned(layers: hello.layers, uid: hello.uid))
+            send(.listenerTaken, record, slot, process)
+            slot.phase = .loading
+            send(.bootstrap(Bootstrap(module: record.module, limits: record.wasmLimits,
+                                      customFunctions: record.host.customFunctionNames)), record, slot, process)
+        case .loaded(let report):
+            guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
+            reactor.cancel(timer: slot.loadTimer)
+            slot.loadTimer = nil
+            let missing = record.manifest.exports.filter { name in !report.exports.contains { $0.name == name } }
+            if !missing.isEmpty {
+                let error = CordonError.invalidModule(stage: "link", message: "manifest promises exports the module lacks: \(missing.joined(separator: ", "))")
+                slot.pendingFailure = error
+                cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: "link", message: "\(error)"))
+                record.unloading = true
+                resolveLoad(record, .failure(error))
+                return kill(record, slot, process, reason: "module rejected")
+            }
+            record.exports = report.exports
+            record.metrics.memoryPages = report.memoryPages
+            cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
+            slot.phase = .idle
+            if record.state != .ready && record.state != .running { setState(record, .ready) }
+            resolveLoad(record, .success(record.id))
+            dispatch(record)
+        case .loadFailed(let failure):
+            guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loadFailed'") }
+            reactor.cancel(timer: slot.loadTimer)
+            let stage = "\(failure.stage)"
+            let error = CordonError.invalidModule(stage: stage, message: String(failure.message.prefix(1000)))
+            cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: stage, message: String(failure.message.prefix(1000))))
+            slot.pendingFailure = error
+            record.unloading = true   // a module that fails to load fails every time: no restart
+            resolveLoad(record, .failure(error))
+            kill(record, slot, process, reason: "module rejected")
+        case .callOutcome(let outcome):
+            guard slot.phase == .busy, let call = slot.current, call.id == outcome.id else {
+                return protocolViolation(record, slot, process, "outcome for a call that is not running (id \(outcome.id))")
+            }
+            completeCall(record, slot, process, call, outcome)
+        case .hostCall(let request):
+            guard slot.phase == .busy, let call = slot.current else {
+                return protocolViolation(record, slot, process, "host call outside a call")
+            }
+            hostCall(record, slot, process, call, request)
+        case .log(let log):
+            slot.lastWorkerLog = String(log.message.prefix(2000))
+        case .violation(let report):
+            slot.reportedViolation = report
+        case .heartbeat:
+            break
+        case .listenerTaken, .bootstrap, .call, .hostReply, .shutdown:
+            protocolViolation(record, slot, process, "worker sent a supervisor-only message")
+        }
+    }
+
+    static func requestedLayers(_ policy: SandboxPolicy) -> [String] {
+        var layers: [String] = []
+        let ns = policy.namespaces
+        let all: [(String, NamespaceRequirement)] = [("user", ns.user), ("mount", ns.mount), ("network", ns.network),
+                                                     ("ipc", ns.ipc), ("uts", ns.uts), ("pid", ns.pid), ("cgroup", ns.cgroup)]
+        for (name, requirement) in all where requirement != .disabled { layers.append("namespace.\(name)") }
+        layers += ["rlimits", "capabilities", "no_new_privs", "seccomp"]
+        return layers
+    }
+
+    func send(_ message: ChannelMessage, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        do {
+            try process.channel.trySend(message)
+        } catch {
+            // The worker is blocked waiting for this reply, so a full ring means it stopped reading.
+            protocolViolation(record, slot, process, "cannot send to worker: \(error)")
+        }
+    }
+
+    func protocolViolation(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ reason: String) {
+        guard process.killReason == nil else { return }
+        audit.record(.protocolViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, reason: reason))
+        emit(record, process.pid, .protocolViolation(reason: reason))
+        slot.pendingFailure = .protocolViolation(reason)
+        kill(record, slot, process, reason: "protocol violation: \(reason)")
+    }
+
+    /// Kills a worker through its pidfd and audits it; the exit is handled when the pidfd fires.
+    func kill(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, reason: String) {
+        guard process.exit == nil, process.killReason == nil else { return }
+        process.kill(SIGKILL, reason: reason)
+        audit.record(.workerKill(tenant: configuration.tenant, plugin: record.id, pid: process.pid, signal: SIGKILL, reason: reason))
+        emit(record, process.pid, .workerKilled(signal: SIGKILL, reason: reason))
+        // Fail the running call now: nothing waits for the reaper.
+        if let call = slot.current {
+            slot.current = nil
+            reactor.cancel(timer: call.deadlineTimer)
+            let error = slot.pendingFailure ?? .workerDied("killed: \(reason)")
+            call.finish(.failure(error))
+            record.metrics.errors += 1
+            emit(record, process.pid, .callFailed(export: call.export, error: error))
+        }
+    }
+
+    // MARK: - Seccomp notifications (the kernel's account of a denied syscall)
+
+    func seccompNotificationPublic(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, events: UInt32) {
+        seccompNotification(record, slot, process, events: events)
+    }
+
+    private func seccompNotification(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, events: UInt32) {
+        var event = cordon_seccomp_event()
+        guard events & EPOLLIN.rawValue != 0, cordon_seccomp_notif_recv(process.listenerFD, &event) == 0 else {
+            if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, let token = slot.listenerToken {
+                reactor.unwatch(process.listenerFD, token: token)
+                slot.listenerToken = nil
+            }
+            return
+        }
+        // Refuse first (the thread is blocked in the kernel until we answer), then kill.
+        _ = cordon_seccomp_notif_deny(process.listenerFD, event.id, ENOSYS)
+        let name = SyscallTable.name(of: event.nr, arch: event.arch) ?? "syscall_\(event.nr)"
+        let args = withUnsafeBytes(of: event.args) { Array($0.bindMemory(to: UInt64.self)) }
+        audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
+                                       nr: event.nr, arch: Self.archName(event.arch), args: args, reportedBy: .kernel))
+        emit(record, process.pid, .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel"))
+        slot.pendingFailure = .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel")
+        kill(record, slot, process, reason: "seccomp violation: \(name)")
+    }
+
+    static func archName(_ arch: UInt32) -> String {
+        switch arch {
+        case 0xC000_003E: "x86_64"
+        case 0x4000_0003: "x86"
+        case 0xC000_00B7: "aarch64"
+        default: String(format: "0x%08x", arch)
+        }
+    }
+}
+
+/// Cordon's version, stamped on audit records.
+enum CordonVersion {
+    static let current = "0.1.0"
+}

@@ -1,0 +1,194 @@
+import CCordonShims
+import CordonChannel
+import CordonJail
+import CordonPolicy
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a worker process ended, from `waitid` on its pidfd: the kernel's word, not the worker's.
+enum WorkerExit: Sendable, Hashable, CustomStringConvertible {
+    case exited(code: Int32)
+    case signaled(signal: Int32, coreDumped: Bool)
+
+    var description: String {
+        switch self {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal, let core): "killed by \(Self.signalName(signal))\(core ? " (core dumped)" : "")"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: "SIGKILL"
+        case SIGSYS: "SIGSYS"
+        case SIGXCPU: "SIGXCPU"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGILL: "SIGILL"
+        case SIGTRAP: "SIGTRAP"
+        case SIGBUS: "SIGBUS"
+        case SIGTERM: "SIGTERM"
+        case SIGXFSZ: "SIGXFSZ"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+/// One confined worker process, seen from the supervisor: its pidfd, its channel and its seccomp
+/// listener. Reactor-thread only. Spawned with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|namespaces)
+/// + exec from C, so the child gets PDEATHSIG before exec and there is no pid-reuse race.
+final class WorkerProcess {
+    let pid: pid_t
+    let pidfd: CInt
+    let channel: SharedMemoryBuffer
+    let slot: UInt32
+    let uid: UInt32
+    let namespaces: NamespaceSet
+    let spawnedAt: ContinuousClock.Instant
+    /// The supervisor's copy of the worker's seccomp user-notification listener.
+    var listenerFD: CInt = -1
+    var achievedLayers: [String] = []
+    var seccompMode = "notify"
+    private(set) var exit: WorkerExit?
+    /// Why the supervisor killed it, when it did; nil means it died on its own or was killed from outside.
+    var killReason: String?
+
+    /// File descriptor numbers the worker finds its resources at.
+    static let channelFD: CInt = 3
+    static let doorbellFD: CInt = 4
+    static let planFD: CInt = 5
+
+    private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32, namespaces: NamespaceSet) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.channel = channel
+        self.slot = slot
+        self.uid = uid
+        self.namespaces = namespaces
+        self.spawnedAt = .now
+    }
+
+    /// Spawns a worker confined by `policy` in uid slot `slot`, trying the namespace sets the policy
+    /// allows in order (everything first; degraded sets only where the policy marks them optional).
+    static func spawn(executable: String, policy: SandboxPolicy, slot: UInt32, channelConfiguration: ChannelConfiguration,
+                      cpuSeconds: UInt64, passStderr: Bool) throws(CordonError) -> WorkerProcess {
+        let channel: SharedMemoryBuffer
+        do { channel = try SharedMemoryBuffer.create(configuration: channelConfiguration) } catch {
+            throw .spawnFailed(step: "channel: \(error)", errno: 0)
+        }
+        let root = geteuid() == 0
+        var effective = policy
+        if cpuSeconds > 0 {
+            effective.rlimits.cpuSecondsSoft = min(effective.rlimits.cpuSecondsSoft, cpuSeconds)
+            effective.rlimits.cpuSecondsHard = max(effective.rlimits.cpuSecondsSoft, min(effective.rlimits.cpuSecondsHard, cpuSeconds + 1))
+        }
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard devNull >= 0 else { throw .spawnFailed(step: "open /dev/null", errno: errno) }
+        defer { close(devNull) }
+        let attempts = NamespacePlanner.attempts(for: effective.namespaces, runningAsRoot: root)
+        var lastError: CordonError = .spawnFailed(step: "namespaces: no permitted set", errno: EPERM)
+        for (index, namespaces) in attempts.enumerated() {
+            let plan: ConfinementPlan
+            do {
+                plan = try PolicyCompiler.compile(effective, slot: slot, supervisorPID: getpid(),
+                                                  createdNamespaces: namespaces, runningAsRoot: root)
+            } catch { throw .confinementFailed(detail: "compiling the policy: \(error)") }
+            let planFD = try Self.sealedMemfd(plan.encoded())
+            defer { close(planFD) }
+            let fds: [CInt] = [devNull, devNull, passStderr ? 2 : devNull, channel.memfd, channel.doorbellFD, planFD]
+            let result = executable.withCString { path -> cordon_spawn_result in
+                let argv0 = strdup("cordon-worker")
+                let env0 = strdup("SWIFT_BACKTRACE=enable=no")
+                defer { free(argv0); free(env0) }
+                var argv: [UnsafeMutablePointer<CChar>?] = [argv0, nil]
+                var envp: [UnsafeMutablePointer<CChar>?] = [env0, nil]
+                return fds.withUnsafeBufferPointer { fdBuffer in
+                    argv.withUnsafeMutableBufferPointer { argvBuffer in
+                        envp.withUnsafeMutableBufferPointer { envpBuffer in
+                            var request = cordon_spawn_request(
+                                path: path, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
+                                fds: fdBuffer.baseAddress, nfds: CInt(fds.count),
+                                clone_flags: namespaces.cloneFlags, death_signal: SIGKILL)
+                            return cordon_spawn(&request)
+                        }
+                    }
+                }
+            }
+            if result.pid > 0 {
+                channel.setPeer(pidfd: result.pidfd)
+                let uid = root ? effective.identity.uidRangeStart + slot : geteuid()
+                return WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid,
+                                     namespaces: namespaces)
+            }
+            let step = result.step.map { String(cString: $0) } ?? "spawn"
+            lastError = .spawnFailed(step: step, errno: result.err)
+            // Only the kernel refusing a namespace is worth a degraded retry.
+            let namespaceRefusal = step == "clone" && [EPERM, EINVAL, ENOSPC, EUSERS].contains(result.err)
+            if !namespaceRefusal || index == attempts.count - 1 { break }
+        }
+        channel.close()
+        throw lastError
+    }
+
+    private static func sealedMemfd(_ bytes: [UInt8]) throws(CordonError) -> CInt {
+        let fd = cordon_memfd_create("cordon-plan", CORDON_MFD_CLOEXEC | CORDON_MFD_ALLOW_SEALING)
+        guard fd >= 0 else { throw .spawnFailed(step: "memfd_create(plan)", errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                throw .spawnFailed(step: "write(plan)", errno: e)
+            }
+            offset += n
+        }
+        _ = lseek(fd, 0, SEEK_SET)
+        // The worker may read the plan but never change it for a sibling.
+        _ = fcntl(fd, CORDON_F_ADD_SEALS, CORDON_F_SEAL_WRITE | CORDON_F_SEAL_GROW | CORDON_F_SEAL_SHRINK | CORDON_F_SEAL_SEAL)
+        return fd
+    }
+
+    /// Sends `signal` through the pidfd (cannot hit a recycled pid).
+    func kill(_ signal: Int32 = SIGKILL, reason: String) {
+        if killReason == nil { killReason = reason }
+        _ = cordon_pidfd_send_signal(pidfd, signal)
+    }
+
+    /// Reaps the worker if it has exited (WNOHANG); returns the exit once known.
+    func reap() -> WorkerExit? {
+        if let exit { return exit }
+        var info = siginfo_t()
+        let rc = waitid(idtype_t(rawValue: 3) /* P_PIDFD */, id_t(pidfd), &info, WEXITED | WNOHANG)
+        guard rc == 0 else { return nil }
+        let reportedPid = info._sifields._sigchld.si_pid
+        guard reportedPid != 0 else { return nil }
+        let status = info._sifields._sigchld.si_status
+        switch info.si_code {
+        case Int32(CLD_EXITED): exit = .exited(code: status)
+        case Int32(CLD_DUMPED): exit = .signaled(signal: status, coreDumped: true)
+        default: exit = .signaled(signal: status, coreDumped: false)
+        }
+        return exit
+    }
+
+    /// Takes the worker's seccomp listener into the supervisor (pidfd_getfd) — the kernel then tells
+    /// the supervisor, not the worker, about every denied syscall.
+    func takeListener(workerFD: Int32) throws(CordonError) {
+        let fd = cordon_pidfd_getfd(pidfd, workerFD)
+        guard fd >= 0 else { throw .confinementFailed(detail: "pidfd_getfd(seccomp listener \(workerFD)): \(Errno.describe(errno))") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        listenerFD = fd
+    }
+
+    /// Releases the supervisor's fds; call once the worker is reaped.
+    func closeResources() {
+        channel.close()
+        if listenerFD >= 0 { close(listenerFD); listenerFD = -1 }
+        close(pidfd)
+    }
+}

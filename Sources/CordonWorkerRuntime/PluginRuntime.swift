@@ -1,0 +1,230 @@
+import CordonChannel
+@_spi(Fuzzing) import WasmKit
+
+/// One plugin instance inside the confined worker: parses, validates and instantiates the module with
+/// WasmKit, links Cordon's host functions, and runs calls. Synchronous by design: the worker is a
+/// single thread under a seccomp filter that allows no thread creation.
+public final class PluginRuntime {
+    private let store: Store
+    private let instance: Instance
+    private let limiter: GrowthLimiter
+    private let limits: WasmLimits
+    private let context: HostContext
+    private let fuelMetered: Bool
+
+    /// What the module exports, reported to the supervisor once loaded.
+    public let report: ModuleReport
+
+    /// Loads `bootstrap.module`; every failure is a typed `LoadFailure` naming its stage.
+    public static func load(_ bootstrap: Bootstrap, transport: HostCallTransport) -> Result<PluginRuntime, LoadFailure> {
+        do {
+            return .success(try PluginRuntime(bootstrap: bootstrap, transport: transport))
+        } catch let failure as LoadFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(LoadFailure(stage: .instantiation, message: String(describing: error)))
+        }
+    }
+
+    private init(bootstrap: Bootstrap, transport: HostCallTransport) throws {
+        limits = bootstrap.limits
+        fuelMetered = bootstrap.limits.fuelPerCall > 0
+        let module: Module
+        do {
+            module = try parseWasm(bytes: bootstrap.module)
+        } catch {
+            throw LoadFailure(stage: .parse, message: Self.clean(error))
+        }
+        let engine = Engine(configuration: EngineConfiguration(
+            compilationMode: .eager,                 // validate and translate every body at load, once
+            memoryBoundsChecking: .software,         // mprotect mode reserves 4 GiB and adds a syscall per call
+            fuelMetering: fuelMetered))
+        store = Store(engine: engine)
+        limiter = GrowthLimiter(maxMemoryPages: bootstrap.limits.maxMemoryPages,
+                                maxTableElements: bootstrap.limits.maxTableElements)
+        store.resourceLimiter = limiter
+        context = HostContext(transport: transport, limits: bootstrap.limits)
+
+        var imports = Imports()
+        let custom = Set(bootstrap.customFunctions)
+        for entry in module.imports {
+            guard entry.module == HostABI.moduleName else {
+                throw LoadFailure(stage: .link, message: "unknown import module '\(entry.module)' (\(entry.module).\(entry.name)); Cordon provides only 'env'")
+            }
+            guard case .function(let typeIndex) = entry.descriptor, let type = module.functionType(at: typeIndex) else {
+                throw LoadFailure(stage: .link, message: "import env.\(entry.name) is not a function; Cordon provides only functions")
+            }
+            let spec: HostFunctionSpec
+            if let known = HostABI.functions[entry.name] {
+                spec = known
+            } else if custom.contains(entry.name) {
+                spec = HostABI.custom(entry.name)
+            } else {
+                throw LoadFailure(stage: .link, message: "unknown import env.\(entry.name): not a Cordon host function and not registered by the application")
+            }
+            guard spec.accepts(type) else {
+                throw LoadFailure(stage: .link, message: "import env.\(entry.name) has type \(type.parameters) -> \(type.results); Cordon's ABI expects \(spec.canonicalSignature) (docs/abi.md)")
+            }
+            let context = self.context
+            imports.define(module: entry.module, name: entry.name, Function(store: store, type: type) { caller, args in
+                try context.invoke(spec, type: type, caller: caller, arguments: args)
+            })
+        }
+
+        if fuelMetered { store.fuel = Fuel(remaining: bootstrap.limits.fuelPerCall) }
+        do {
+            instance = try module.instantiate(store: store, imports: imports)
+        } catch {
+            let denied = limiter.takeDenial()
+            if error is Trap || error is RuntimeTrap {
+                let (kind, message) = TrapClassifier.classify(error, memoryGrowthDenied: denied)
+                throw LoadFailure(stage: kind == .memoryLimit ? .instantiation : .start, message: message)
+            }
+            let text = Self.clean(error)
+            let stage: LoadFailure.Stage = text.contains("out of bounds") || text.contains("exceeds the resource limit")
+                ? .instantiation : .validation
+            throw LoadFailure(stage: stage, message: text)
+        }
+        context.instance = instance
+        if let memory = instance.exports[memory: "memory"] { context.memory = GuestMemory(memory: memory) }
+
+        var exports: [ExportedFunction] = []
+        for (name, value) in instance.exports {
+            guard case .function(let function) = value else { continue }
+            let type = function.type
+            guard let params = Self.channelTypes(type.parameters), let results = Self.channelTypes(type.results) else {
+                continue   // reference/vector signatures cannot be called across the channel
+            }
+            exports.append(ExportedFunction(name: name, parameters: params, results: results))
+        }
+        exports.sort { $0.name < $1.name }
+        let pages = context.memory.map { UInt32($0.memory.byteCount / 65536) } ?? 0
+        report = ModuleReport(exports: exports, memoryPages: pages)
+    }
+
+    /// Runs one call to completion: values, bytes (bytes convention) or a classified trap.
+    public func call(_ request: CallRequest) -> CallOutcome {
+        let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.fuelPerCall > 0 ? limits.fuelPerCall : 0)
+        if fuelMetered { store.fuel = Fuel(remaining: budget > 0 ? budget : UInt64.max) }
+        _ = limiter.takeDenial()
+        func fuelUsed() -> UInt64 {
+            guard fuelMetered, budget > 0, let left = store.fuel?.remaining else { return 0 }
+            return budget >= left ? budget - left : 0
+        }
+        do {
+            let result: CallOutcome.Result
+            if let input = request.input {
+                result = .bytes(try callWithBytes(request.export, input: input))
+            } else {
+                result = .values(try callWithValues(request.export, arguments: request.arguments))
+            }
+            return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed())
+        } catch {
+            let (kind, message) = TrapClassifier.classify(error, memoryGrowthDenied: limiter.takeDenial())
+            return CallOutcome(id: request.id, result: .trap(kind, message), fuelUsed: kind == .outOfFuel ? budget : fuelUsed())
+        }
+    }
+
+    private func function(_ name: String) throws -> Function {
+        guard let function = instance.exports[function: name] else {
+            throw RuntimeTrap(kind: .other, message: "no exported function '\(name)'")
+        }
+        return function
+    }
+
+    private func callWithValues(_ name: String, arguments: [WasmValue]) throws -> [WasmValue] {
+        let function = try function(name)
+        let type = function.type
+        guard type.parameters.count == arguments.count else {
+            throw RuntimeTrap(kind: .other, message: "export '\(name)' takes \(type.parameters.count) arguments, got \(arguments.count)")
+        }
+        var values: [Value] = []
+        values.reserveCapacity(arguments.count)
+        for (index, (argument, expected)) in zip(arguments, type.parameters).enumerated() {
+            guard let value = Self.value(argument, as: expected) else {
+                throw RuntimeTrap(kind: .other, message: "argument \(index) of '\(name)' must be \(expected), got \(argument.type)")
+            }
+            values.append(value)
+        }
+        let results = try function.invoke(values)
+        return try results.map { value in
+            guard let converted = Self.channelValue(value) else {
+                throw RuntimeTrap(kind: .other, message: "export '\(name)' returned a value that cannot cross the channel")
+            }
+            return converted
+        }
+    }
+
+    /// Bytes convention (docs/abi.md): `cordon_alloc(len) -> ptr`, then `export(ptr, len) -> i64` whose
+    /// result packs (out_ptr << 32 | out_len).
+    private func callWithBytes(_ name: String, input: [UInt8]) throws -> [UInt8] {
+        guard let memory = context.memory else {
+            throw RuntimeTrap(kind: .other, message: "the bytes convention needs an exported 'memory'")
+        }
+        guard input.count <= Int(limits.maxHostCallBytes), input.count <= Int(Int32.max) else {
+            throw RuntimeTrap(kind: .other, message: "input of \(input.count) bytes exceeds the message limit \(limits.maxHostCallBytes)")
+        }
+        let alloc = try function("cordon_alloc")
+        let allocated = try alloc.invoke([.i32(UInt32(input.count))])
+        guard allocated.count == 1, case .i32(let pointer) = allocated[0] else {
+            throw RuntimeTrap(kind: .other, message: "cordon_alloc must return one i32")
+        }
+        guard memory.write(input, at: pointer) else {
+            throw RuntimeTrap(kind: .outOfBounds, message: "cordon_alloc returned \(pointer), outside memory for \(input.count) bytes")
+        }
+        let results = try function(name).invoke([.i32(pointer), .i32(UInt32(input.count))])
+        guard results.count == 1, case .i64(let packed) = results[0] else {
+            throw RuntimeTrap(kind: .other, message: "export '\(name)' must return one i64 (out_ptr << 32 | out_len) under the bytes convention")
+        }
+        let outPointer = UInt32(truncatingIfNeeded: packed >> 32)
+        let outLength = UInt32(truncatingIfNeeded: packed)
+        guard outLength <= limits.maxHostCallBytes else {
+            throw RuntimeTrap(kind: .other, message: "output of \(outLength) bytes exceeds the message limit \(limits.maxHostCallBytes)")
+        }
+        guard let output = memory.read(pointer: outPointer, length: outLength) else {
+            throw RuntimeTrap(kind: .outOfBounds, message: "output (\(outPointer), \(outLength)) lies outside guest memory")
+        }
+        return output
+    }
+
+    private static func channelTypes(_ types: [ValueType]) -> [WasmType]? {
+        var out: [WasmType] = []
+        for type in types {
+            switch type {
+            case .i32: out.append(.i32)
+            case .i64: out.append(.i64)
+            case .f32: out.append(.f32)
+            case .f64: out.append(.f64)
+            default: return nil
+            }
+        }
+        return out
+    }
+
+    static func value(_ value: WasmValue, as type: ValueType) -> Value? {
+        switch (value, type) {
+        case (.i32(let v), .i32): .i32(v)
+        case (.i64(let v), .i64): .i64(v)
+        case (.f32(let v), .f32): .f32(v)
+        case (.f64(let v), .f64): .f64(v)
+        default: nil
+        }
+    }
+
+    static func channelValue(_ value: Value) -> WasmValue? {
+        switch value {
+        case .i32(let v): .i32(v)
+        case .i64(let v): .i64(v)
+        case .f32(let v): .f32(v)
+        case .f64(let v): .f64(v)
+        default: nil
+        }
+    }
+
+    private static func clean(_ error: any Error) -> String {
+        let text = String(describing: error)
+        return text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? text
+    }
+}
+
+extension LoadFailure: Error {}

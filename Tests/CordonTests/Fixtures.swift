@@ -1,0 +1,39 @@
+import Cordon
+import CordonAudit
+import Foundation
+import WAT
+
+/// Shared helpers for supervisor tests: WAT plugins, a supervisor with the built worker.
+enum Fixtures {
+    static func wasm(_ wat: String) throws -> [UInt8] { try wat2wasm(wat) }
+
+    static func supervisor(audit: AuditLogHandle? = nil, warmPool: Int = 0) throws -> Supervisor {
+        var configuration = SupervisorConfiguration()
+        configuration.auditLog = audit?.log
+        configuration.warmPoolSize = warmPool
+        configuration.loadTimeout = .seconds(20)
+        configuration.passWorkerStderr = ProcessInfo.processInfo.environment["CORDON_WORKER_STDERR"] != nil
+        return try Supervisor(configuration: configuration)
+    }
+
+    static let add = """
+    (module
+      (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+    """
+
+    /// A policy with small, test-friendly limits.
+    static func policy(fuel: UInt64 = 5_000_000, wallMs: UInt64 = 2000, memoryPages: UInt32 = 32) -> SandboxPolicy {
+        var policy = SandboxPolicy.builtinDefault
+        policy.wasm.fuelPerCall = fuel
+        policy.wasm.maxMemoryPages = memoryPages
+        policy.limits.wallTimeMillisecondsPerCall = wallMs
+        return policy
+    }
+}
+
+/// An audit log in a fresh temporary directory.
+struct AuditLogHandle {
+    let directory: String
+    let path: String
+    let log: CordonAudit.AuditLog
+}
