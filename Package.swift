@@ -69,13 +69,14 @@ let package = Package(
                           swiftSettings: strict),
         .executableTarget(name: "CordonBench",
                           dependencies: [
-                              "Cordon", "CordonChannel", "CordonAudit", "CCordonShims",
+                              "Cordon", "CordonChannel", "CordonAudit", "CordonPolicy", "CCordonShims",
                               .product(name: "WasmKit", package: "WasmKit"),
                               .product(name: "WAT", package: "WasmKit"),
                           ],
                           swiftSettings: strict),
         // Test-only executables: a channel peer, and a probe that confines itself then tries to escape.
         .executableTarget(name: "CordonTestPeer", dependencies: ["CordonChannel", "CCordonShims"], swiftSettings: strict),
+        .executableTarget(name: "CordonCorruptWorker", dependencies: ["CordonChannel", "CordonJail"], swiftSettings: strict),
         .executableTarget(name: "CordonEscapeProbe",
                           dependencies: ["CordonJail", "CordonPolicy", "CCordonShims"], swiftSettings: strict),
 

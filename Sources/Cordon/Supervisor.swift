@@ -25,6 +25,8 @@ public struct SupervisorConfiguration: Sendable {
     public var passWorkerStderr: Bool
     /// Each ring's capacity in the worker channel (power of two).
     public var channelRingCapacity: Int
+    /// Extra argv for the worker executable (diagnostics and tests, e.g. a deliberately corrupt worker).
+    public var workerArguments: [String] = []
 
     public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
                 auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,

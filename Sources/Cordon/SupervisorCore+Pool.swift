@@ -35,7 +35,8 @@ extension SupervisorCore {
                 process = try WorkerProcess.spawn(executable: workerExecutable, policy: policy, slot: uidSlot,
                                                   channelConfiguration: channelConfiguration(policy.limits.maxMessageBytes),
                                                   cpuSeconds: policy.limits.cpuSecondsPerWorker,
-                                                  passStderr: configuration.passWorkerStderr)
+                                                  passStderr: configuration.passWorkerStderr,
+                arguments: configuration.workerArguments)
             } catch {
                 releaseSlot(uidSlot)
                 break

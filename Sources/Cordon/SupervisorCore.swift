@@ -73,6 +73,11 @@ final class SupervisorCore: @unchecked Sendable {
         if let known = cache.lookup(digest), case .rejected(let stage, let message) = known.outcome {
             return completion(.failure(.invalidModule(stage: stage, message: message)))
         }
+        var request = request
+        // A host call and its reply must fit one channel message, whatever the policy says.
+        let channelLimit = UInt32(max(4096, configuration.channelRingCapacity / 2 - 4096))
+        request.limits.maxHostCallBytes = min(request.limits.maxHostCallBytes, channelLimit)
+        request.limits.maxMessageBytes = min(request.limits.maxMessageBytes, channelLimit)
         nextPluginNumber += 1
         let id = "\(request.manifest.name)-\(nextPluginNumber)"
         let record = PluginRecord(id: id, request: request, moduleSHA256: digest,
@@ -120,7 +125,8 @@ final class SupervisorCore: @unchecked Sendable {
             process = try WorkerProcess.spawn(
                 executable: workerExecutable, policy: record.policy, slot: uidSlot,
                 channelConfiguration: channelConfiguration(record.limits.maxMessageBytes),
-                cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr)
+                cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr,
+                arguments: configuration.workerArguments)
         } catch {
             releaseSlot(uidSlot)
             failStart(record, slot, error)

@@ -73,7 +73,7 @@ final class WorkerProcess {
     /// Spawns a worker confined by `policy` in uid slot `slot`, trying the namespace sets the policy
     /// allows in order (everything first; degraded sets only where the policy marks them optional).
     static func spawn(executable: String, policy: SandboxPolicy, slot: UInt32, channelConfiguration: ChannelConfiguration,
-                      cpuSeconds: UInt64, passStderr: Bool) throws(CordonError) -> WorkerProcess {
+                      cpuSeconds: UInt64, passStderr: Bool, arguments: [String] = []) throws(CordonError) -> WorkerProcess {
         let channel: SharedMemoryBuffer
         do { channel = try SharedMemoryBuffer.create(configuration: channelConfiguration) } catch {
             throw .spawnFailed(step: "channel: \(error)", errno: 0)
@@ -99,10 +99,10 @@ final class WorkerProcess {
             defer { close(planFD) }
             let fds: [CInt] = [devNull, devNull, passStderr ? 2 : devNull, channel.memfd, channel.doorbellFD, planFD]
             let result = executable.withCString { path -> cordon_spawn_result in
-                let argv0 = strdup("cordon-worker")
+                let argvStrings = (["cordon-worker"] + arguments).map { strdup($0) }
                 let env0 = strdup("SWIFT_BACKTRACE=enable=no")
-                defer { free(argv0); free(env0) }
-                var argv: [UnsafeMutablePointer<CChar>?] = [argv0, nil]
+                defer { argvStrings.forEach { free($0) }; free(env0) }
+                var argv: [UnsafeMutablePointer<CChar>?] = argvStrings + [nil]
                 var envp: [UnsafeMutablePointer<CChar>?] = [env0, nil]
                 return fds.withUnsafeBufferPointer { fdBuffer in
                     argv.withUnsafeMutableBufferPointer { argvBuffer in

@@ -45,32 +45,7 @@ public final class PluginRuntime {
         store.resourceLimiter = limiter
         context = HostContext(transport: transport, limits: bootstrap.limits)
 
-        var imports = Imports()
-        let custom = Set(bootstrap.customFunctions)
-        for entry in module.imports {
-            guard entry.module == HostABI.moduleName else {
-                throw LoadFailure(stage: .link, message: "unknown import module '\(entry.module)' (\(entry.module).\(entry.name)); Cordon provides only 'env'")
-            }
-            guard case .function(let typeIndex) = entry.descriptor, let type = module.functionType(at: typeIndex) else {
-                throw LoadFailure(stage: .link, message: "import env.\(entry.name) is not a function; Cordon provides only functions")
-            }
-            let spec: HostFunctionSpec
-            if let known = HostABI.functions[entry.name] {
-                spec = known
-            } else if custom.contains(entry.name) {
-                spec = HostABI.custom(entry.name)
-            } else {
-                throw LoadFailure(stage: .link, message: "unknown import env.\(entry.name): not a Cordon host function and not registered by the application")
-            }
-            guard spec.accepts(type) else {
-                throw LoadFailure(stage: .link, message: "import env.\(entry.name) has type \(type.parameters) -> \(type.results); Cordon's ABI expects \(spec.canonicalSignature) (docs/abi.md)")
-            }
-            let context = self.context
-            imports.define(module: entry.module, name: entry.name, Function(store: store, type: type) { caller, args in
-                try context.invoke(spec, type: type, caller: caller, arguments: args)
-            })
-        }
-
+        let imports = try Self.link(module: module, store: store, context: context, custom: Set(bootstrap.customFunctions))
         if fuelMetered { store.fuel = Fuel(remaining: bootstrap.limits.fuelPerCall) }
         do {
             instance = try module.instantiate(store: store, imports: imports)
@@ -78,7 +53,9 @@ public final class PluginRuntime {
             let denied = limiter.takeDenial()
             if error is Trap || error is RuntimeTrap {
                 let (kind, message) = TrapClassifier.classify(error, memoryGrowthDenied: denied)
-                throw LoadFailure(stage: kind == .memoryLimit ? .instantiation : .start, message: message)
+                let blameStart = kind != .memoryLimit
+                    && Self.startFunctionWasTheCause(module, engine: engine, limits: bootstrap.limits, custom: bootstrap.customFunctions)
+                throw LoadFailure(stage: blameStart ? .start : .instantiation, message: message)
             }
             let text = Self.clean(error)
             let stage: LoadFailure.Stage = text.contains("out of bounds") || text.contains("exceeds the resource limit")
@@ -100,6 +77,50 @@ public final class PluginRuntime {
         exports.sort { $0.name < $1.name }
         let pages = context.memory.map { UInt32($0.memory.byteCount / 65536) } ?? 0
         report = ModuleReport(exports: exports, memoryPages: pages)
+    }
+
+    /// Links Cordon's host functions for every import; anything else is a link failure naming it.
+    private static func link(module: Module, store: Store, context: HostContext, custom: Set<String>) throws -> Imports {
+        var imports = Imports()
+        for entry in module.imports {
+            guard entry.module == HostABI.moduleName else {
+                throw LoadFailure(stage: .link, message: "unknown import module '\(entry.module)' (\(entry.module).\(entry.name)); Cordon provides only 'env'")
+            }
+            guard case .function(let typeIndex) = entry.descriptor, let type = module.functionType(at: typeIndex) else {
+                throw LoadFailure(stage: .link, message: "import env.\(entry.name) is not a function; Cordon provides only functions")
+            }
+            let spec: HostFunctionSpec
+            if let known = HostABI.functions[entry.name] {
+                spec = known
+            } else if custom.contains(entry.name) {
+                spec = HostABI.custom(entry.name)
+            } else {
+                throw LoadFailure(stage: .link, message: "unknown import env.\(entry.name): not a Cordon host function and not registered by the application")
+            }
+            guard spec.accepts(type) else {
+                throw LoadFailure(stage: .link, message: "import env.\(entry.name) has type \(type.parameters) -> \(type.results); Cordon's ABI expects \(spec.canonicalSignature) (docs/abi.md)")
+            }
+            imports.define(module: entry.module, name: entry.name, Function(store: store, type: type) { caller, args in
+                try context.invoke(spec, type: type, caller: caller, arguments: args)
+            })
+        }
+        return imports
+    }
+
+    /// WasmKit reports a trap in the start function and one in segment initialisation the same way.
+    /// Instantiating again without the start function (a fresh store, only after a failure) tells them apart.
+    private static func startFunctionWasTheCause(_ module: Module, engine: Engine, limits: WasmLimits, custom: [String]) -> Bool {
+        var withoutStart = module
+        withoutStart.dropStartFunction()
+        let store = Store(engine: engine)
+        store.resourceLimiter = GrowthLimiter(maxMemoryPages: limits.maxMemoryPages, maxTableElements: limits.maxTableElements)
+        if engine.configuration.fuelMetering { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        final class NoTransport: HostCallTransport {
+            func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "probe") }
+        }
+        let context = HostContext(transport: NoTransport(), limits: limits)
+        guard let imports = try? link(module: withoutStart, store: store, context: context, custom: Set(custom)) else { return false }
+        return (try? withoutStart.instantiate(store: store, imports: imports)) != nil
     }
 
     /// Runs one call to completion: values, bytes (bytes convention) or a classified trap.

@@ -27,6 +27,7 @@ enum Fixtures {
         policy.wasm.fuelPerCall = fuel
         policy.wasm.maxMemoryPages = memoryPages
         policy.limits.wallTimeMillisecondsPerCall = wallMs
+        policy.limits.maxHostCallBytes = 16 * 1024
         return policy
     }
 }

@@ -1,0 +1,105 @@
+import Cordon
+import Foundation
+import Testing
+
+/// A live worker, inspected from outside through /proc: the kernel's view, not the worker's claim.
+@Suite struct ConfinementTests {
+    static func status(_ pid: Int32) throws -> [String: String] {
+        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return fields
+    }
+
+    @Test func liveWorkerIsFullyConfined() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "confined"), module: try Fixtures.wasm(Fixtures.add))
+        #expect(try await plugin.call("add", [.i32(40), .i32(2)]) == [.i32(42)])
+        let pid = try #require(await plugin.workerPIDs().first)
+        let status = try Self.status(pid)
+        #expect(status["Seccomp"] == "2")
+        #expect(status["NoNewPrivs"] == "1")
+        for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            #expect(status[set] == "0000000000000000", "\(set) = \(status[set] ?? "?")")
+        }
+        let uids = (status["Uid"] ?? "").split(separator: "\t").map { String($0) }
+        #expect(uids.count == 4 && !uids.contains("0"), "uid \(uids)")
+        if geteuid() == 0 {
+            for ns in ["net", "mnt", "pid", "ipc", "uts", "cgroup"] {
+                let mine = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\(ns)")
+                let theirs = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(ns)")
+                #expect(mine != theirs, "namespace \(ns) is shared with the supervisor")
+            }
+        }
+        let layers = await plugin.isolationLayers()
+        #expect(layers.contains { $0.hasPrefix("seccomp") })
+        await supervisor.shutdown()
+        #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"), "worker \(pid) still exists after shutdown")
+    }
+
+    @Test func twoWorkersNeverShareAUid() async throws {
+        guard geteuid() == 0 else { return }
+        let supervisor = try Fixtures.supervisor()
+        let module = try Fixtures.wasm(Fixtures.add)
+        let a = try await supervisor.load(manifest: PluginManifest(name: "tenant-a"), module: module)
+        let b = try await supervisor.load(manifest: PluginManifest(name: "tenant-b"), module: module)
+        let pa = try #require(await a.workerPIDs().first)
+        let pb = try #require(await b.workerPIDs().first)
+        #expect(try Self.status(pa)["Uid"] != Self.status(pb)["Uid"])
+        await supervisor.shutdown()
+    }
+
+    @Test(arguments: [
+        ("garbage", [UInt8](repeating: 0xAB, count: 64)),
+        ("truncated", Array(try! Fixtures.wasm(Fixtures.add).prefix(20))),
+        ("huge-section-count", [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
+        ("empty", []),
+    ])
+    func malformedModulesAreTypedErrors(name: String, bytes: [UInt8]) async throws {
+        let supervisor = try Fixtures.supervisor()
+        do {
+            _ = try await supervisor.load(manifest: PluginManifest(name: name), module: bytes)
+            Issue.record("\(name) loaded")
+        } catch {
+            guard case .invalidModule = error else { Issue.record("\(name): \(error)"); return }
+        }
+        // The supervisor is still fine.
+        let ok = try await supervisor.load(manifest: PluginManifest(name: "after-\(name)"), module: try Fixtures.wasm(Fixtures.add))
+        #expect(try await ok.call("add", [.i32(1), .i32(1)]) == [.i32(2)])
+        await supervisor.shutdown()
+    }
+
+    @Test func linkAndInstantiationFailuresAreTyped() async throws {
+        let supervisor = try Fixtures.supervisor()
+        for (name, wat, stage) in [("unknown-import", Plugins.unknownImport, "link"),
+                                   ("data-oob", Plugins.dataOutOfBounds, "instantiation")] {
+            do {
+                _ = try await supervisor.load(manifest: PluginManifest(name: name), module: try Fixtures.wasm(wat))
+                Issue.record("\(name) loaded")
+            } catch {
+                guard case CordonError.invalidModule(let got, let message) = error else { Issue.record("\(name): \(error)"); continue }
+                #expect(got == stage, "\(name): \(got): \(message)")
+            }
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func startFunctionThatNeverReturnsIsContained() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await supervisor.load(manifest: PluginManifest(name: "looping-start"), module: try Fixtures.wasm(Plugins.loopingStart),
+                                          policy: Fixtures.policy(fuel: 1_000_000))
+            Issue.record("loaded")
+        } catch {
+            guard case CordonError.invalidModule(let stage, _) = error else { Issue.record("\(error)"); return }
+            #expect(stage == "start")
+        }
+        #expect(start.duration(to: clock.now) < .seconds(10))
+        await supervisor.shutdown()
+    }
+}

@@ -1,0 +1,77 @@
+import Cordon
+import Foundation
+import Testing
+
+/// Every host function with and without its capability, and the hostile (ptr, len) cases.
+@Suite struct HostFunctionTests {
+    static func load(_ supervisor: Supervisor, capabilities: Set<PluginCapability>, host: any HostFunctions,
+                     grant: Set<PluginCapability>? = nil) async throws -> PluginHandle {
+        let manifest = PluginManifest(name: "host-calls", capabilities: capabilities, configuration: ["greeting": "hi there"])
+        return try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.hostCalls),
+                                         policy: Fixtures.policy(), host: host, grant: grant)
+    }
+
+    static let everything: Set<PluginCapability> = [.readConfig, .writeConfig, .sendMessage, .storage, .random, .timer, .callTool]
+
+    @Test func grantedHostFunctionsWork() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let host = InMemoryHost(tools: ["upper": { bytes in Array(String(decoding: bytes, as: UTF8.self).uppercased().utf8) }])
+        let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: host)
+        #expect(try await plugin.call("get_config") == [.i32(8)])          // "hi there"
+        #expect(try await plugin.call("config_first_byte") == [.i32(UInt32(UInt8(ascii: "h")))])
+        #expect(try await plugin.call("storage_roundtrip") == [.i32(20)])
+        #expect(try await plugin.call("send") == [.i32(0)])
+        #expect(host.outbox.first?.to == "greeting")
+        #expect(try await plugin.call("random") == [.i32(32)])
+        let now = try await plugin.call("now")
+        if case .i64(let ms) = now.first { #expect(abs(Int64(bitPattern: ms) - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000) }
+        _ = try await plugin.call("log")
+        #expect(host.logs.contains { $0.message == "hello from the guest" && $0.level == .info })
+        #expect(try await plugin.call("tool") == [.i32(5)])
+        #expect(try await plugin.call("tool_byte") == [.i32(UInt32(UInt8(ascii: "H")))])
+        await supervisor.shutdown()
+    }
+
+    @Test func ungrantedHostFunctionsAreDeniedAndReported() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let events = supervisor.events
+        // The manifest asks for everything; the application grants nothing.
+        let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: InMemoryHost(), grant: [])
+        let denied = ABIErrorCode.permissionDenied.rawValue
+        for export in ["get_config", "storage_roundtrip", "send", "random", "tool"] {
+            #expect(try await plugin.call(export) == [.i32(UInt32(bitPattern: denied))], "\(export)")
+        }
+        // host_log needs no capability.
+        _ = try await plugin.call("log")
+        var denials: [String] = []
+        for await event in events {
+            if case .capabilityDenied(let function, _) = event.kind { denials.append(function) }
+            if denials.count == 6 { break }
+        }
+        #expect(Set(denials) == ["host_get_config", "host_storage_set", "host_storage_get", "host_send_message", "host_random_bytes", "host_call_tool"])
+        #expect(await plugin.metrics().capabilityDenials == 6)
+        await supervisor.shutdown()
+    }
+
+    @Test func hostilePointersAndSizesAreRefusedNotFatal() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: InMemoryHost())
+        #expect(try await plugin.call("out_of_bounds") == [.i32(UInt32(bitPattern: ABIErrorCode.invalidArgument.rawValue))])
+        // 64 KiB key: larger than the policy's host-call byte limit.
+        let huge = try await plugin.call("huge_log_status")
+        #expect(huge == [.i32(UInt32(bitPattern: ABIErrorCode.tooLarge.rawValue))], "\(huge)")
+        _ = try await plugin.call("huge_log")   // a log record too large is dropped, the call goes on
+        // The worker is still the same, healthy process.
+        #expect(try await plugin.call("get_config") == [.i32(8)])
+        await supervisor.shutdown()
+    }
+
+    @Test func hostCallFloodIsRateLimited() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: InMemoryHost())
+        let result = try await plugin.call("flood", [.i32(3_000)])
+        guard case .i32(let limited) = result.first else { Issue.record("\(result)"); return }
+        #expect(limited == 2_000, "\(limited) of 3,000 calls rate limited; the policy allows 1,000 per call")
+        await supervisor.shutdown()
+    }
+}

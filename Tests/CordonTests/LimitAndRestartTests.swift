@@ -1,0 +1,210 @@
+import Cordon
+import Foundation
+import Testing
+
+/// Limits, kills and restarts, with real workers and real signals.
+@Suite struct LimitAndRestartTests {
+    static func hostile(_ supervisor: Supervisor, policy: SandboxPolicy = Fixtures.policy(),
+                        restart: RestartPolicy = RestartPolicy()) async throws -> PluginHandle {
+        try await supervisor.load(manifest: PluginManifest(name: "hostile"), module: try Fixtures.wasm(Plugins.hostile),
+                                  policy: policy, restart: restart)
+    }
+
+    @Test func infiniteLoopRunsOutOfFuel() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(fuel: 2_000_000))
+        let pid = await plugin.workerPIDs().first
+        do {
+            _ = try await plugin.call("spin")
+            Issue.record("spin returned")
+        } catch {
+            guard case CordonError.limitExceeded(.fuel, let value, _, let export) = error else { Issue.record("\(error)"); return }
+            #expect(value == "2,000,000")
+            #expect(export == "spin")
+            #expect(error.description.contains("fuel limit 2,000,000"))
+        }
+        // Fuel exhaustion is a clean trap: the same worker answers the next call.
+        #expect(try await plugin.call("ok") == [.i32(42)])
+        #expect(await plugin.workerPIDs().first == pid)
+        await supervisor.shutdown()
+    }
+
+    @Test func withoutFuelTheWallClockKillsTheWorker() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(fuel: 0, wallMs: 300))
+        let pid = try #require(await plugin.workerPIDs().first)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await plugin.call("spin")
+            Issue.record("spin returned")
+        } catch {
+            guard case CordonError.limitExceeded(.wallTime, _, _, _) = error else { Issue.record("\(error)"); return }
+            #expect(error.description.contains("wall time limit 0.3 s exceeded"))
+        }
+        #expect(start.duration(to: clock.now) < .seconds(3))
+        // Killed, then restarted by the default policy: a fresh process answers.
+        try await Self.waitUntil { await plugin.state() == .ready }
+        #expect(try await plugin.call("ok") == [.i32(42)])
+        let newPID = await plugin.workerPIDs().first
+        #expect(newPID != nil && newPID != pid)
+        await supervisor.shutdown()
+    }
+
+    @Test func memoryGrowBombHitsThePageLimit() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(memoryPages: 64))
+        do {
+            _ = try await plugin.call("grow")
+            Issue.record("grow returned")
+        } catch {
+            guard case CordonError.limitExceeded(.memory, _, _, _) = error else { Issue.record("\(error)"); return }
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func recursionAndArithmeticTrapsAreClassified() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor)
+        for (export, args, kind) in [("recurse", [WasmValue.i32(0)], TrapKind.stackExhausted),
+                                     ("divide", [.i32(1), .i32(0)], .integerDivision),
+                                     ("trap", [], .unreachable)] {
+            do {
+                _ = try await plugin.call(export, args)
+                Issue.record("\(export) returned")
+            } catch {
+                guard case CordonError.trapped(_, let got, _) = error else { Issue.record("\(export): \(error)"); continue }
+                #expect(got == kind, "\(export)")
+            }
+        }
+        #expect(try await plugin.call("ok") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    @Test func badCallsAreTypedErrors() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor)
+        await #expect(throws: CordonError.noSuchExport("nope")) { _ = try await plugin.call("nope") }
+        do {
+            _ = try await plugin.call("divide", [.i32(1)])
+            Issue.record("accepted")
+        } catch {
+            guard case .invalidArguments = error else { Issue.record("\(error)"); return }
+        }
+        do {
+            _ = try await plugin.call("divide", [.i64(1), .i32(1)])
+            Issue.record("accepted")
+        } catch {
+            guard case .invalidArguments = error else { Issue.record("\(error)"); return }
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func externalSigkillFailsTheCallFastAndRestarts() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(fuel: 0, wallMs: 30_000))
+        let pid = try #require(await plugin.workerPIDs().first)
+        let clock = ContinuousClock()
+        async let outcome: [WasmValue] = plugin.call("spin")
+        try await Task.sleep(for: .milliseconds(200))
+        let killedAt = clock.now
+        kill(pid, SIGKILL)
+        do {
+            _ = try await outcome
+            Issue.record("spin returned")
+        } catch {
+            guard case CordonError.workerDied = error else { Issue.record("\(error)"); return }
+        }
+        #expect(killedAt.duration(to: clock.now) < .seconds(2), "the call did not fail fast")
+        try await Self.waitUntil { await plugin.state() == .ready }
+        #expect(try await plugin.call("ok") == [.i32(42)])
+        #expect(await plugin.metrics().restarts == 1)
+        await supervisor.shutdown()
+    }
+
+    @Test func restartBudgetExhaustedLeavesThePluginFailed() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let restart = RestartPolicy(mode: .onFailure, intensity: 2, period: .seconds(60),
+                                    initialBackoff: .milliseconds(10), maximumBackoff: .milliseconds(50), jitter: 0)
+        let plugin = try await Self.hostile(supervisor, restart: restart)
+        for _ in 0..<3 {
+            try await Self.waitUntil { await plugin.state() == .ready }
+            let pid = try #require(await plugin.workerPIDs().first)
+            kill(pid, SIGKILL)
+            try await Self.waitUntil { await plugin.workerPIDs().first != pid }
+        }
+        try await Self.waitUntil { await plugin.state() == .failed }
+        do {
+            _ = try await plugin.call("ok")
+            Issue.record("a failed plugin answered")
+        } catch {
+            guard case CordonError.unavailable(_, .failed) = error else { Issue.record("\(error)"); return }
+        }
+        // A reload brings it back with a fresh budget.
+        try await plugin.reload()
+        #expect(try await plugin.call("ok") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    @Test func backoffGrowsAndResetsAfterAHealthyRun() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let events = supervisor.events
+        let restart = RestartPolicy(mode: .always, intensity: 100, period: .seconds(60), initialBackoff: .milliseconds(20),
+                                    maximumBackoff: .seconds(5), jitter: 0, healthyAfter: .milliseconds(1500))
+        let plugin = try await Self.hostile(supervisor, restart: restart)
+        let collector = Task { () -> [(Int, Duration)] in
+            var seen: [(Int, Duration)] = []
+            for await event in events {
+                if case .restarting(let attempt, let backoff) = event.kind { seen.append((attempt, backoff)) }
+                if seen.count == 4 { break }
+            }
+            return seen
+        }
+        func killAndWait() async throws {
+            try await Self.waitUntil { await plugin.state() == .ready }
+            let pid = try #require(await plugin.workerPIDs().first)
+            kill(pid, SIGKILL)
+            try await Self.waitUntil { let p = await plugin.workerPIDs().first; return p != nil && p != pid }
+        }
+        try await killAndWait()
+        try await killAndWait()
+        try await killAndWait()
+        try await Self.waitUntil { await plugin.state() == .ready }
+        try await Task.sleep(for: .milliseconds(1700))   // a healthy run
+        try await killAndWait()
+        let seen = await collector.value
+        #expect(seen.map(\.0) == [1, 2, 3, 1], "\(seen)")
+        #expect(seen[0].1 < seen[1].1 && seen[1].1 < seen[2].1)
+        #expect(seen[3].1 == seen[0].1)
+        await supervisor.shutdown()
+    }
+
+    @Test func unloadAndShutdownReapEveryWorker() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let module = try Fixtures.wasm(Fixtures.add)
+        var pids: [Int32] = []
+        var handles: [PluginHandle] = []
+        for i in 0..<4 {
+            let handle = try await supervisor.load(manifest: PluginManifest(name: "p\(i)", workers: 2), module: module)
+            handles.append(handle)
+            pids += await handle.workerPIDs()
+        }
+        #expect(pids.count == 8)
+        await handles[0].unload()
+        for pid in pids.prefix(2) { #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)")) }
+        await supervisor.shutdown()
+        for pid in pids { #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"), "worker \(pid) survived") }
+        #expect(await supervisor.stats().liveWorkers == 0)
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition not met within \(timeout)")
+        throw CancellationError()
+    }
+}
