@@ -113,7 +113,9 @@ final class SupervisorCore: @unchecked Sendable {
             let pooled = list.remove(at: index)
             pool[key] = list
             adopt(pooled, into: slot, record: record)
-            refillPool(policy: record.policy, key: key)
+            // Refill after this load has had its turn: spawning now would sit on its critical path.
+            let policy = record.policy
+            reactor.schedule(at: .now + .milliseconds(20)) { [weak self] in self?.refillPool(policy: policy, key: key) }
             return
         }
         guard let uidSlot = takeSlot(policy: record.policy) else {

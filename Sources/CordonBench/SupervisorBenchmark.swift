@@ -1,0 +1,269 @@
+import Cordon
+import Foundation
+import WAT
+import WasmKit
+
+/// `cordon-bench supervisor`: spawn, warm pool, compute, host calls and memory per worker, each next to
+/// a baseline measured in the same run (bubblewrap, in-process WasmKit).
+func runSupervisorBenchmark(arguments: [String]) async throws {
+    let quick = arguments.contains("--quick")
+    let maxWorkers = arguments.firstIndex(of: "--workers").flatMap { Int(arguments[$0 + 1]) } ?? (quick ? 100 : 1000)
+    print("Cordon supervisor benchmark (\(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+    print("")
+    try await coldSpawn(iterations: quick ? 20 : 100)
+    try await warmPool(iterations: quick ? 20 : 100)
+    try await compute(quick: quick)
+    try await hostCalls(quick: quick)
+    try await memoryPerWorker(counts: [1, 100, maxWorkers].filter { $0 <= maxWorkers }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
+}
+
+// MARK: - Plugins
+
+private let fibWAT = """
+(module
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2))))))))
+"""
+
+private let hostLoopWAT = """
+(module
+  (import "env" "host_now_ms" (func $now (result i64)))
+  (func (export "loop") (param $n i32) (result i32)
+    (block $done (loop $again
+      (br_if $done (i32.eqz (local.get $n)))
+      (drop (call $now))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $again)))
+    (i32.const 0)))
+"""
+
+// MARK: - Measurements
+
+struct Samples {
+    var values: [Double] = []   // seconds
+    mutating func add(_ d: Duration) { values.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
+    func percentile(_ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
+    }
+    var p50: Double { percentile(0.5) }
+    var p99: Double { percentile(0.99) }
+}
+
+func formatTime(_ seconds: Double) -> String {
+    if seconds < 1e-3 { return String(format: "%.1f µs", seconds * 1e6) }
+    if seconds < 1 { return String(format: "%.2f ms", seconds * 1e3) }
+    return String(format: "%.2f s", seconds)
+}
+
+func row(_ columns: [String], widths: [Int]) -> String {
+    zip(columns, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+}
+
+private func benchSupervisor(warmPool: Int = 0) throws -> Supervisor {
+    var configuration = SupervisorConfiguration()
+    configuration.warmPoolSize = warmPool
+    configuration.loadTimeout = .seconds(60)
+    return try Supervisor(configuration: configuration)
+}
+
+private func coldSpawn(iterations: Int) async throws {
+    let module = try wat2wasm(fibWAT)
+    let supervisor = try benchSupervisor()
+    let clock = ContinuousClock()
+    var cordon = Samples()
+    for i in 0..<iterations {
+        let start = clock.now
+        let handle = try await supervisor.load(manifest: PluginManifest(name: "cold\(i)"), module: module)
+        cordon.add(start.duration(to: clock.now))
+        await handle.unload()
+    }
+    var bwrap = Samples()
+    let bwrapPath = ["/usr/bin/bwrap", "/bin/bwrap"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    if let bwrapPath {
+        for _ in 0..<iterations {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: bwrapPath)
+            process.arguments = ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"]
+            let start = clock.now
+            try process.run()
+            process.waitUntilExit()
+            bwrap.add(start.duration(to: clock.now))
+        }
+    }
+    await supervisor.shutdown()
+    print("## Cold spawn → ready (confined worker, module loaded), \(iterations) runs")
+    let w = [44, 12, 12]
+    print(row(["", "p50", "p99"], widths: w))
+    print(row(["cordon load (spawn+confine+seccomp+load)", formatTime(cordon.p50), formatTime(cordon.p99)], widths: w))
+    if bwrapPath != nil {
+        print(row(["bwrap --unshare-all --die-with-parent true", formatTime(bwrap.p50), formatTime(bwrap.p99)], widths: w))
+        print(String(format: "ratio cordon/bwrap p50: %.2f× (target ≤ 1.00×)", cordon.p50 / bwrap.p50))
+    } else {
+        print("bwrap not installed (apt-get install bubblewrap): no baseline")
+    }
+    print("")
+}
+
+private func warmPool(iterations: Int) async throws {
+    let module = try wat2wasm(fibWAT)
+    let supervisor = try benchSupervisor()
+    await supervisor.prewarm(count: iterations)
+    let clock = ContinuousClock()
+    var warm = Samples()
+    var handles: [PluginHandle] = []
+    for i in 0..<iterations {
+        let start = clock.now
+        handles.append(try await supervisor.load(manifest: PluginManifest(name: "warm\(i)"), module: module))
+        warm.add(start.duration(to: clock.now))
+    }
+    await supervisor.shutdown()
+    print("## Warm-pool acquire → ready, \(iterations) loads")
+    print("p50 \(formatTime(warm.p50)), p99 \(formatTime(warm.p99)) (target ≤ 300 µs)")
+    print("")
+}
+
+private func compute(quick: Bool) async throws {
+    let n: UInt32 = quick ? 22 : 27
+    let module = try wat2wasm(fibWAT)
+    let supervisor = try benchSupervisor()
+    var policy = SandboxPolicy.builtinDefault
+    policy.limits.wallTimeMillisecondsPerCall = 120_000
+    policy.wasm.fuelPerCall = 10_000_000_000
+    let handle = try await supervisor.load(manifest: PluginManifest(name: "fib"), module: module, policy: policy)
+    let clock = ContinuousClock()
+    let rounds = quick ? 3 : 7
+    var confined = Samples()
+    _ = try await handle.call("fib", [.i32(n)])
+    for _ in 0..<rounds {
+        let start = clock.now
+        _ = try await handle.call("fib", [.i32(n)])
+        confined.add(start.duration(to: clock.now))
+    }
+    await supervisor.shutdown()
+
+    // The same module, engine configuration and fuel metering, in this process.
+    let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software, fuelMetering: true))
+    let store = Store(engine: engine)
+    let instance = try parseWasm(bytes: module).instantiate(store: store)
+    let fib = instance.exports[function: "fib"]!
+    var inProcess = Samples()
+    store.fuel = Fuel(remaining: 10_000_000_000)
+    _ = try fib.invoke([.i32(n)])
+    for _ in 0..<rounds {
+        store.fuel = Fuel(remaining: 10_000_000_000)
+        let start = clock.now
+        _ = try fib.invoke([.i32(n)])
+        inProcess.add(start.duration(to: clock.now))
+    }
+    print("## Guest compute: fib(\(n)), best of \(rounds)")
+    let w = [36, 12]
+    print(row(["confined worker (call round trip)", formatTime(confined.percentile(0))], widths: w))
+    print(row(["in-process WasmKit (same config)", formatTime(inProcess.percentile(0))], widths: w))
+    print(String(format: "throughput ratio confined/in-process: %.3f× (target ≥ 0.95×)", inProcess.percentile(0) / confined.percentile(0)))
+    print("")
+}
+
+private func hostCalls(quick: Bool) async throws {
+    let calls: UInt32 = quick ? 20_000 : 100_000
+    let module = try wat2wasm(hostLoopWAT)
+    let supervisor = try benchSupervisor()
+    var policy = SandboxPolicy.builtinDefault
+    policy.limits.hostCallsPerCall = calls + 1
+    policy.limits.hostCallsPerSecond = 10_000_000
+    policy.limits.wallTimeMillisecondsPerCall = 120_000
+    let handle = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),
+                                           module: module, policy: policy)
+    let clock = ContinuousClock()
+    _ = try await handle.call("loop", [.i32(1000)])
+    let start = clock.now
+    _ = try await handle.call("loop", [.i32(calls)])
+    let confined = start.duration(to: clock.now)
+    await supervisor.shutdown()
+
+    let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software))
+    let store = Store(engine: engine)
+    var imports = Imports()
+    imports.define(module: "env", name: "host_now_ms", Function(store: store, parameters: [], results: [.i64]) { _, _ in
+        [.i64(UInt64(Date().timeIntervalSince1970 * 1000))]
+    })
+    let instance = try parseWasm(bytes: module).instantiate(store: store, imports: imports)
+    let loop = instance.exports[function: "loop"]!
+    let start2 = clock.now
+    _ = try loop.invoke([.i32(calls)])
+    let inProcess = start2.duration(to: clock.now)
+    let per = { (d: Duration) in (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) / Double(calls) }
+    print("## End-to-end guest host call (WasmKit import → channel → Swift HostFunctions → back), \(calls) calls")
+    let w = [40, 12]
+    print(row(["confined worker, per host call", formatTime(per(confined))], widths: w))
+    print(row(["in-process native host function", formatTime(per(inProcess))], widths: w))
+    print("")
+}
+
+private func memoryPerWorker(counts: [Int]) async throws {
+    let module = try wat2wasm(fibWAT)
+    print("## Memory per idle worker (/proc/<pid>/smaps_rollup)")
+    let w = [10, 14, 14, 16]
+    print(row(["workers", "PSS/worker", "RSS/worker", "spawn time"], widths: w))
+    for count in counts {
+        let supervisor = try benchSupervisor()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var handles: [PluginHandle] = []
+        // Load in small concurrent batches: 2 cores, so more parallelism buys nothing.
+        var index = 0
+        while index < count {
+            let batch = min(8, count - index)
+            try await withThrowingTaskGroup(of: PluginHandle.self) { group in
+                for i in index..<(index + batch) {
+                    group.addTask { try await supervisor.load(manifest: PluginManifest(name: "idle\(i)"), module: module) }
+                }
+                for try await handle in group { handles.append(handle) }
+            }
+            index += batch
+        }
+        let elapsed = start.duration(to: clock.now)
+        var pss = 0, rss = 0, measured = 0
+        for handle in handles {
+            for pid in await handle.workerPIDs() {
+                guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { continue }
+                pss += kilobytes(text, "Pss:")
+                rss += kilobytes(text, "Rss:")
+                measured += 1
+            }
+        }
+        let stats = await supervisor.stats()
+        print(row(["\(count)", String(format: "%.2f MiB", Double(pss) / Double(max(measured, 1)) / 1024),
+                   String(format: "%.2f MiB", Double(rss) / Double(max(measured, 1)) / 1024),
+                   formatTime(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)], widths: w)
+              + "  (live \(stats.liveWorkers), reactor threads \(stats.reactorThreads))")
+        await supervisor.shutdown(gracePeriod: .seconds(5))
+    }
+    print("target: PSS ≤ 4 MiB per idle worker")
+    print("")
+}
+
+private func kilobytes(_ text: String, _ key: String) -> Int {
+    for line in text.split(separator: "\n") where line.hasPrefix(key) {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+}
+
+/// `cordon-bench hold N`: loads N plugins, prints their worker pids, then waits to be killed. Used by
+/// the test that SIGKILLs a supervisor and checks that no worker outlives it.
+func runHold(arguments: [String]) async throws {
+    let count = arguments.first.flatMap(Int.init) ?? 1
+    let supervisor = try benchSupervisor()
+    var pids: [Int32] = []
+    for i in 0..<count {
+        let handle = try await supervisor.load(manifest: PluginManifest(name: "held\(i)"), module: try wat2wasm(fibWAT))
+        pids += await handle.workerPIDs()
+    }
+    FileHandle.standardOutput.write(Data((pids.map(String.init).joined(separator: " ") + "\n").utf8))
+    while true { try await Task.sleep(for: .seconds(60)) }
+}
