@@ -1,6 +1,7 @@
 import CordonAudit
 import CordonChannel
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,8 @@ public struct SupervisorConfiguration: Sendable {
     public var passWorkerStderr: Bool
     /// Each ring's capacity in the worker channel (power of two).
     public var channelRingCapacity: Int
+    /// Where the supervisor logs lifecycle changes, kills, denials and violations (swift-log; silent by default).
+    public var logger: Logger = Logger(label: "cordon.supervisor", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Extra argv for the worker executable (diagnostics and tests, e.g. a deliberately corrupt worker).
     public var workerArguments: [String] = []
 

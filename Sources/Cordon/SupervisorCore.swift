@@ -189,7 +189,13 @@ final class SupervisorCore: @unchecked Sendable {
     }
 
     func emit(_ record: PluginRecord, _ pid: Int32?, _ kind: PluginEvent.Kind) {
-        hub.emit(PluginEvent(pluginID: record.id, pluginName: record.manifest.name, workerPID: pid, kind: kind))
+        let event = PluginEvent(pluginID: record.id, pluginName: record.manifest.name, workerPID: pid, kind: kind)
+        switch kind {
+        case .callCompleted, .stateChanged: configuration.logger.debug("\(event)")
+        case .callFailed, .workerExited, .workerSpawned, .restarting: configuration.logger.info("\(event)")
+        default: configuration.logger.warning("\(event)")
+        }
+        hub.emit(event)
     }
 
     // MARK: - Messages from a worker (hostile input)
