@@ -81,3 +81,29 @@ enum Plugins {
     (module (memory 1) (data (i32.const 70000) "x"))
     """
 }
+
+extension Plugins {
+    /// The bytes convention: `cordon_alloc` hands out memory, `upper` upper-cases ASCII in place and
+    /// returns (ptr << 32 | len); `sleepy` sleeps through the host for `timer`-granted plugins.
+    static let bytes = """
+    (module
+      (import "env" "host_sleep_ms" (func $sleep (param i32) (result i32)))
+      (memory (export "memory") 2)
+      (global $next (mut i32) (i32.const 1024))
+      (func (export "cordon_alloc") (param $len i32) (result i32) (local $p i32)
+        (local.set $p (global.get $next))
+        (global.set $next (i32.add (global.get $next) (local.get $len)))
+        (local.get $p))
+      (func (export "upper") (param $ptr i32) (param $len i32) (result i64) (local $i i32) (local $c i32)
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+          (local.set $c (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
+          (if (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+            (then (i32.store8 (i32.add (local.get $ptr) (local.get $i)) (i32.sub (local.get $c) (i32.const 32)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+        (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len))))
+      (func (export "lie") (param i32 i32) (result i64) (i64.const -281474976710640))
+      (func (export "sleepy") (param $ms i32) (result i32) (call $sleep (local.get $ms))))
+    """
+}

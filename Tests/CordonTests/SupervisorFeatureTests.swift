@@ -1,0 +1,116 @@
+@testable import Cordon
+import CordonAudit
+import Foundation
+import Testing
+
+/// The bytes convention, parallel workers, the warm pool, the module cache and the audit trail.
+@Suite struct SupervisorFeatureTests {
+    @Test func bytesInBytesOut() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "bytes"), module: try Fixtures.wasm(Plugins.bytes))
+        #expect(try await plugin.call("upper", bytes: Array("hello, cordon".utf8)) == Array("HELLO, CORDON".utf8))
+        #expect(try await plugin.call("upper", bytes: []) == [])
+        // A guest that points its output outside its memory gets a trap, not a supervisor over-read.
+        do {
+            _ = try await plugin.call("lie", bytes: [1, 2, 3])
+            Issue.record("lie returned")
+        } catch {
+            guard case CordonError.trapped(_, .outOfBounds, _) = error else { Issue.record("\(error)"); return }
+        }
+        // A value export cannot be called with bytes, and vice versa.
+        await #expect(throws: CordonError.self) { _ = try await plugin.call("cordon_alloc", bytes: [1]) }
+        await supervisor.shutdown()
+    }
+
+    @Test func severalWorkersServeCallsInParallel() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let manifest = PluginManifest(name: "parallel", capabilities: [.timer], workers: 2)
+        let plugin = try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.bytes))
+        #expect(await plugin.workerPIDs().count == 2)
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let a = plugin.call("sleepy", [.i32(400)])
+        async let b = plugin.call("sleepy", [.i32(400)])
+        _ = try await (a, b)
+        let elapsed = start.duration(to: clock.now)
+        #expect(elapsed < .milliseconds(750), "two 400 ms calls on two workers took \(elapsed)")
+        await supervisor.shutdown()
+    }
+
+    @Test func warmPoolWorkersAreAdopted() async throws {
+        let supervisor = try Fixtures.supervisor()
+        await supervisor.prewarm(count: 2)
+        let stats = await supervisor.stats()
+        #expect(stats.pooledWorkers == 2)
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "warm"), module: try Fixtures.wasm(Fixtures.add))
+        #expect(try await plugin.call("add", [.i32(2), .i32(2)]) == [.i32(4)])
+        let pid = try #require(await plugin.workerPIDs().first)
+        let layers = await plugin.isolationLayers()
+        #expect(layers.contains { $0.hasPrefix("seccomp") }, "\(layers)")
+        #expect(ConfinementTests.statusOrEmpty(pid)["Seccomp"] == "2")
+        await supervisor.shutdown()
+    }
+
+    @Test func moduleCacheEvictsLeastRecentlyUsedWithinItsBudget() {
+        var cache = ModuleCache(budget: 100)
+        cache.store("a", bytes: [UInt8](repeating: 1, count: 40), outcome: .loaded([]))
+        cache.store("b", bytes: [UInt8](repeating: 2, count: 40), outcome: .loaded([]))
+        _ = cache.lookup("a")                                   // a is now more recent than b
+        cache.store("c", bytes: [UInt8](repeating: 3, count: 40), outcome: .loaded([]))
+        #expect(cache.entries["b"] == nil)
+        #expect(cache.entries["a"] != nil && cache.entries["c"] != nil)
+        #expect(cache.bytesUsed == 80)
+        cache.store("huge", bytes: [UInt8](repeating: 0, count: 200), outcome: .loaded([]))
+        #expect(cache.entries["huge"] == nil)
+        #expect(ModuleCache.digest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func rejectedModulesAreRememberedByDigest() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let bad = [UInt8](repeating: 0xAB, count: 32)
+        for _ in 0..<2 {
+            await #expect(throws: CordonError.self) { _ = try await supervisor.load(manifest: PluginManifest(name: "bad"), module: bad) }
+        }
+        #expect(await supervisor.stats().cachedModules == 1)
+        await supervisor.shutdown()
+    }
+
+    @Test func securityFactsReachTheAuditLogAndItVerifies() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-audit-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/audit.log"
+        let log = try AuditLog(configuration: AuditLogConfiguration(path: path, hostCallSampling: .all))
+        var configuration = SupervisorConfiguration(tenant: "tenant-x", auditLog: log)
+        configuration.loadTimeout = .seconds(20)
+        let supervisor = try Supervisor(configuration: configuration)
+        let manifest = PluginManifest(name: "audited", capabilities: [.readConfig, .storage])
+        let plugin = try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.hostCalls),
+                                               policy: Fixtures.policy(), grant: [.readConfig])
+        _ = try await plugin.call("get_config")
+        _ = try await plugin.call("storage_roundtrip")       // denied: storage not granted
+        let pid = try #require(await plugin.workerPIDs().first)
+        kill(pid, SIGKILL)
+        try await LimitAndRestartTests.waitUntil { let p = await plugin.workerPIDs().first; return p != nil && p != pid }
+        await supervisor.shutdown()
+        try log.close()
+
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let types = text.split(separator: "\n").compactMap { line -> String? in
+            guard let data = line.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            if (object["type"] as? String)?.hasPrefix("log.") == false { #expect(object["tenant"] as? String == "tenant-x", "\(line)") }
+            return object["type"] as? String
+        }
+        for expected in ["supervisor.start", "plugin.load", "worker.spawn", "hostcall", "capability.denied",
+                         "worker.exit", "worker.restart", "plugin.unload", "supervisor.stop"] {
+            #expect(types.contains(expected), "missing \(expected) in \(types)")
+        }
+        let verification = AuditVerifier.verify(files: [path], head: log.headPath)
+        #expect(verification.isOK, "\(verification.summaryLine())")
+    }
+}
+
+extension ConfinementTests {
+    static func statusOrEmpty(_ pid: Int32) -> [String: String] { (try? status(pid)) ?? [:] }
+}
