@@ -110,7 +110,7 @@ final class WorkerProcess {
                             var request = cordon_spawn_request(
                                 path: path, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
                                 fds: fdBuffer.baseAddress, nfds: CInt(fds.count),
-                                clone_flags: namespaces.cloneFlags, death_signal: SIGKILL)
+                                clone_flags: plan.cloneNamespaces.cloneFlags, death_signal: SIGKILL)
                             return cordon_spawn(&request)
                         }
                     }

@@ -1,0 +1,208 @@
+import CordonJail
+import CordonPolicy
+import Testing
+
+/// A compact valid policy with one hole per section for the error tests.
+func policyJSON(name: String = "\"t\"", seccomp: String? = nil, rlimits: String? = nil, namespaces: String? = nil,
+                identity: String? = nil, wasm: String? = nil, limits: String? = nil, extra: String = "") -> [UInt8] {
+    let s = seccomp ?? #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW"},{"names":["futex"],"action":"SCMP_ACT_ALLOW","args":[{"index":1,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#
+    let r = rlimits ?? #"{"addressSpaceBytes":1073741824,"cpuSecondsSoft":5,"cpuSecondsHard":6,"openFiles":32,"processes":0,"fileSizeBytes":0,"coreBytes":0,"lockedMemoryBytes":0,"stackBytes":8388608}"#
+    let n = namespaces ?? #"{"user":"optional","mount":"optional","network":"optional","ipc":"optional","uts":"optional","pid":"optional","cgroup":"optional"}"#
+    let i = identity ?? #"{"uidRangeStart":200000,"uidRangeCount":10,"gidStrategy":"perSlot"}"#
+    let w = wasm ?? #"{"maxMemoryPages":16,"maxTableElements":100,"fuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1}"#
+    let l = limits ?? #"{"wallTimeMillisecondsPerCall":100,"cpuSecondsPerWorker":5,"hostCallsPerSecond":10,"hostCallsPerCall":10,"maxHostCallBytes":1024,"maxMessageBytes":4096,"logBytesPerSecond":0}"#
+    return Array(#"{"name":\#(name),"seccomp":\#(s),"rlimits":\#(r),"namespaces":\#(n),"identity":\#(i),"wasm":\#(w),"limits":\#(l)\#(extra)}"#.utf8)
+}
+
+func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        _ = try SandboxPolicy.parse(bytes, file: "test.json")
+        Issue.record("parsed, expected \(reason) at \(path)", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error.file == "test.json", sourceLocation: sourceLocation)
+        #expect(error.path == path, sourceLocation: sourceLocation)
+        #expect(error.reason == reason, sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct PolicyParsingTests {
+    @Test func baseFixtureParses() throws {
+        let p = try SandboxPolicy.parse(policyJSON(), file: "test.json")
+        #expect(p.name == "t")
+        #expect(p.seccomp.syscalls[1].args == [SeccompArg(index: 1, value: 1, op: .equal)])
+    }
+
+    @Test func shippedPoliciesLoad() throws {
+        let d = try SandboxPolicy.load(path: Paths.policies + "/default.json")
+        #expect(d.name == "default")
+        #expect(d.seccomp.defaultAction == .notify)
+        #expect(d.namespaces.pid == .optional)
+        let s = try SandboxPolicy.load(path: Paths.policies + "/strict.json")
+        #expect(s.name == "strict")
+        #expect(s.namespaces == NamespacePolicy(user: .required, mount: .required, network: .required, ipc: .required,
+                                                uts: .required, pid: .required, cgroup: .required))
+        #expect(s.seccomp.syscalls == d.seccomp.syscalls)
+        #expect(s.rlimits.addressSpaceBytes < d.rlimits.addressSpaceBytes)
+        #expect(s.limits.wallTimeMillisecondsPerCall < d.limits.wallTimeMillisecondsPerCall)
+    }
+
+    @Test func builtinsAreByteIdenticalToTheFiles() throws {
+        let defaultSame = Array(SandboxPolicy.defaultJSON.utf8) == readFileBytes(Paths.policies + "/default.json")
+        #expect(defaultSame, "BuiltinPolicies.swift is stale: run policies/embed.sh")
+        let strictSame = Array(SandboxPolicy.strictJSON.utf8) == readFileBytes(Paths.policies + "/strict.json")
+        #expect(strictSame, "BuiltinPolicies.swift is stale: run policies/embed.sh")
+        #expect(SandboxPolicy.builtinDefault == (try SandboxPolicy.load(path: Paths.policies + "/default.json")))
+        #expect(SandboxPolicy.builtinStrict == (try SandboxPolicy.load(path: Paths.policies + "/strict.json")))
+    }
+
+    @Test func unknownKeys() {
+        expectError(policyJSON(extra: #","color":"red""#), path: "$.color", .unknownKey("color"))
+        expectError(policyJSON(rlimits: #"{"nofile":3}"#), path: "$.rlimits.nofile", .unknownKey("nofile"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","arg":[]}]}"#),
+                    path: "$.seccomp.syscalls[0].arg", .unknownKey("arg"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ","mask":1}]}]}"#),
+                    path: "$.seccomp.syscalls[0].args[0].mask", .unknownKey("mask"))
+        expectError(policyJSON(extra: #","a b":1"#), path: #"$["a b"]"#, .unknownKey("a b"))
+    }
+
+    @Test func unknownSyscallHasExactPath() {
+        let s = #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["write","not_a_syscall"],"action":"SCMP_ACT_ALLOW"}]}"#
+        expectError(policyJSON(seccomp: s), path: "$.seccomp.syscalls[3].names[1]", .unknownSyscall("not_a_syscall"))
+    }
+
+    @Test func unknownActionAndOp() {
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_PERMIT"}]}"#),
+                    path: "$.seccomp.syscalls[0].action", .unknownAction("SCMP_ACT_PERMIT"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"KILL"}"#), path: "$.seccomp.defaultAction", .unknownAction("KILL"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_IN"}]}]}"#),
+                    path: "$.seccomp.syscalls[0].args[0].op", .unknownOp("SCMP_CMP_IN"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_VAX"]}"#),
+                    path: "$.seccomp.architectures[1]", .unknownArchitecture("SCMP_ARCH_VAX"))
+    }
+
+    @Test func wrongTypes() {
+        expectError(policyJSON(rlimits: #"{"addressSpaceBytes":"1073741824"}"#), path: "$.rlimits.addressSpaceBytes",
+                    .wrongType(expected: .integer, found: .string))
+        expectError(policyJSON(wasm: #"{"maxMemoryPages":1.5,"maxTableElements":1,"fuelPerCall":0,"maxCallDepth":1,"maxReentryDepth":0}"#),
+                    path: "$.wasm.maxMemoryPages", .wrongType(expected: .integer, found: .number))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":{"names":["read"]}}"#),
+                    path: "$.seccomp.syscalls", .wrongType(expected: .array, found: .object))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read",7],"action":"SCMP_ACT_ALLOW"}]}"#),
+                    path: "$.seccomp.syscalls[0].names[1]", .wrongType(expected: .string, found: .integer))
+        expectError(policyJSON(name: "true"), path: "$.name", .wrongType(expected: .string, found: .boolean))
+        expectError(policyJSON(namespaces: "[]"), path: "$.namespaces", .wrongType(expected: .object, found: .array))
+    }
+
+    @Test func duplicates() {
+        expectError(policyJSON(extra: #","name":"u""#), path: "$.name", .duplicate("name"))
+        expectError(policyJSON(limits: #"{"maxMessageBytes":1,"maxMessageBytes":2}"#), path: "$.limits.maxMessageBytes",
+                    .duplicate("maxMessageBytes"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read","write","read"],"action":"SCMP_ACT_ALLOW"}]}"#),
+                    path: "$.seccomp.syscalls[0].names[2]", .duplicate("read"))
+    }
+
+    @Test func outOfRange() {
+        let base = #"{"addressSpaceBytes":1073741824,"cpuSecondsSoft":5,"cpuSecondsHard":6,"openFiles":32,"processes":P,"fileSizeBytes":0,"coreBytes":0,"lockedMemoryBytes":0,"stackBytes":8388608}"#
+        expectError(policyJSON(rlimits: base.replacingFirst("P", with: "1")), path: "$.rlimits.processes",
+                    .outOfRange(value: "1", range: 0...0))
+        expectError(policyJSON(rlimits: base.replacingFirst("P", with: "-1")), path: "$.rlimits.processes",
+                    .outOfRange(value: "-1", range: 0...0))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#),
+                    path: "$.seccomp.syscalls[0].args[0].index", .outOfRange(value: "6", range: 0...5))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551616,"op":"SCMP_CMP_EQ"}]}]}"#),
+                    path: "$.seccomp.syscalls[0].args[0].value", .outOfRange(value: "18446744073709551616", range: 0...UInt64.max))
+        expectError(policyJSON(identity: #"{"uidRangeStart":200000,"uidRangeCount":0,"gidStrategy":"perSlot"}"#),
+                    path: "$.identity.uidRangeCount", .outOfRange(value: "0", range: 1...65_536))
+    }
+
+    @Test func missingKeys() {
+        expectError(policyJSON(wasm: #"{"maxMemoryPages":16,"maxTableElements":100,"maxCallDepth":100,"maxReentryDepth":1}"#),
+                    path: "$.wasm", .missing(key: "fuelPerCall"))
+        expectError(Array(#"{"name":"x"}"#.utf8), path: "$", .missing(key: "seccomp"))
+        expectError(policyJSON(seccomp: #"{"syscalls":[]}"#), path: "$.seccomp", .missing(key: "defaultAction"))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"]}]}"#),
+                    path: "$.seccomp.syscalls[0]", .missing(key: "action"))
+    }
+
+    @Test func invalidJSONHasLineAndColumn() {
+        expectError(Array("{\n  \"name\": \"x\",\n}".utf8), path: "$", .invalidJSON(.unexpectedCharacter(UInt8(ascii: "}")), offset: 17, line: 3, column: 1))
+        expectError(Array("{\"name\": \"x\"".utf8), path: "$", .invalidJSON(.unexpectedEnd, offset: 12, line: 1, column: 13))
+        expectError(Array("{} {}".utf8), path: "$", .invalidJSON(.trailingData, offset: 3, line: 1, column: 4))
+        expectError(Array("[01]".utf8), path: "$", .invalidJSON(.invalidNumber, offset: 2, line: 1, column: 3))
+        expectError(Array(String(repeating: "[", count: 100).utf8), path: "$", .invalidJSON(.nestingTooDeep(limit: 64), offset: 64, line: 1, column: 65))
+        expectError(Array("\"\\ud800\"".utf8), path: "$", .invalidJSON(.invalidUnicodeEscape, offset: 7, line: 1, column: 8))
+    }
+
+    @Test func refusedAndInconsistent() {
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_ALLOW"}"#), path: "$.seccomp.defaultAction",
+                    .unsupported(.permissiveDefaultAction))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","defaultErrnoRet":1}"#), path: "$.seccomp.defaultErrnoRet",
+                    .unsupported(.errnoRetWithoutErrno))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","listenerPath":"/run/x.sock"}"#), path: "$.seccomp.listenerPath",
+                    .unsupported(.listenerPath))
+        expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","flags":["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}"#),
+                    path: "$.seccomp.flags[0]", .unsupported(.filterFlag))
+        expectError(policyJSON(rlimits: #"{"addressSpaceBytes":1073741824,"cpuSecondsSoft":7,"cpuSecondsHard":6,"openFiles":32,"processes":0,"fileSizeBytes":0,"coreBytes":0,"lockedMemoryBytes":0,"stackBytes":8388608}"#),
+                    path: "$.rlimits.cpuSecondsSoft", .inconsistent(.softAboveHard))
+        expectError(policyJSON(identity: #"{"uidRangeStart":65500,"uidRangeCount":100,"gidStrategy":"perSlot"}"#),
+                    path: "$.identity.uidRangeStart", .inconsistent(.uidRangeIncludesReserved))
+        expectError(policyJSON(namespaces: #"{"user":"maybe","mount":"optional","network":"optional","ipc":"optional","uts":"optional","pid":"optional","cgroup":"optional"}"#),
+                    path: "$.namespaces.user", .unknownValue("maybe", allowed: ["required", "optional", "disabled"]))
+    }
+
+    @Test func unreadableFile() {
+        do {
+            _ = try SandboxPolicy.load(path: "/nonexistent/policy.json")
+            Issue.record("loaded a missing file")
+        } catch {
+            #expect(error.reason == .unreadable(errno: 2))
+            #expect(error.description.contains("/nonexistent/policy.json"))
+        }
+    }
+
+    @Test func dockerShapedPolicyLoadsAndCompiles() throws {
+        let p = try SandboxPolicy.load(path: Paths.policies + "/docker-default-compatible.json")
+        #expect(p.seccomp.defaultAction == .errno)
+        #expect(p.seccomp.defaultErrnoRet == 1)
+        #expect(p.seccomp.archMap.count == 2)
+        #expect(p.seccomp.syscalls.contains { $0.names == ["clone3"] && $0.errnoRet == 38 })
+        let text = try PolicyCompiler.describe(p)
+        #expect(text.contains("personality"))
+        // includes.caps / includes.minKernel rules are skipped: mount must not be allowed.
+        let plan = try PolicyCompiler.compile(p, slot: 0, supervisorPID: 1, createdNamespaces: [], runningAsRoot: true)
+        #expect(!plan.filter.isEmpty)
+    }
+
+    @Test func bareMobyProfileParses() throws {
+        let text = #"""
+        {"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,
+         "archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_X32"]}],
+         "syscalls":[{"names":["read","socketcall"],"action":"SCMP_ACT_ALLOW","args":[],"comment":"","includes":{},"excludes":{}},
+                     {"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38,"args":null,"excludes":{"caps":["CAP_SYS_ADMIN"]}},
+                     {"names":["ptrace"],"action":"SCMP_ACT_ALLOW","includes":{"minKernel":"4.8"}}]}
+        """#
+        let profile = try SeccompProfile.parse(Array(text.utf8), file: "moby.json")
+        #expect(profile.syscalls.count == 3)
+        #expect(profile.syscalls[2].includes.minKernel == "4.8")
+    }
+
+    @Test func syscallTableRoundTrips() {
+        for name in ["read", "openat", "clone3", "futex", "seccomp", "io_uring_setup"] {
+            let nr = SyscallTable.number(of: name)
+            #expect(nr != nil)
+            #expect(SyscallTable.name(of: nr!, arch: nil) == name)
+        }
+        #expect(SyscallTable.number(of: "no_such_call") == nil)
+        #expect(SyscallTable.number(of: "socketcall") == nil)  // i386-only
+        #expect(SyscallTable.isKnown("socketcall"))
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let r = self.firstRange(of: target) else { return self }
+        var s = self
+        s.replaceSubrange(r, with: replacement)
+        return s
+    }
+}
