@@ -39,7 +39,7 @@ public enum PluginCapability: Sendable, Hashable, CustomStringConvertible {
 
     /// The capability a host function needs; nil for functions every plugin may use (host_log,
     /// host_alloc/host_free, abort), which are rate-limited instead.
-    static func required(forHostFunction name: String) -> PluginCapability? {
+    public static func required(forHostFunction name: String) -> PluginCapability? {
         switch name {
         case "host_get_config": .readConfig
         case "host_set_config": .writeConfig

@@ -156,6 +156,13 @@ extension SupervisorCore {
 
         let function = String(request.function.prefix(128))
         if call.hostCalls > record.limits.hostCallsPerCall {
+            // A guest that keeps calling after ten times its budget ignores -4 on purpose: stop it
+            // rather than let every refused call cost a round trip until the wall-time kill.
+            if call.hostCalls > record.limits.hostCallsPerCall.multipliedReportingOverflow(by: 10).partialValue {
+                slot.pendingFailure = .limitExceeded(limit: .hostCallsPerCall, value: "\(record.limits.hostCallsPerCall)",
+                                                     measured: "\(call.hostCalls) host calls, worker killed", export: call.export)
+                return kill(record, slot, process, reason: "host-call flood: \(call.hostCalls) calls in '\(call.export)'")
+            }
             if !call.breachReported {
                 call.breachReported = true
                 breach(record, process.pid, .hostCallsPerCall, value: Int64(record.limits.hostCallsPerCall), measured: Int64(call.hostCalls), export: call.export)

@@ -177,6 +177,11 @@ import Testing
         #expect(inspect.stdout.contains("env.host_get_config (i32, i32, i32, i32) -> (i32)  [needs read_config]"))
         #expect(inspect.stdout.contains("greet () -> (i32)"))
         #expect(inspect.stdout.contains("capabilities needed: read_config"))
+        try #"(module (import "env" "host_log" (func (param i32 i32))) (import "wasi" "fd_write" (func)))"#
+            .write(toFile: directory + "/mislinked.wat", atomically: true, encoding: .utf8)
+        let mislinked = try ExamplesSupport.cordon(["inspect", directory + "/mislinked.wat"])
+        #expect(mislinked.stdout.contains("WRONG SIGNATURE"))
+        #expect(mislinked.stdout.contains("wasi.fd_write: unknown import module"))
 
         let log = directory + "/audit.log"
         let run = try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "send", "--audit-log", log])

@@ -100,6 +100,20 @@ import Testing
         await supervisor.shutdown()
     }
 
+    @Test func cpuTimeLimitKillsTheWorker() async throws {
+        let supervisor = try Fixtures.supervisor()
+        var policy = Fixtures.policy(fuel: 0, wallMs: 15_000)
+        policy.limits.cpuSecondsPerWorker = 1
+        let plugin = try await Self.hostile(supervisor, policy: policy, restart: RestartPolicy(mode: .never))
+        do {
+            _ = try await plugin.call("spin")
+            Issue.record("spin returned")
+        } catch {
+            guard case CordonError.limitExceeded(.cpuTime, _, _, _) = error else { Issue.record("\(error)"); return }
+        }
+        await supervisor.shutdown()
+    }
+
     @Test func externalSigkillFailsTheCallFastAndRestarts() async throws {
         let supervisor = try Fixtures.supervisor()
         let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(fuel: 0, wallMs: 30_000))

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cordon build`: compiles a C or Embedded Swift plugin to a freestanding wasm32 module.
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Compile a C or Embedded Swift plugin to WebAssembly (wasm32, no libc).",
+        discussion: """
+        C: clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic. -I adds include directories; the source's own directory is always searched, so `#include "cordon.h"` works when cordon.h sits next to it.
+
+        Swift: swiftc -target wasm32-unknown-none-wasm -enable-experimental-feature Embedded -enable-experimental-feature Extern -wmo -Osize -parse-as-library -Xfrontend -disable-stack-protector -Xlinker --no-entry -Xclang-linker -nostdlib, plus the PDK (CordonPDK.swift: host-function wrappers and a bump allocator), found with --pdk, next to the source, or in Examples/swift of the checkout.
+
+        Compilers are looked up in $CORDON_CLANG / $CORDON_SWIFTC, /opt/swift/usr/bin, then PATH.
+
+        \(ExitStatus.table)
+        """)
+
+    @Argument(help: "The source: FILE.c or FILE.swift.")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "The output .wasm file.")
+    var output: String
+
+    @Option(name: .customShort("I"), help: "An extra include directory for C. Repeatable.")
+    var includes: [String] = []
+
+    @Option(help: "The Embedded Swift PDK source (default: CordonPDK.swift next to the source or in Examples/swift).")
+    var pdk: String?
+
+    @Flag(help: "Print the compiler command.")
+    var verbose = false
+
+    func validate() throws {
+        if !(source.hasSuffix(".c") || source.hasSuffix(".swift")) {
+            throw ValidationError("the source must be a .c or .swift file, got '\(source)'")
+        }
+    }
+
+    func run() async throws {
+        try await runReportingFailures {
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw CLIFailure(ExitStatus.noInput, "error: file not found: \(source)")
+            }
+            let directory = (source as NSString).deletingLastPathComponent
+            var command: [String]
+            if source.hasSuffix(".c") {
+                let clang = try Self.locate("clang", environment: "CORDON_CLANG")
+                command = [clang, "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-dynamic",
+                           "-I", directory.isEmpty ? "." : directory] + includes.flatMap { ["-I", $0] } + [source, "-o", output]
+            } else {
+                let swiftc = try Self.locate("swiftc", environment: "CORDON_SWIFTC")
+                var sources = [source]
+                if (source as NSString).lastPathComponent != "CordonPDK.swift" {
+                    sources.append(try locatePDK(near: directory))
+                }
+                command = [swiftc, "-target", "wasm32-unknown-none-wasm",
+                           "-enable-experimental-feature", "Embedded", "-enable-experimental-feature", "Extern",
+                           "-wmo", "-Osize", "-parse-as-library",
+                           // No libc: the stack protector's __stack_chk_guard does not exist.
+                           "-Xfrontend", "-disable-stack-protector",
+                           "-Xlinker", "--no-entry", "-Xclang-linker", "-nostdlib"] + sources + ["-o", output]
+            }
+            if verbose { Terminal.error(command.joined(separator: " ")) }
+            let status = try await Terminal.withProgress("compiling \((source as NSString).lastPathComponent)") {
+                try Self.execute(command)
+            }
+            guard status == 0 else {
+                throw CLIFailure(ExitStatus.invalidInput, "error: compilation of \(source) failed (compiler exit status \(status))")
+            }
+            print("built \(output)")
+        }
+    }
+
+    /// The PDK next to the source, in ./Examples/swift, or in the checkout the binary was built in.
+    private func locatePDK(near directory: String) throws(CLIFailure) -> String {
+        if let pdk {
+            guard FileManager.default.fileExists(atPath: pdk) else { throw CLIFailure(ExitStatus.noInput, "error: file not found: \(pdk)") }
+            return pdk
+        }
+        var candidates = [(directory.isEmpty ? "." : directory) + "/CordonPDK.swift", "Examples/swift/CordonPDK.swift"]
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            // .build/<config>/cordon or .build/<triple>/<config>/cordon inside the checkout.
+            var dir = (exe as NSString).deletingLastPathComponent
+            for _ in 0..<4 {
+                dir = (dir as NSString).deletingLastPathComponent
+                candidates.append(dir + "/Examples/swift/CordonPDK.swift")
+            }
+        }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw CLIFailure(ExitStatus.noInput, "error: file not found: CordonPDK.swift (looked next to the source and in Examples/swift; pass --pdk)")
+        }
+        return found
+    }
+
+    /// A compiler from the environment variable, /opt/swift/usr/bin, or PATH.
+    static func locate(_ tool: String, environment: String) throws(CLIFailure) -> String {
+        let env = ProcessInfo.processInfo.environment
+        var candidates: [String] = []
+        if let explicit = env[environment] { candidates.append(explicit) }
+        candidates.append("/opt/swift/usr/bin/\(tool)")
+        for dir in (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":") { candidates.append("\(dir)/\(tool)") }
+        guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            throw CLIFailure(ExitStatus.noInput, "error: \(tool) not found (looked in $\(environment), /opt/swift/usr/bin and PATH)")
+        }
+        return found
+    }
+
+    /// Runs the compiler with inherited stdout/stderr so its diagnostics reach the user unchanged.
+    static func execute(_ command: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        do { try process.run() } catch {
+            throw CLIFailure(ExitStatus.osError, "error: cannot run \(command[0]): \(error)")
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
