@@ -203,7 +203,17 @@ final class SupervisorCore: @unchecked Sendable {
     func drain(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
         var doorbell: UInt64 = 0
         _ = read(process.channel.doorbellFD, &doorbell, 8)
+        var budget = 64
         while slot.process === process, process.exit == nil {
+            // A worker that never stops talking must not starve the others on this one thread.
+            budget -= 1
+            if budget == 0 {
+                reactor.execute { [weak self, weak slot] in
+                    guard let self, let slot else { return }
+                    self.drain(record, slot, process)
+                }
+                return
+            }
             let message: ChannelMessage?
             do {
                 message = try process.channel.tryReceive()
