@@ -1,0 +1,158 @@
+/// What a caller asks the log to record; the log adds `seq`, `time`, `prev` and `hash`.
+///
+/// Build events with the typed constructors (`AuditEvent.workerSpawn(...)` etc.) so field names and
+/// types always match the schema; the memberwise initializer exists for tests and future types.
+public struct AuditEvent: Sendable, Hashable {
+    /// The record's `type`.
+    public var type: AuditEventType
+    /// Tenant; nil means the log's configured default tenant.
+    public var tenant: String?
+    /// Plugin name, nil for supervisor-wide events (written as JSON `null`).
+    public var plugin: String?
+    /// Worker pid, nil when no worker process is involved (written as JSON `null`).
+    public var worker: Int32?
+    /// Type-specific fields, written under the record's `data` key.
+    public var data: [String: AuditValue]
+
+    public init(type: AuditEventType, tenant: String? = nil, plugin: String? = nil, worker: Int32? = nil,
+                data: [String: AuditValue] = [:]) {
+        self.type = type
+        self.tenant = tenant
+        self.plugin = plugin
+        self.worker = worker
+        self.data = data
+    }
+}
+
+extension AuditEvent {
+    private static func strings(_ a: [String]) -> AuditValue { .array(a.map { .string($0) }) }
+
+    /// `supervisor.start`: the supervisor process came up.
+    public static func supervisorStart(tenant: String? = nil, version: String, pid: Int32) -> AuditEvent {
+        AuditEvent(type: .supervisorStart, tenant: tenant, data: ["version": .string(version), "pid": .int(Int64(pid))])
+    }
+
+    /// `supervisor.stop`: the supervisor is shutting down (written before `log.close`).
+    public static func supervisorStop(tenant: String? = nil, reason: String) -> AuditEvent {
+        AuditEvent(type: .supervisorStop, tenant: tenant, data: ["reason": .string(reason)])
+    }
+
+    /// `plugin.load`: a plugin was admitted with this module and policy. Digests are hex SHA-256.
+    public static func pluginLoad(tenant: String? = nil, plugin: String, manifestName: String, manifestVersion: String,
+                                  moduleSHA256: String, policyName: String, policySHA256: String,
+                                  capabilities: [String]) -> AuditEvent {
+        AuditEvent(type: .pluginLoad, tenant: tenant, plugin: plugin, data: [
+            "manifest_name": .string(manifestName), "manifest_version": .string(manifestVersion),
+            "module_sha256": .string(moduleSHA256.lowercased()), "policy_name": .string(policyName),
+            "policy_sha256": .string(policySHA256.lowercased()), "capabilities": strings(capabilities),
+        ])
+    }
+
+    /// `plugin.unload`: a plugin was removed.
+    public static func pluginUnload(tenant: String? = nil, plugin: String, reason: String) -> AuditEvent {
+        AuditEvent(type: .pluginUnload, tenant: tenant, plugin: plugin, data: ["reason": .string(reason)])
+    }
+
+    /// `worker.spawn`: a confined worker started; `requested` vs `achieved` shows any isolation
+    /// layer the host could not provide.
+    public static func workerSpawn(tenant: String? = nil, plugin: String, pid: Int32, uid: UInt32,
+                                   requested: [String], achieved: [String], seccompMode: String) -> AuditEvent {
+        AuditEvent(type: .workerSpawn, tenant: tenant, plugin: plugin, worker: pid, data: [
+            "uid": .int(Int64(uid)), "layers_requested": strings(requested),
+            "layers_achieved": strings(achieved), "seccomp_mode": .string(seccompMode),
+        ])
+    }
+
+    /// `capability.denied`: the plugin called a host function its policy does not grant.
+    public static func capabilityDenied(tenant: String? = nil, plugin: String, pid: Int32?, function: String,
+                                        capability: String) -> AuditEvent {
+        AuditEvent(type: .capabilityDenied, tenant: tenant, plugin: plugin, worker: pid,
+                   data: ["function": .string(function), "capability": .string(capability)])
+    }
+
+    /// `limit.breach`: a resource limit (`limit` names it, `value` is the configured bound,
+    /// `measured` what was observed) was exceeded, optionally while running `export`.
+    public static func limitBreach(tenant: String? = nil, plugin: String, pid: Int32?, limit: String, value: Int64,
+                                   measured: Int64, export: String? = nil) -> AuditEvent {
+        var data: [String: AuditValue] = ["limit": .string(limit), "value": .int(value), "measured": .int(measured)]
+        if let export { data["export"] = .string(export) }
+        return AuditEvent(type: .limitBreach, tenant: tenant, plugin: plugin, worker: pid, data: data)
+    }
+
+    /// `seccomp.violation`: a denied syscall. Arguments are recorded as signed 64-bit integers
+    /// (two's complement of the raw register value) because records carry Int64 only.
+    public static func seccompViolation(tenant: String? = nil, plugin: String, pid: Int32?, syscall: String,
+                                        nr: Int32, arch: String, args: [UInt64],
+                                        reportedBy: SeccompReporter) -> AuditEvent {
+        AuditEvent(type: .seccompViolation, tenant: tenant, plugin: plugin, worker: pid, data: [
+            "syscall": .string(syscall), "nr": .int(Int64(nr)), "arch": .string(arch),
+            "args": .array(args.map { .int(Int64(bitPattern: $0)) }), "reported_by": .string(reportedBy.rawValue),
+        ])
+    }
+
+    /// `protocol.violation`: the worker sent something the channel protocol forbids.
+    public static func protocolViolation(tenant: String? = nil, plugin: String, pid: Int32?,
+                                         reason: String) -> AuditEvent {
+        AuditEvent(type: .protocolViolation, tenant: tenant, plugin: plugin, worker: pid,
+                   data: ["reason": .string(reason)])
+    }
+
+    /// `worker.kill`: the supervisor sent `signal` to the worker.
+    public static func workerKill(tenant: String? = nil, plugin: String, pid: Int32, signal: Int32,
+                                  reason: String) -> AuditEvent {
+        AuditEvent(type: .workerKill, tenant: tenant, plugin: plugin, worker: pid,
+                   data: ["signal": .int(Int64(signal)), "reason": .string(reason)])
+    }
+
+    /// `worker.exit`: the worker was reaped; `status` for a normal exit, `signal` if killed.
+    public static func workerExit(tenant: String? = nil, plugin: String, pid: Int32, classification: String,
+                                  status: Int32? = nil, signal: Int32? = nil) -> AuditEvent {
+        var data: [String: AuditValue] = ["classification": .string(classification)]
+        if let status { data["status"] = .int(Int64(status)) }
+        if let signal { data["signal"] = .int(Int64(signal)) }
+        return AuditEvent(type: .workerExit, tenant: tenant, plugin: plugin, worker: pid, data: data)
+    }
+
+    /// `worker.restart`: a replacement worker will be started after `backoffMs`.
+    public static func workerRestart(tenant: String? = nil, plugin: String, attempt: Int,
+                                     backoffMs: Int64) -> AuditEvent {
+        AuditEvent(type: .workerRestart, tenant: tenant, plugin: plugin,
+                   data: ["attempt": .int(Int64(attempt)), "backoff_ms": .int(backoffMs)])
+    }
+
+    /// `restart.exhausted`: `restarts` restarts within `periodMs`; the plugin stays down.
+    public static func restartExhausted(tenant: String? = nil, plugin: String, restarts: Int,
+                                        periodMs: Int64) -> AuditEvent {
+        AuditEvent(type: .restartExhausted, tenant: tenant, plugin: plugin,
+                   data: ["restarts": .int(Int64(restarts)), "period_ms": .int(periodMs)])
+    }
+
+    /// `hostcall`: one host function call (subject to `HostCallSampling`).
+    public static func hostcall(tenant: String? = nil, plugin: String, pid: Int32?, function: String,
+                                status: HostCallStatus, bytes: Int) -> AuditEvent {
+        AuditEvent(type: .hostcall, tenant: tenant, plugin: plugin, worker: pid, data: [
+            "function": .string(function), "status": .string(status.rawValue), "bytes": .int(Int64(bytes)),
+        ])
+    }
+
+    /// `audit.error`: an audit operation failed with `errno` (recorded once the log can write again).
+    public static func auditError(tenant: String? = nil, operation: String, errno: Int32) -> AuditEvent {
+        AuditEvent(type: .auditError, tenant: tenant,
+                   data: ["operation": .string(operation), "errno": .int(Int64(errno))])
+    }
+
+    /// `audit.recovered`: on open, `tornBytes` of an incomplete tail were moved to `movedTo`.
+    static func auditRecovered(tornBytes: Int, movedTo: String) -> AuditEvent {
+        AuditEvent(type: .auditRecovered, data: ["torn_bytes": .int(Int64(tornBytes)), "moved_to": .string(movedTo)])
+    }
+
+    /// `log.rotate`: last record of a file; the chain continues in `nextFile`.
+    static func logRotate(nextFile: String) -> AuditEvent {
+        AuditEvent(type: .logRotate, data: ["next_file": .string(nextFile)])
+    }
+
+    /// `log.close`: last record written at clean shutdown.
+    static func logClose() -> AuditEvent {
+        AuditEvent(type: .logClose)
+    }
+}
