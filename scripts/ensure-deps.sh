@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
-packages=(libseccomp-dev libcap-dev pkg-config)
+packages=(libseccomp-dev libcap-dev pkg-config jq python3)
 [ "${1:-}" = "--with-bench" ] && packages+=(bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "installing ${missing[*]}" >&2
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The audit tests validate every event against the published JSON Schema with an independent
+# validator (python3 jsonschema), whichever python3 is first on PATH.
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  $sudo apt-get install -y -qq python3-jsonschema >/dev/null 2>&1 || true
+  python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema >/dev/null 2>&1 || true
+fi
