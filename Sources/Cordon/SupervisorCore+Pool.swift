@@ -36,7 +36,7 @@ extension SupervisorCore {
                                                   channelConfiguration: channelConfiguration(policy.limits.maxMessageBytes),
                                                   cpuSeconds: policy.limits.cpuSecondsPerWorker,
                                                   passStderr: configuration.passWorkerStderr,
-                arguments: configuration.workerArguments)
+                arguments: configuration.workerArguments, filter: filter(for: policy, digest: key))
             } catch {
                 releaseSlot(uidSlot)
                 break

@@ -1,6 +1,7 @@
 import CCordonShims
 import CordonAudit
 import CordonChannel
+import CordonJail
 import CordonPolicy
 import Crypto
 import Foundation
@@ -25,6 +26,8 @@ final class SupervisorCore: @unchecked Sendable {
     var stopRecorded = false
     var nextPluginNumber = 0
     var poolTargets: [String: (policy: SandboxPolicy, count: Int)] = [:]
+    /// BPF programs by policy digest: libseccomp's build dominates a cold spawn otherwise.
+    var filters: [String: [UInt8]] = [:]
 
     /// A confined, idle worker waiting for a module.
     struct PooledWorker {
@@ -108,7 +111,7 @@ final class SupervisorCore: @unchecked Sendable {
         slot.reportedViolation = nil
         slot.lastWorkerLog = nil
         slot.pendingFailure = nil
-        let key = Self.policyDigest(record.policy)
+        let key = record.policySHA256
         if var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
             let pooled = list.remove(at: index)
             pool[key] = list
@@ -128,7 +131,7 @@ final class SupervisorCore: @unchecked Sendable {
                 executable: workerExecutable, policy: record.policy, slot: uidSlot,
                 channelConfiguration: channelConfiguration(record.limits.maxMessageBytes),
                 cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr,
-                arguments: configuration.workerArguments)
+                arguments: configuration.workerArguments, filter: filter(for: record.policy, digest: record.policySHA256))
         } catch {
             releaseSlot(uidSlot)
             failStart(record, slot, error)
@@ -142,6 +145,14 @@ final class SupervisorCore: @unchecked Sendable {
             slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
             self.kill(record, slot, process, reason: "load timeout")
         }
+    }
+
+    /// The policy's BPF program, built once per policy.
+    func filter(for policy: SandboxPolicy, digest: String) -> [UInt8]? {
+        if let cached = filters[digest] { return cached }
+        guard let built = try? PolicyCompiler.compileFilter(policy.seccomp) else { return nil }   // compile reports the error
+        filters[digest] = built
+        return built
     }
 
     func channelConfiguration(_ maxMessage: UInt32) -> ChannelConfiguration {

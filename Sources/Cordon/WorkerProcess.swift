@@ -73,7 +73,8 @@ final class WorkerProcess {
     /// Spawns a worker confined by `policy` in uid slot `slot`, trying the namespace sets the policy
     /// allows in order (everything first; degraded sets only where the policy marks them optional).
     static func spawn(executable: String, policy: SandboxPolicy, slot: UInt32, channelConfiguration: ChannelConfiguration,
-                      cpuSeconds: UInt64, passStderr: Bool, arguments: [String] = []) throws(CordonError) -> WorkerProcess {
+                      cpuSeconds: UInt64, passStderr: Bool, arguments: [String] = [],
+                      filter: [UInt8]? = nil) throws(CordonError) -> WorkerProcess {
         let channel: SharedMemoryBuffer
         do { channel = try SharedMemoryBuffer.create(configuration: channelConfiguration) } catch {
             throw .spawnFailed(step: "channel: \(error)", errno: 0)
@@ -93,7 +94,7 @@ final class WorkerProcess {
             let plan: ConfinementPlan
             do {
                 plan = try PolicyCompiler.compile(effective, slot: slot, supervisorPID: getpid(),
-                                                  createdNamespaces: namespaces, runningAsRoot: root)
+                                                  createdNamespaces: namespaces, runningAsRoot: root, filter: filter)
             } catch { throw .confinementFailed(detail: "compiling the policy: \(error)") }
             let planFD = try Self.sealedMemfd(plan.encoded())
             defer { close(planFD) }

@@ -9,8 +9,11 @@ public enum PolicyCompiler {
     /// Compiles `policy` for worker `slot`. `createdNamespaces` is the NamespacePlanner attempt the spawn
     /// succeeded with: the part NamespacePlanner.cloneNamespaces says the clone created, plus the part
     /// the worker will create itself.
+    /// `filter` may be a BPF program from `compileFilter(policy.seccomp)` computed earlier: building it
+    /// with libseccomp is the expensive part, and it does not depend on the slot.
     public static func compile(_ policy: SandboxPolicy, slot: UInt32, supervisorPID: Int32,
-                               createdNamespaces: NamespaceSet, runningAsRoot: Bool) throws(JailError) -> ConfinementPlan {
+                               createdNamespaces: NamespaceSet, runningAsRoot: Bool,
+                               filter precompiled: [UInt8]? = nil) throws(JailError) -> ConfinementPlan {
         func fail(_ detail: String, _ e: Int32 = EINVAL) -> JailError { JailError(step: .compile, errno: e, detail: detail) }
         guard supervisorPID > 0 else { throw fail("supervisor pid must be positive") }
 
@@ -56,7 +59,8 @@ public enum PolicyCompiler {
             .init(resource: RLimitResource.nproc, soft: r.processes, hard: r.processes),
         ]
 
-        let filter = try SeccompBuilder.exportBPF(policy.seccomp)
+        let filter: [UInt8]
+        if let precompiled { filter = precompiled } else { filter = try SeccompBuilder.exportBPF(policy.seccomp) }
         var flags = SeccompFlags.tsync
         if policy.seccomp.usesNotify { flags |= SeccompFlags.newListener | SeccompFlags.tsyncESRCH }
         if policy.seccomp.flags.contains(.log) { flags |= SeccompFlags.log }
@@ -69,6 +73,11 @@ public enum PolicyCompiler {
             workerNamespaces: NamespacePlanner.workerNamespaces(for: createdNamespaces, runningAsRoot: runningAsRoot),
             uid: uid, gid: gid, rlimits: rlimits, defaultAction: policy.seccomp.defaultAction,
             seccompFlags: flags, filter: filter)
+    }
+
+    /// The BPF program for a seccomp profile (what `compile` embeds in every plan).
+    public static func compileFilter(_ profile: SeccompProfile) throws(JailError) -> [UInt8] {
+        try SeccompBuilder.exportBPF(profile)
     }
 
     /// Human-readable effective policy for `cordon policy check`: the filter as libseccomp's PFC
