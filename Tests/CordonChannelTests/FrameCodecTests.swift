@@ -1,0 +1,162 @@
+// Property tests of the frame codec: randomized round trips of every kind, every truncation and every
+// single-byte corruption (rejected with a typed error or decoded without crashing), and targeted
+// rejections of the hostile cases the protocol names.
+import Testing
+@testable import CordonChannel
+
+@Suite struct FrameCodecTests {
+    @Test func roundTripsEveryKindRandomized() throws {
+        var rng = SplitMix64(seed: 0xC0DEC)
+        for kind in FrameKind.allCases {
+            for _ in 0..<300 {
+                let message = RandomMessages.message(kind: kind, &rng)
+                let frame = FrameCodec.encode(message)
+                #expect(frame[0] == 0xC0 && frame[1] == 1 && frame[2] == kind.rawValue)
+                #expect(try FrameCodec.decode(frame) == message)
+            }
+        }
+    }
+
+    @Test func headerFieldsAreLittleEndian() throws {
+        let frame = FrameCodec.encode(.hostReply(HostCallReply(id: 0x0102_0304, status: -1, data: [9])))
+        #expect(Array(frame[0..<12]) == [0xC0, 1, 0x13, 0, 4, 3, 2, 1, 13, 0, 0, 0])
+        #expect(frame.count == 12 + 13)
+    }
+
+    @Test func everyTruncationIsRejected() {
+        var rng = SplitMix64(seed: 7)
+        for kind in FrameKind.allCases {
+            for _ in 0..<10 {
+                let frame = FrameCodec.encode(RandomMessages.message(kind: kind, &rng))
+                for length in 0..<frame.count {
+                    #expect(throws: ChannelError.self) { try FrameCodec.decode(frame[0..<length]) }
+                }
+            }
+        }
+    }
+
+    @Test func everySingleByteCorruptionIsRejectedOrDecodes() {
+        var rng = SplitMix64(seed: 11)
+        var rejected = 0, decoded = 0
+        for kind in FrameKind.allCases {
+            for _ in 0..<8 {
+                let frame = FrameCodec.encode(RandomMessages.message(kind: kind, &rng))
+                for position in 0..<frame.count {
+                    // Three values per position: a flip of every bit, 0xFF and a random byte.
+                    for replacement in [~frame[position], 0xFF, UInt8(truncatingIfNeeded: rng.next())]
+                    where replacement != frame[position] {
+                        var corrupted = frame
+                        corrupted[position] = replacement
+                        do {
+                            let message = try FrameCodec.decode(corrupted)
+                            // Whatever decodes must be a message that re-encodes to exactly these bytes.
+                            #expect(FrameCodec.encode(message) == corrupted)
+                            decoded += 1
+                        } catch {
+                            rejected += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(rejected > 0 && decoded > 0)
+    }
+
+    @Test func rejectsHeaderProblems() {
+        let good = FrameCodec.encode(.heartbeat(42))
+        func corrupt(_ i: Int, _ v: UInt8) -> [UInt8] { var f = good; f[i] = v; return f }
+        #expect(throws: ChannelError.corrupt(.badMagic(0xC1))) { try FrameCodec.decode(corrupt(0, 0xC1)) }
+        #expect(throws: ChannelError.corrupt(.unsupportedVersion(2))) { try FrameCodec.decode(corrupt(1, 2)) }
+        #expect(throws: ChannelError.corrupt(.unknownKind(0x99))) { try FrameCodec.decode(corrupt(2, 0x99)) }
+        #expect(throws: ChannelError.corrupt(.reservedFlags(1))) { try FrameCodec.decode(corrupt(3, 1)) }
+        #expect(throws: ChannelError.corrupt(.unexpectedCallID(5))) { try FrameCodec.decode(corrupt(4, 5)) }
+        #expect(throws: ChannelError.corrupt(.payloadLengthMismatch(declared: 9, actual: 8))) {
+            try FrameCodec.decode(corrupt(8, 9))
+        }
+        #expect(throws: ChannelError.corrupt(.trailingBytes(count: 1))) {
+            var f = good
+            f[8] = 9
+            f.append(0)
+            _ = try FrameCodec.decode(f)
+        }
+        #expect(throws: ChannelError.corrupt(.truncated(needed: 1, remaining: 0))) { try FrameCodec.decode([UInt8]()) }
+    }
+
+    /// Builds a frame around a hand-written payload.
+    private func frame(kind: FrameKind, callID: UInt32 = 0, payload: [UInt8]) -> [UInt8] {
+        var f: [UInt8] = [0xC0, 1, kind.rawValue, 0]
+        withUnsafeBytes(of: callID.littleEndian) { f += $0 }
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { f += $0 }
+        return f + payload
+    }
+
+    private func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+
+    @Test func rejectsHugeCountsBeforeAllocating() {
+        // A host call claiming 2^32-1 blobs in a 16-byte payload: rejected by the cap, nothing allocated.
+        let hugeBlobs = frame(kind: .hostCall, callID: 1, payload: le32(0) + le32(0) + le32(.max))
+        #expect(throws: ChannelError.corrupt(.countExceedsCap(count: .max, cap: FrameLimits.maxHostCallBlobs))) {
+            try FrameCodec.decode(hugeBlobs)
+        }
+        // Under the cap but more than the remaining bytes can hold at 4 bytes per blob.
+        let tooMany = frame(kind: .hostCall, callID: 1, payload: le32(0) + le32(0) + le32(60) + [0, 0, 0, 0])
+        #expect(throws: ChannelError.corrupt(.countExceedsRemaining(count: 60, minimumElementSize: 4, remaining: 4))) {
+            try FrameCodec.decode(tooMany)
+        }
+        // A byte string claiming 4 GiB.
+        let hugeBlob = frame(kind: .hostReply, callID: 1, payload: [UInt8](repeating: 0, count: 8) + le32(.max))
+        #expect(throws: ChannelError.corrupt(.truncated(needed: Int(UInt32.max), remaining: 0))) {
+            try FrameCodec.decode(hugeBlob)
+        }
+    }
+
+    @Test func rejectsInvalidUTF8AndLongStrings() {
+        let badUTF8 = frame(kind: .log, payload: [3] + le32(2) + [0xC3, 0x28])
+        #expect(throws: ChannelError.corrupt(.invalidUTF8)) { try FrameCodec.decode(badUTF8) }
+        let longName = frame(kind: .hostCall, callID: 1, payload: le32(UInt32(FrameLimits.maxNameBytes + 1)))
+        #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxNameBytes + 1),
+                                                            cap: FrameLimits.maxNameBytes))) {
+            try FrameCodec.decode(longName)
+        }
+    }
+
+    @Test func rejectsInvalidEnumValues() {
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.loadStage, value: 0))) {
+            try FrameCodec.decode(frame(kind: .loadFailed, payload: [0] + le32(0)))
+        }
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.resultTag, value: 3))) {
+            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1, payload: [UInt8](repeating: 0, count: 8) + [3]))
+        }
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.wasmType, value: 0x7B))) {
+            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1,
+                                        payload: [UInt8](repeating: 0, count: 8) + [0] + le32(1) + [0x7B, 0, 0, 0, 0]))
+        }
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.optionalTag, value: 2))) {
+            try FrameCodec.decode(frame(kind: .call, callID: 1,
+                                        payload: [UInt8](repeating: 0, count: 8) + le32(0) + le32(0) + [2]))
+        }
+    }
+
+    @Test func randomGarbageNeverCrashes() {
+        var rng = SplitMix64(seed: 99)
+        for _ in 0..<20_000 {
+            var bytes = rng.bytes(rng.below(64))
+            // Keep a valid-looking header half the time so the payload decoders get exercised.
+            if rng.below(2) == 0, bytes.count >= 12 {
+                bytes[0] = 0xC0
+                bytes[1] = 1
+                bytes[2] = FrameKind.allCases[rng.below(FrameKind.allCases.count)].rawValue
+                bytes[3] = 0
+                let n = UInt32(bytes.count - 12)
+                for i in 0..<4 { bytes[8 + i] = UInt8(truncatingIfNeeded: n >> (8 * UInt32(i))) }
+            }
+            _ = try? FrameCodec.decode(bytes) as ChannelMessage
+        }
+    }
+
+    @Test func errorMessagesNameBothSizes() {
+        let text = ChannelError.messageTooLarge(size: 70000, limit: 65536).description
+        #expect(text.contains("70000") && text.contains("65536"))
+        #expect(ChannelError.system(operation: "mmap", errno: 12).description.contains("mmap"))
+    }
+}
