@@ -1,1 +1,237 @@
-print("placeholder")
+// CordonCorruptWorker: a deliberately hostile worker for the soak test and the security report.
+//
+// It starts exactly like cordon-worker — attaches the channel at fds 3/4, reads the confinement plan at
+// fd 5, applies `Confinement.apply` (so everything below runs CONFINED, under the real seccomp filter),
+// sends a valid hello — and then misbehaves. What it does is chosen by the "module" the supervisor
+// bootstraps it with: the module bytes are the UTF-8 text `cordon-corrupt:<mode>` (they are never parsed
+// as WebAssembly), so a test decides the fault per plugin. Unknown text means `garbage`.
+//
+// Flags (SupervisorConfiguration.workerArguments):
+//   --violate      ignore the module: right after the bootstrap, attempt socket(2) (forbidden by every
+//                  shipped policy). The supervisor must kill the worker and report a sandbox violation.
+//   --violate=NAME[,A1,…,A6]  the same with any raw syscall and integer arguments (pointers are NULL:
+//                  seccomp decides before the kernel reads them), e.g. --violate=mmap,0,4096,5,34,-1,0
+//                  (PROT_EXEC). Used by `cordon-bench soak --security-table`.
+//
+// Load-time modes (the worker never reports `loaded`):
+//   load-garbage   random bytes as a frame              load-silent   never answer (load timeout)
+//   load-exit      exit(3) instead of answering          load-violate  socket(2)
+// Call-time modes (the worker reports `loaded` with export `run: () -> i32`, then misbehaves on a call):
+//   garbage        random bytes as a frame               badmagic      a frame with a wrong magic byte
+//   oversize       a record length prefix > max message  tail-back     w2h tail counter moved backwards
+//   tail-huge      w2h tail far beyond the ring          tail-misaligned  w2h tail not 8-aligned
+//   wrong-callid   a call outcome for another call id    wrong-kind    a host→worker kind (bootstrap)
+//   trailing       a valid outcome plus trailing bytes   flood         logs until the ring is full, no answer
+//   log-stream     small log frames forever, blocking when the ring is full (can it starve the reactor?)
+//   silent         never answer (wall-time kill)         exit          exit(3) during the call
+//   segv           raise SIGSEGV during the call         violate       socket(2) during the call
+//   honest         answer 42 (control)
+// Exit statuses: 0 shutdown, 71 confinement failed, 74 channel failed.
+import CCordonShims
+import CordonChannel
+import CordonJail
+import CordonPolicy
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Deterministic per-process generator (no getrandom: the filter may not allow it).
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
+func readPlan(fd: CInt) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { break }
+        bytes += buffer[0..<n]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    close(fd)
+    return bytes
+}
+
+/// The raw view of the mapping a hostile worker has: header words and the worker→host ring.
+struct RawMapping {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    static let w2hTailOffset = 192
+    var w2hTail: UInt64 {
+        get { UInt64(littleEndian: base.load(fromByteOffset: Self.w2hTailOffset, as: UInt64.self)) }
+        nonmutating set { base.storeBytes(of: newValue.littleEndian, toByteOffset: Self.w2hTailOffset, as: UInt64.self) }
+    }
+    var w2hData: UnsafeMutableRawPointer { base + 4096 + capacity }
+
+    /// Maps fd 3 a second time (before confinement), bypassing SharedMemoryBuffer's discipline.
+    static func map(fd: CInt) -> RawMapping? {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 4096 else { return nil }
+        guard let p = mmap(nil, Int(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else { return nil }
+        return RawMapping(base: p, capacity: (Int(st.st_size) - 4096) / 2)
+    }
+}
+
+let violateFlag = CommandLine.arguments.contains("--violate")
+/// `--violate=NAME,args…`: number and arguments, resolved before confinement.
+let violateSyscall: (name: String, nr: Int, args: [Int])? = {
+    guard let flag = CommandLine.arguments.first(where: { $0.hasPrefix("--violate=") }) else { return nil }
+    let parts = flag.dropFirst("--violate=".count).split(separator: ",").map(String.init)
+    guard let name = parts.first, let nr = SyscallTable.number(of: name) else { exit(64) }
+    let args = parts.dropFirst().map { Int($0) ?? 0 } + Array(repeating: 0, count: 6)
+    return (name, Int(nr), Array(args.prefix(6)))
+}()
+
+func attemptSyscall(_ call: (name: String, nr: Int, args: [Int])) -> Never {
+    let a = call.args
+    let rc = cordon_syscall6(call.nr, a[0], a[1], a[2], a[3], a[4], a[5])
+    let e = errno
+    var line = "CordonCorruptWorker: \(call.name) was NOT stopped (rc \(rc), errno \(e))\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    exit(99)
+}
+
+func attemptForbiddenSyscall() -> Never {
+    // AF_INET stream socket: outside every shipped allow-list. Under SCMP_ACT_NOTIFY the supervisor
+    // answers by killing us; under KILL the kernel does. If we are still here, the filter failed.
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let e = errno
+    var line = "CordonCorruptWorker: socket() was NOT stopped (fd \(fd), errno \(e))\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    exit(99)
+}
+
+func run() -> Never {
+    let channel: SharedMemoryBuffer
+    do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch { exit(74) }
+    let raw = RawMapping.map(fd: 3)
+    guard let planBytes = readPlan(fd: 5) else { exit(71) }
+    let report: ConfinementReport
+    do {
+        report = try Confinement.apply(try ConfinementPlan.decode(planBytes), sigsysSlot: nil)
+    } catch {
+        exit(71)
+    }
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    var rng = SplitMix64(state: UInt64(UInt32(bitPattern: getpid())) << 32 ^ UInt64(ts.tv_nsec))
+
+    do {
+        try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
+                                            layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
+        if report.listenerFD >= 0 {
+            guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
+            close(report.listenerFD)
+        }
+        var module: [UInt8]?
+        while module == nil {
+            switch try channel.receive(timeout: nil) {
+            case .bootstrap(let b): module = b.module
+            case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
+            case .shutdown: exit(0)
+            default: exit(76)
+            }
+        }
+        if let call = violateSyscall { attemptSyscall(call) }
+        if violateFlag { attemptForbiddenSyscall() }
+        let text = String(decoding: module!, as: UTF8.self)
+        let mode = text.hasPrefix("cordon-corrupt:") ? String(text.dropFirst("cordon-corrupt:".count)) : "garbage"
+
+        func garbageFrame() throws(ChannelError) {
+            let n = Int(rng.next() % 256) + 1
+            try channel.sendRaw(rng.bytes(n), timeout: .seconds(1))
+        }
+        // Never answers again, but keeps obeying shutdown (the filter allows futex waits, not nanosleep).
+        func silent() -> Never {
+            while true {
+                do throws(ChannelError) {
+                    if case .shutdown = try channel.receive(timeout: nil) { exit(0) }
+                } catch {
+                    exit(74)
+                }
+            }
+        }
+
+        switch mode {
+        case "load-garbage": try garbageFrame(); silent()
+        case "load-silent": silent()
+        case "load-exit": exit(3)
+        case "load-violate": attemptForbiddenSyscall()
+        default: break
+        }
+        try channel.send(.loaded(ModuleReport(exports: [ExportedFunction(name: "run", parameters: [], results: [.i32])],
+                                              memoryPages: 0)), timeout: nil)
+        while true {
+            let request: CallRequest
+            switch try channel.receive(timeout: nil) {
+            case .call(let c): request = c
+            case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil); continue
+            case .shutdown: exit(0)
+            default: exit(76)
+            }
+            let honest = ChannelMessage.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1))
+            switch mode {
+            case "honest":
+                try channel.send(honest, timeout: nil)
+                continue
+            case "garbage": try garbageFrame()
+            case "badmagic":
+                var frame = FrameCodec.encode(honest)
+                frame[0] = 0xC1
+                try channel.sendRaw(frame, timeout: nil)
+            case "trailing":
+                try channel.sendRaw(FrameCodec.encode(honest) + [0, 1, 2, 3], timeout: nil)
+            case "wrong-callid":
+                try channel.send(.callOutcome(CallOutcome(id: request.id &+ 1000, result: .values([.i32(1)]), fuelUsed: 1)),
+                                 timeout: nil)
+            case "wrong-kind":
+                try channel.send(.bootstrap(Bootstrap(module: [1, 2, 3], limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
+                                    fuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1), customFunctions: [])), timeout: nil)
+            case "flood":
+                let line = ChannelMessage.log(WorkerLog(level: 2, message: String(repeating: "x", count: 4000)))
+                for _ in 0..<100_000 {
+                    do throws(ChannelError) { try channel.trySend(line) } catch { break }
+                }
+            case "log-stream":
+                let line = ChannelMessage.log(WorkerLog(level: 2, message: "x"))
+                while true { try channel.send(line, timeout: nil) }
+            case "oversize", "tail-back", "tail-huge", "tail-misaligned":
+                guard let raw else { exit(74) }
+                let tail = raw.w2hTail
+                switch mode {
+                case "oversize":
+                    let slot = Int(tail & UInt64(raw.capacity - 1))
+                    raw.w2hData.storeBytes(of: UInt32(0xFFFF_FFF0).littleEndian, toByteOffset: slot, as: UInt32.self)
+                    raw.w2hTail = tail &+ 8
+                case "tail-back": raw.w2hTail = tail &- 8
+                case "tail-huge": raw.w2hTail = tail &+ UInt64(raw.capacity) * 4
+                default: raw.w2hTail = tail &+ 3
+                }
+                // Ring the doorbell directly (fd 4; write to it is allowed): sending a frame would republish
+                // our private tail and undo the scribble.
+                var one: UInt64 = 1
+                _ = write(4, &one, 8)
+            case "silent": break
+            case "exit": exit(3)
+            case "segv": UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1  // raise(2) needs tgkill: not allowed
+            case "violate": attemptForbiddenSyscall()
+            default: try garbageFrame()
+            }
+            silent()  // a hostile worker never cleans up; the supervisor must kill it
+        }
+    } catch {
+        exit(74)
+    }
+}
+
+run()
