@@ -1,0 +1,118 @@
+import Cordon
+import CordonAudit
+import Foundation
+import Testing
+
+/// A worker that is itself compromised (CordonCorruptWorker: confined exactly like cordon-worker,
+/// then misbehaving): forbidden syscalls must be named by the kernel's account, garbage on the channel
+/// must be a protocol violation, and the supervisor must survive all of it.
+@Suite struct HostileWorkerTests {
+    static func supervisor(_ arguments: [String] = [], audit: AuditLog? = nil) throws -> Supervisor {
+        var configuration = SupervisorConfiguration(auditLog: audit)
+        configuration.workerExecutable = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerArguments = arguments
+        configuration.loadTimeout = .seconds(5)
+        return try Supervisor(configuration: configuration)
+    }
+
+    static func load(_ supervisor: Supervisor, mode: String, policy: SandboxPolicy = Fixtures.policy()) async throws -> PluginHandle {
+        try await supervisor.load(manifest: PluginManifest(name: "corrupt-\(mode)"), module: Array("cordon-corrupt:\(mode)".utf8),
+                                  policy: policy, restart: RestartPolicy(mode: .never))
+    }
+
+    /// The escape catalogue, through the real supervisor: each attempt is stopped by the filter and
+    /// the supervisor names the syscall from the kernel's seccomp notification.
+    @Test(arguments: [
+        "socket", "connect,3,0,0", "openat,-100,0,0", "execve", "fork", "clone,17,0,0,0,0", "clone3,0,88", "ptrace,16,1",
+        "kill,1,9", "setuid,0", "mount", "unshare,1073741824", "bpf,0,0,0", "perf_event_open,0,0,-1,-1,0",
+        "io_uring_setup,1,0", "userfaultfd,0", "keyctl,0,0", "process_vm_readv,1,0,1,0,1,0", "memfd_create,0,0",
+        "chdir,0", "setrlimit,7,0", "capset,0,0", "prctl,38,1", "ioctl,0,21522,0", "reboot,0,0,0,0",
+        "mmap,0,4096,5,34,-1,0", "mprotect,0,4096,7", "read,0,0,0", "nanosleep,0,0",
+    ])
+    func forbiddenSyscallIsNamedByTheKernel(attempt: String) async throws {
+        let supervisor = try Self.supervisor(["--violate=\(attempt)"])
+        let expected = String(attempt.split(separator: ",")[0])
+        do {
+            _ = try await Self.load(supervisor, mode: "honest")
+            Issue.record("\(attempt): loaded")
+        } catch {
+            guard case CordonError.sandboxViolation(let syscall, _, let reportedBy) = error else {
+                Issue.record("\(attempt): \(error)")
+                return
+            }
+            #expect(syscall == expected)
+            #expect(reportedBy == "kernel")
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func violationDuringACallFailsTheCallAndIsAudited() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-hostile-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try AuditLog(configuration: AuditLogConfiguration(path: directory + "/audit.log"))
+        let supervisor = try Self.supervisor(audit: log)
+        let plugin = try await Self.load(supervisor, mode: "violate")
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("run returned")
+        } catch {
+            guard case CordonError.sandboxViolation("socket", _, "kernel") = error else { Issue.record("\(error)"); return }
+        }
+        await supervisor.shutdown()
+        try log.close()
+        let text = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
+        let violation = try #require(text.split(separator: "\n").first { $0.contains("\"seccomp.violation\"") })
+        #expect(violation.contains("\"syscall\":\"socket\""))
+        #expect(violation.contains("\"reported_by\":\"kernel\""))
+        #expect(text.contains("\"worker.kill\""))
+        #expect(AuditVerifier.verify(files: [directory + "/audit.log"], head: log.headPath).isOK)
+    }
+
+    @Test(arguments: ["garbage", "badmagic", "oversize", "tail-back", "tail-huge", "tail-misaligned",
+                      "wrong-callid", "wrong-kind", "trailing"])
+    func channelGarbageIsAProtocolViolation(mode: String) async throws {
+        let supervisor = try Self.supervisor()
+        let plugin = try await Self.load(supervisor, mode: mode)
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("\(mode): run returned")
+        } catch {
+            guard case CordonError.protocolViolation = error else { Issue.record("\(mode): \(error)"); return }
+        }
+        // The supervisor is unharmed: a healthy worker of another supervisor-side plugin still answers.
+        let honest = try await Self.load(supervisor, mode: "honest")
+        #expect(try await honest.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    @Test(arguments: [("silent", "wall"), ("exit", "died"), ("segv", "died"), ("flood", "wall")])
+    func misbehavingWorkersFailTheCallFast(mode: String, expected: String) async throws {
+        let supervisor = try Self.supervisor()
+        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: 500))
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("\(mode): run returned")
+        } catch {
+            switch (expected, error) {
+            case ("wall", CordonError.limitExceeded(.wallTime, _, _, _)), ("died", CordonError.workerDied):
+                break
+            default:
+                Issue.record("\(mode): \(error)")
+            }
+        }
+        #expect(start.duration(to: clock.now) < .seconds(5))
+        await supervisor.shutdown()
+    }
+
+    @Test(arguments: ["load-garbage", "load-silent", "load-exit"])
+    func misbehaviourDuringLoadIsATypedLoadFailure(mode: String) async throws {
+        let supervisor = try Self.supervisor()
+        await #expect(throws: CordonError.self) { _ = try await Self.load(supervisor, mode: mode) }
+        let honest = try await Self.load(supervisor, mode: "honest")
+        #expect(try await honest.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+}
