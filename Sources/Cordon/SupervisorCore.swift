@@ -156,10 +156,10 @@ final class SupervisorCore: @unchecked Sendable {
     }
 
     func channelConfiguration(_ maxMessage: UInt32) -> ChannelConfiguration {
-        var config = ChannelConfiguration()
-        config.ringCapacity = configuration.channelRingCapacity
-        config.maxMessageSize = min(Int(maxMessage), configuration.channelRingCapacity / 2)
-        return config
+        // The channel's own frame limit stays the ring's; the policy's message limit is enforced per
+        // call by the supervisor (and load() keeps it below this), so a tiny policy value cannot
+        // produce a channel that refuses its own protocol frames.
+        ChannelConfiguration(ringCapacity: configuration.channelRingCapacity)
     }
 
     private func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) {
