@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "CordonPolicyTests", dependencies: ["CordonPolicy", "CordonJail"], swiftSettings: strict),
         .testTarget(name: "CordonAuditTests", dependencies: ["CordonAudit"], swiftSettings: strict),
         .testTarget(name: "CordonWorkerTests",
-                    dependencies: ["Cordon", "CordonChannel", "CordonPolicy", .product(name: "WAT", package: "WasmKit")],
+                    dependencies: ["CordonWorkerRuntime", "CordonChannel", .product(name: "WAT", package: "WasmKit")],
                     swiftSettings: strict),
         .testTarget(name: "CordonTests",
                     dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit")],
