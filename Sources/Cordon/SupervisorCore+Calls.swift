@@ -143,7 +143,7 @@ extension SupervisorCore {
     // MARK: - Host calls
 
     func hostCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ request: HostCallRequest) {
-        call.hostCalls += 1
+        call.hostCalls &+= 1
         record.metrics.hostCalls += 1
         func reply(_ status: Int64, _ data: [UInt8] = [], auditStatus: HostCallStatus? = nil) {
             if let auditStatus {

@@ -259,6 +259,10 @@ final class SupervisorCore: @unchecked Sendable {
                     guard let self, let slot else { return }
                     self.seccompNotification(record, slot, process, events: events)
                 }
+                guard slot.listenerToken != nil else {
+                    slot.pendingFailure = .confinementFailed(detail: "cannot watch the seccomp listener")
+                    return kill(record, slot, process, reason: "cannot watch the seccomp listener")
+                }
             }
             audit.record(.workerSpawn(tenant: configuration.tenant, plugin: record.id, pid: process.pid, uid: hello.uid,
                                       requested: Self.requestedLayers(record.policy), achieved: hello.layers,

@@ -182,6 +182,15 @@ final class WorkerProcess {
         let fd = cordon_pidfd_getfd(pidfd, workerFD)
         guard fd >= 0 else { throw .confinementFailed(detail: "pidfd_getfd(seccomp listener \(workerFD)): \(Errno.describe(errno))") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // The number came from the worker: make sure it really named a seccomp listener (an
+        // anonymous inode), not its channel or anything else it holds.
+        var target = [CChar](repeating: 0, count: 64)
+        let n = readlink("/proc/self/fd/\(fd)", &target, 63)
+        let kind = n > 0 ? String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        guard kind == "anon_inode:seccomp notify" else {
+            close(fd)
+            throw .confinementFailed(detail: "fd \(workerFD) the worker named is not a seccomp listener (\(kind))")
+        }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         listenerFD = fd
     }
