@@ -126,26 +126,9 @@ extension SupervisorCore {
         if process.listenerFD >= 0 { reactor.unwatch(process.listenerFD, token: pooled.tokens.listener) }
         slot.process = process
         slot.phase = .loading
-        slot.doorbellToken = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
-            guard let self, let slot else { return }
-            self.drain(record, slot, process)
-        }
-        slot.pidfdToken = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
-            guard let self, let slot else { return }
-            self.workerExited(record, slot, process)
-        }
-        if process.listenerFD >= 0 {
-            slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
-                guard let self, let slot else { return }
-                self.seccompNotificationPublic(record, slot, process, events: events)
-            }
-        }
+        watch(process, slot: slot, record: record)
         emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))
-        slot.loadTimer = reactor.schedule(at: .now + configuration.loadTimeout) { [weak self, weak slot] in
-            guard let self, let slot, slot.process === process, slot.phase == .loading else { return }
-            slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
-            self.kill(record, slot, process, reason: "load timeout")
-        }
+        armLoadTimer(record, slot, process)
         send(.bootstrap(Bootstrap(module: record.module, limits: record.wasmLimits,
                                   customFunctions: record.host.customFunctionNames)), record, slot, process)
     }

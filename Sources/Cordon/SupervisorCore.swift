@@ -140,8 +140,13 @@ final class SupervisorCore: @unchecked Sendable {
         slot.process = process
         slot.phase = .confining
         watch(process, slot: slot, record: record)
+        armLoadTimer(record, slot, process)
+    }
+
+    /// A worker gets `loadTimeout` from spawn (or adoption) to "module loaded", then it is killed.
+    func armLoadTimer(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
         slot.loadTimer = reactor.schedule(at: .now + configuration.loadTimeout) { [weak self, weak slot] in
-            guard let self, let slot, let process = slot.process, slot.phase == .confining || slot.phase == .loading else { return }
+            guard let self, let slot, slot.process === process, slot.phase == .confining || slot.phase == .loading else { return }
             slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
             self.kill(record, slot, process, reason: "load timeout")
         }
@@ -162,7 +167,7 @@ final class SupervisorCore: @unchecked Sendable {
         ChannelConfiguration(ringCapacity: configuration.channelRingCapacity)
     }
 
-    private func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) {
+    func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) {
         slot.doorbellToken = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
             guard let self, let slot else { return }
             self.drain(record, slot, process)
@@ -171,8 +176,21 @@ final class SupervisorCore: @unchecked Sendable {
             guard let self, let slot else { return }
             self.workerExited(record, slot, process)
         }
+        if process.listenerFD >= 0, !watchListener(process, slot: slot, record: record) { return }
         // Messages may already be waiting (the doorbell only rings for a sleeping host).
         drain(record, slot, process)
+    }
+
+    /// Watches the worker's seccomp listener; false (and the worker killed) when epoll refuses it.
+    func watchListener(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) -> Bool {
+        slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
+            guard let self, let slot else { return }
+            self.seccompNotification(record, slot, process, events: events)
+        }
+        guard slot.listenerToken == nil else { return true }
+        slot.pendingFailure = .confinementFailed(detail: "cannot watch the seccomp listener")
+        kill(record, slot, process, reason: "cannot watch the seccomp listener")
+        return false
     }
 
     private func failStart(_ record: PluginRecord, _ slot: WorkerSlot, _ error: CordonError) {
@@ -255,14 +273,7 @@ final class SupervisorCore: @unchecked Sendable {
                     slot.pendingFailure = error
                     return kill(record, slot, process, reason: "could not take the seccomp listener")
                 }
-                slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
-                    guard let self, let slot else { return }
-                    self.seccompNotification(record, slot, process, events: events)
-                }
-                guard slot.listenerToken != nil else {
-                    slot.pendingFailure = .confinementFailed(detail: "cannot watch the seccomp listener")
-                    return kill(record, slot, process, reason: "cannot watch the seccomp listener")
-                }
+                guard watchListener(process, slot: slot, record: record) else { return }
             }
             audit.record(.workerSpawn(tenant: configuration.tenant, plugin: record.id, pid: process.pid, uid: hello.uid,
                                       requested: Self.requestedLayers(record.policy), achieved: hello.layers,
@@ -368,10 +379,6 @@ final class SupervisorCore: @unchecked Sendable {
     }
 
     // MARK: - Seccomp notifications (the kernel's account of a denied syscall)
-
-    func seccompNotificationPublic(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, events: UInt32) {
-        seccompNotification(record, slot, process, events: events)
-    }
 
     private func seccompNotification(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, events: UInt32) {
         var event = cordon_seccomp_event()

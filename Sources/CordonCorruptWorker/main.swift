@@ -48,20 +48,6 @@ struct SplitMix64 {
     mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }
 
-func readPlan(fd: CInt) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return nil }
-        if n == 0 { break }
-        bytes += buffer[0..<n]
-        if bytes.count > 1 << 20 { return nil }
-    }
-    close(fd)
-    return bytes
-}
-
 /// The raw view of the mapping a hostile worker has: header words and the worker→host ring.
 struct RawMapping {
     let base: UnsafeMutableRawPointer
@@ -115,7 +101,7 @@ func run() -> Never {
     let channel: SharedMemoryBuffer
     do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch { exit(74) }
     let raw = RawMapping.map(fd: 3)
-    guard let planBytes = readPlan(fd: 5) else { exit(71) }
+    guard let planBytes = ConfinementPlan.readInherited() else { exit(71) }
     let report: ConfinementReport
     do {
         report = try Confinement.apply(try ConfinementPlan.decode(planBytes), sigsysSlot: nil)

@@ -203,3 +203,23 @@ struct PlanReader {
     mutating func u32() throws(JailError) -> UInt32 { try bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
     mutating func u64() throws(JailError) -> UInt64 { try bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
 }
+
+extension ConfinementPlan {
+    /// The fd a worker finds its sealed plan memfd at.
+    public static let inheritedFD: CInt = 5
+
+    /// Reads the encoded plan a worker inherited at `fd` (at most 1 MiB) and closes the fd; nil on a
+    /// read error or an oversized plan. Runs before confinement, so plain read(2) is still allowed.
+    public static func readInherited(fd: CInt = inheritedFD) -> [UInt8]? {
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return bytes }
+            bytes += buffer[0..<n]
+            if bytes.count > 1 << 20 { return nil }
+        }
+    }
+}

@@ -17,21 +17,6 @@ enum WorkerExitCode {
     static let protocolError: Int32 = 76
 }
 
-/// Reads the sealed plan memfd the supervisor placed at fd 5.
-func readPlan(fd: CInt) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 { if errno == EINTR { continue }; return nil }
-        if n == 0 { break }
-        bytes += buffer[0..<n]
-        if bytes.count > 1 << 20 { return nil }
-    }
-    close(fd)
-    return bytes
-}
-
 /// Host calls go to the supervisor and block until its reply; a shutdown request ends the process.
 final class ChannelTransport: HostCallTransport {
     let channel: SharedMemoryBuffer
@@ -60,7 +45,7 @@ func runWorker() -> Never {
     do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch {
         exit(WorkerExitCode.channelFailed)
     }
-    guard let planBytes = readPlan(fd: 5) else { fail(channel, WorkerExitCode.confinementFailed, "cannot read the confinement plan (fd 5)") }
+    guard let planBytes = ConfinementPlan.readInherited() else { fail(channel, WorkerExitCode.confinementFailed, "cannot read the confinement plan (fd 5)") }
     let report: ConfinementReport
     do {
         let plan = try ConfinementPlan.decode(planBytes)
