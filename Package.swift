@@ -56,9 +56,11 @@ let package = Package(
                 swiftSettings: strict),
 
         // MARK: Executables
+        // Static Swift runtime: measured faster to start and smaller per worker (docs/performance.md).
         .executableTarget(name: "CordonWorker",
                           dependencies: ["CordonJail", "CordonWorkerRuntime", "CordonChannel", "CordonPolicy"],
-                          swiftSettings: strict),
+                          swiftSettings: strict,
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         .executableTarget(name: "CordonCLI",
                           dependencies: [
                               "Cordon", "CordonAudit", "CordonPolicy",

@@ -11,7 +11,7 @@ import Glibc
 /// waiting for a module. A load adopts one and pays only the bootstrap.
 extension SupervisorCore {
     func prewarm(policy: SandboxPolicy, count: Int, completion: @escaping () -> Void) {
-        let key = Self.policyDigest(policy)
+        let key = digest(of: policy)
         poolTargets[key] = (policy, count)
         refillPool(policy: policy, key: key)
         waitForPool(key: key, deadline: .now + configuration.loadTimeout, completion: completion)

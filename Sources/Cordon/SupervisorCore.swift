@@ -28,6 +28,7 @@ final class SupervisorCore: @unchecked Sendable {
     var poolTargets: [String: (policy: SandboxPolicy, count: Int)] = [:]
     /// BPF programs by policy digest: libseccomp's build dominates a cold spawn otherwise.
     var filters: [String: [UInt8]] = [:]
+    var policyDigests: [SandboxPolicy: String] = [:]
 
     /// A confined, idle worker waiting for a module.
     struct PooledWorker {
@@ -84,7 +85,7 @@ final class SupervisorCore: @unchecked Sendable {
         nextPluginNumber += 1
         let id = "\(request.manifest.name)-\(nextPluginNumber)"
         let record = PluginRecord(id: id, request: request, moduleSHA256: digest,
-                                  policySHA256: SupervisorCore.policyDigest(request.policy))
+                                  policySHA256: self.digest(of: request.policy))
         plugins[id] = record
         record.loadWaiters.append(completion)
         audit.record(.pluginLoad(tenant: configuration.tenant, plugin: id, manifestName: request.manifest.name,
@@ -99,9 +100,18 @@ final class SupervisorCore: @unchecked Sendable {
         }
     }
 
+    /// SHA-256 of the policy's full description (for audit records, the pool and the filter cache).
     static func policyDigest(_ policy: SandboxPolicy) -> String {
-        let bytes = Array(String(reflecting: policy).utf8)
-        return ModuleCache.digest(bytes)
+        ModuleCache.digest(Array(String(reflecting: policy).utf8))
+    }
+
+    /// `policyDigest`, memoized: reflecting a whole policy costs more than a warm load should.
+    func digest(of policy: SandboxPolicy) -> String {
+        if let known = policyDigests[policy] { return known }
+        let digest = Self.policyDigest(policy)
+        if policyDigests.count > 64 { policyDigests.removeAll() }
+        policyDigests[policy] = digest
+        return digest
     }
 
     /// Starts (or restarts) the worker of `slot`: from the warm pool when one is ready, else a spawn.
@@ -301,7 +311,10 @@ final class SupervisorCore: @unchecked Sendable {
             cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
             slot.phase = .idle
             if record.state != .ready && record.state != .running { setState(record, .ready) }
-            resolveLoad(record, .success(record.id))
+            // A load (or reload) is complete when every worker the manifest asked for can take calls.
+            if record.workers.allSatisfy({ $0.phase == .idle || $0.phase == .busy }) {
+                resolveLoad(record, .success(record.id))
+            }
             dispatch(record)
         case .loadFailed(let failure):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loadFailed'") }

@@ -64,6 +64,7 @@ func runWorker() -> Never {
             // Keeping it would let a compromised worker answer its own notifications.
             close(report.listenerFD)
         }
+        PluginRuntime.warmUp()
         var bootstrap: Bootstrap?
         while bootstrap == nil {
             switch try channel.receive(timeout: nil) {

@@ -123,6 +123,23 @@ public final class PluginRuntime {
         return (try? withoutStart.instantiate(store: store, imports: imports)) != nil
     }
 
+    /// Runs a tiny built-in module through parse, validation, translation and a call, so the pages
+    /// of the interpreter are faulted in while the worker idles in the warm pool rather than on the
+    /// first real load. The module is a constant of this binary, not plugin input.
+    public static func warmUp() {
+        // (module (func (export "f") (param i32) (result i32) local.get 0 i32.const 1 i32.add))
+        let bytes: [UInt8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7F, 0x01, 0x7F,
+                              0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0A, 0x09, 0x01, 0x07, 0x00,
+                              0x20, 0x00, 0x41, 0x01, 0x6A, 0x0B]
+        final class Idle: HostCallTransport {
+            func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "warm-up") }
+        }
+        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64)
+        if case .success(let runtime) = load(Bootstrap(module: bytes, limits: limits, customFunctions: []), transport: Idle()) {
+            _ = runtime.call(CallRequest(id: 0, export: "f", arguments: [.i32(1)], fuel: 0))
+        }
+    }
+
     /// Runs one call to completion: values, bytes (bytes convention) or a classified trap.
     public func call(_ request: CallRequest) -> CallOutcome {
         let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.fuelPerCall > 0 ? limits.fuelPerCall : 0)
