@@ -78,7 +78,8 @@ let package = Package(
                           swiftSettings: strict),
         // Test-only executables: a channel peer, and a probe that confines itself then tries to escape.
         .executableTarget(name: "CordonTestPeer", dependencies: ["CordonChannel", "CCordonShims"], swiftSettings: strict),
-        .executableTarget(name: "CordonCorruptWorker", dependencies: ["CordonChannel", "CordonJail"], swiftSettings: strict),
+        .executableTarget(name: "CordonCorruptWorker", dependencies: ["CordonChannel", "CordonJail", "CordonPolicy", "CCordonShims"],
+                          swiftSettings: strict),
         .executableTarget(name: "CordonEscapeProbe",
                           dependencies: ["CordonJail", "CordonPolicy", "CCordonShims"], swiftSettings: strict),
 

@@ -11,6 +11,7 @@ final class PendingCall {
     var deadlineTimer: UInt64?
     var hostCalls: UInt32 = 0
     var breachReported = false
+    var refusalsAudited = 0
     let id: UInt32
 
     init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]?,

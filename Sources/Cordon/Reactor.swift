@@ -113,8 +113,11 @@ final class Reactor: @unchecked Sendable {
         while true {
             drainJobs()
             fireTimers()
-            if stopped.load(ordering: .acquiring) && queue.withLock({ $0.isEmpty }) { break }
-            let timeout = nextTimeoutMilliseconds()
+            let pending = !queue.withLock { $0.isEmpty }
+            if stopped.load(ordering: .acquiring) && !pending { break }
+            // Jobs queued by jobs (a drain that yielded) wait for this turn of epoll and the timers:
+            // one chatty worker must not starve the others, nor the wall-time kill aimed at it.
+            let timeout = pending ? 0 : nextTimeoutMilliseconds()
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, 256, timeout) }
             if n < 0 { continue }   // EINTR
             for i in 0..<Int(n) {
@@ -131,16 +134,14 @@ final class Reactor: @unchecked Sendable {
         finished.signal()
     }
 
+    /// Runs the jobs queued before this call; jobs they queue run on the next turn of the loop.
     private func drainJobs() {
-        while true {
-            let jobs = queue.withLock { q -> [Job] in
-                let taken = q
-                q.removeAll(keepingCapacity: true)
-                return taken
-            }
-            if jobs.isEmpty { return }
-            for job in jobs { job.run() }
+        let jobs = queue.withLock { q -> [Job] in
+            let taken = q
+            q.removeAll(keepingCapacity: true)
+            return taken
         }
+        for job in jobs { job.run() }
     }
 
     private func fireTimers() {

@@ -145,16 +145,19 @@ extension SupervisorCore {
     func hostCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ request: HostCallRequest) {
         call.hostCalls &+= 1
         record.metrics.hostCalls += 1
+        let function = String(request.function.prefix(128))
         func reply(_ status: Int64, _ data: [UInt8] = [], auditStatus: HostCallStatus? = nil) {
-            if let auditStatus {
-                audit.hostCall(plugin: record.id, pid: process.pid, function: request.function, status: auditStatus,
+            // A refused call is recorded, but a flood of them only up to a bound per call: the
+            // breach record already says the limit was hit.
+            if let auditStatus, auditStatus == .ok || call.refusalsAudited < 16 {
+                if auditStatus != .ok { call.refusalsAudited += 1 }
+                audit.hostCall(plugin: record.id, pid: process.pid, function: function, status: auditStatus,
                                bytes: request.blobs.reduce(0) { $0 + $1.count })
             }
             send(.hostReply(HostCallReply(id: request.id, status: status, data: data)), record, slot, process)
         }
         func refuse(_ code: ABIErrorCode, _ status: HostCallStatus) { reply(Int64(code.rawValue), auditStatus: status) }
 
-        let function = String(request.function.prefix(128))
         if call.hostCalls > record.limits.hostCallsPerCall {
             // A guest that keeps calling after ten times its budget ignores -4 on purpose: stop it
             // rather than let every refused call cost a round trip until the wall-time kill.

@@ -122,7 +122,9 @@ final class SupervisorCore: @unchecked Sendable {
         slot.lastWorkerLog = nil
         slot.pendingFailure = nil
         let key = record.policySHA256
-        if var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
+        // Pooled workers carry the policy's rlimits; a plugin with its own CPU budget spawns fresh.
+        let poolFits = record.limits.cpuSecondsPerWorker == record.policy.limits.cpuSecondsPerWorker
+        if poolFits, var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
             let pooled = list.remove(at: index)
             pool[key] = list
             adopt(pooled, into: slot, record: record)
@@ -243,7 +245,8 @@ final class SupervisorCore: @unchecked Sendable {
         var doorbell: UInt64 = 0
         _ = read(process.channel.doorbellFD, &doorbell, 8)
         var budget = 64
-        while slot.process === process, process.exit == nil {
+        // Once killed, a worker's words no longer count (a late hello must not rewrite why it died).
+        while slot.process === process, process.exit == nil, process.killReason == nil {
             // A worker that never stops talking must not starve the others on this one thread.
             budget -= 1
             if budget == 0 {
@@ -278,6 +281,10 @@ final class SupervisorCore: @unchecked Sendable {
             guard slot.phase == .confining else { return protocolViolation(record, slot, process, "hello after confinement") }
             process.achievedLayers = hello.layers
             process.seccompMode = hello.listenerFD >= 0 ? "notify" : "kill"
+            if record.policy.seccomp.usesNotify, hello.listenerFD < 0 {
+                // Without the listener, denied syscalls would fail silently and go unaudited.
+                return protocolViolation(record, slot, process, "no seccomp listener under a notify policy")
+            }
             if hello.listenerFD >= 0 {
                 do { try process.takeListener(workerFD: hello.listenerFD) } catch {
                     slot.pendingFailure = error

@@ -109,7 +109,7 @@ public enum PolicyCompiler {
 
 extension SeccompProfile {
     /// Whether any action (default or rule) is SCMP_ACT_NOTIFY, so the load needs NEW_LISTENER.
-    var usesNotify: Bool { defaultAction == .notify || syscalls.contains { $0.action == .notify } }
+    public var usesNotify: Bool { defaultAction == .notify || syscalls.contains { $0.action == .notify } }
 }
 
 /// libseccomp driving: filter construction, moby rule conditions, export to BPF / PFC.
