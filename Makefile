@@ -19,10 +19,15 @@ demo: deps
 	@$(SWIFT) build --scratch-path $(SCRATCH) --product cordon
 	@$(BIN)/cordon demo
 
+# The whole suite: unit and process tests, a 30 s soak under injected faults, and every fuzz target for a
+# bounded time on its committed corpus. A fuzz run that fails is run once more before failing the build
+# (its artifacts are kept under Tests/Fuzz/artifacts): LeakSanitizer has reported an unreproducible
+# at-exit leak once; a real crash from the corpus reproduces.
 test: deps
 	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build
-	@if [ -x Tests/Fuzz/ci.sh ]; then Tests/Fuzz/ci.sh; fi
+	$(BIN)/cordon-bench soak --seconds 30
+	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
 
 bench: deps
 	@scripts/ensure-deps.sh --with-bench

@@ -1,0 +1,1 @@
+// Empty: the header declares a symbol libFuzzer (linked by -sanitize=fuzzer) defines.
