@@ -91,6 +91,10 @@ extension SupervisorCore {
                 let pages = record.limits.memoryPages
                 breach(record, process.pid, .memory, value: Int64(pages), measured: Int64(pages) + 1, export: call.export)
                 result = .failure(.limitExceeded(limit: .memory, value: "\(pages) pages", measured: "growth past \(pages) pages refused", export: call.export))
+            case .tableLimit:
+                let elements = record.limits.tableElements
+                breach(record, process.pid, .table, value: Int64(elements), measured: Int64(elements) + 1, export: call.export)
+                result = .failure(.limitExceeded(limit: .table, value: "\(elements) elements", measured: "growth past \(elements) elements refused", export: call.export))
             case .reentryLimit:
                 breach(record, process.pid, .reentryDepth, value: Int64(record.limits.reentryDepth), measured: Int64(record.limits.reentryDepth) + 1, export: call.export)
                 result = .failure(.limitExceeded(limit: .reentryDepth, value: "\(record.limits.reentryDepth)", measured: "exceeded", export: call.export))

@@ -164,7 +164,7 @@ public struct CallRequest: Sendable, Hashable {
 /// classifies them in one place (TrapClassifier) so the supervisor gets a stable code.
 public enum TrapKind: UInt8, Sendable, Hashable {
     case unreachable = 1, outOfBounds, stackExhausted, integerDivision, integerOverflow, invalidConversion,
-         outOfFuel, memoryLimit, indirectCall, reentryLimit, hostFunction, other
+         outOfFuel, memoryLimit, indirectCall, reentryLimit, hostFunction, other, tableLimit
 }
 
 /// A finished call: values (or bytes, for the bytes convention) or a trap, plus fuel consumed.

@@ -7,7 +7,8 @@ import Synchronization
 final class GrowthLimiter: ResourceLimiter {
     let maxMemoryBytes: Int
     let maxTableElements: Int
-    private let denied = Atomic<Bool>(false)
+    private let memoryDenied = Atomic<Bool>(false)
+    private let tableDenied = Atomic<Bool>(false)
 
     init(maxMemoryPages: UInt32, maxTableElements: UInt32) {
         self.maxMemoryBytes = Int(maxMemoryPages) * 65536
@@ -16,16 +17,24 @@ final class GrowthLimiter: ResourceLimiter {
 
     func limitMemoryGrowth(to desired: Int) throws -> Bool {
         if desired <= maxMemoryBytes { return true }
-        denied.store(true, ordering: .relaxed)
+        memoryDenied.store(true, ordering: .relaxed)
         return false
     }
 
     func limitTableGrowth(to desired: Int) throws -> Bool {
         if desired <= maxTableElements { return true }
-        denied.store(true, ordering: .relaxed)
+        tableDenied.store(true, ordering: .relaxed)
         return false
     }
 
-    /// Returns whether a growth was denied since the last reset, and resets.
-    func takeDenial() -> Bool { denied.exchange(false, ordering: .relaxed) }
+    /// Which growth was denied since the last reset (memory first), and resets.
+    func takeDenial() -> GrowthDenial? {
+        let memory = memoryDenied.exchange(false, ordering: .relaxed)
+        let table = tableDenied.exchange(false, ordering: .relaxed)
+        return memory ? .memory : (table ? .table : nil)
+    }
+}
+
+/// A growth the limiter refused.
+enum GrowthDenial { case memory, table
 }

@@ -52,8 +52,8 @@ public final class PluginRuntime {
         } catch {
             let denied = limiter.takeDenial()
             if error is Trap || error is RuntimeTrap {
-                let (kind, message) = TrapClassifier.classify(error, memoryGrowthDenied: denied)
-                let blameStart = kind != .memoryLimit
+                let (kind, message) = TrapClassifier.classify(error, growthDenied: denied)
+                let blameStart = kind != .memoryLimit && kind != .tableLimit
                     && Self.startFunctionWasTheCause(module, engine: engine, limits: bootstrap.limits, custom: bootstrap.customFunctions)
                 throw LoadFailure(stage: blameStart ? .start : .instantiation, message: message)
             }
@@ -158,7 +158,7 @@ public final class PluginRuntime {
             }
             return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed())
         } catch {
-            let (kind, message) = TrapClassifier.classify(error, memoryGrowthDenied: limiter.takeDenial())
+            let (kind, message) = TrapClassifier.classify(error, growthDenied: limiter.takeDenial())
             return CallOutcome(id: request.id, result: .trap(kind, message), fuelUsed: kind == .outOfFuel ? budget : fuelUsed())
         }
     }

@@ -4,7 +4,7 @@ import WasmKit
 /// The one place that turns WasmKit's errors into stable trap kinds. WasmKit 0.4.2 exposes a trap's
 /// reason only through its description, so this matches the texts of that exact (pinned) version.
 enum TrapClassifier {
-    static func classify(_ error: any Error, memoryGrowthDenied: Bool) -> (TrapKind, String) {
+    static func classify(_ error: any Error, growthDenied: GrowthDenial?) -> (TrapKind, String) {
         if let failure = error as? RuntimeTrap { return (failure.kind, failure.message) }
         if let failure = error as? HostTransportFailure { return (.hostFunction, failure.description) }
         let text = String(describing: error)
@@ -18,7 +18,12 @@ enum TrapClassifier {
         case "integer divide by zero": kind = .integerDivision
         case "integer overflow": kind = .integerOverflow
         case "invalid conversion to integer": kind = .invalidConversion
-        case "unreachable": kind = memoryGrowthDenied ? .memoryLimit : .unreachable
+        case "unreachable":
+            switch growthDenied {
+            case .memory: kind = .memoryLimit
+            case .table: kind = .tableLimit
+            case nil: kind = .unreachable
+            }
         default:
             if firstLine.hasPrefix("out of bounds table access") { kind = .outOfBounds }
             else if firstLine.hasPrefix("indirect call") || firstLine.hasPrefix("null function") { kind = .indirectCall }

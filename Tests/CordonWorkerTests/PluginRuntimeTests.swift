@@ -96,6 +96,22 @@ import WAT
         _ = try Self.load(#"(module (import "env" "host_log" (func (param i32 i32 i32) (result i32))))"#, transport: Recorder())
     }
 
+    @Test func growthBombsAreBlamedOnTheRightLimit() throws {
+        let runtime = try Self.load("""
+        (module
+          (memory 1)
+          (table 1 funcref)
+          (func (export "memory") (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable)
+          (func (export "table") (loop $l (br_if $l (i32.ne (table.grow (ref.null func) (i32.const 4)) (i32.const -1)))) unreachable))
+        """, transport: Recorder())
+        for (export, kind) in [("memory", TrapKind.memoryLimit), ("table", .tableLimit)] {
+            guard case .trap(let got, _) = runtime.call(CallRequest(id: 1, export: export, arguments: [], fuel: 0)).result else {
+                Issue.record("\(export) did not trap"); continue
+            }
+            #expect(got == kind, "\(export)")
+        }
+    }
+
     @Test func trapsAreClassifiedFromThePinnedWasmKitTexts() throws {
         let runtime = try Self.load("""
         (module
