@@ -241,9 +241,8 @@ extension SupervisorCore {
             reactor.cancel(timer: slot.restartTimer)
             if let process = slot.process {
                 slot.reloadPending = true
-                if let call = slot.current {
+                if slot.current != nil {
                     slot.pendingFailure = .unavailable(plugin: record.manifest.name, state: .restarting)
-                    _ = call
                 }
                 kill(record, slot, process, reason: "reload")
             } else {
