@@ -29,8 +29,6 @@ final class PendingCall {
         self.completion = nil
         completion(result)
     }
-
-    var isFinished: Bool { completion == nil }
 }
 
 /// One worker position of a plugin (a manifest may ask for several, to serve calls in parallel).
@@ -94,10 +92,6 @@ final class PluginRecord {
         self.restart = request.restart
         self.hostCallBucket = TokenBucket(perSecond: request.limits.hostCallsPerSecond)
         self.logBucket = TokenBucket(perSecond: request.limits.logBytesPerSecond)
-    }
-
-    var context: PluginContext {
-        PluginContext(pluginID: id, manifest: manifest, workerPID: workers.first?.process?.pid ?? 0)
     }
 
     func metricsSnapshot() -> PluginMetrics {

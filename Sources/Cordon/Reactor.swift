@@ -56,17 +56,6 @@ final class Reactor: @unchecked Sendable {
         _ = write(wakeFD, &one, 8)
     }
 
-    /// Runs `body` on the reactor thread and returns its result to an async caller.
-    func perform<T: Sendable>(_ body: @escaping () throws(CordonError) -> T) async throws(CordonError) -> T {
-        let result: Result<T, CordonError> = await withCheckedContinuation { continuation in
-            execute {
-                do throws(CordonError) { continuation.resume(returning: .success(try body())) }
-                catch { continuation.resume(returning: .failure(error)) }
-            }
-        }
-        return try result.get()
-    }
-
     /// Watches `fd` for `events` (EPOLLIN etc.); reactor thread only. Returns a token for `unwatch`.
     func watch(_ fd: CInt, events: UInt32, handler: @escaping (UInt32) -> Void) -> UInt64? {
         let token = nextToken

@@ -33,7 +33,7 @@ extension SupervisorCore {
             let process: WorkerProcess
             do {
                 process = try WorkerProcess.spawn(executable: workerExecutable, policy: policy, slot: uidSlot,
-                                                  channelConfiguration: channelConfiguration(policy.limits.maxMessageBytes),
+                                                  channelConfiguration: channelConfiguration(),
                                                   cpuSeconds: policy.limits.cpuSecondsPerWorker,
                                                   passStderr: configuration.passWorkerStderr,
                 arguments: configuration.workerArguments, filter: filter(for: policy, digest: key))

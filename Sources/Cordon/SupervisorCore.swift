@@ -141,7 +141,7 @@ final class SupervisorCore: @unchecked Sendable {
         do {
             process = try WorkerProcess.spawn(
                 executable: workerExecutable, policy: record.policy, slot: uidSlot,
-                channelConfiguration: channelConfiguration(record.limits.maxMessageBytes),
+                channelConfiguration: channelConfiguration(),
                 cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr,
                 arguments: configuration.workerArguments, filter: filter(for: record.policy, digest: record.policySHA256))
         } catch {
@@ -172,7 +172,7 @@ final class SupervisorCore: @unchecked Sendable {
         return built
     }
 
-    func channelConfiguration(_ maxMessage: UInt32) -> ChannelConfiguration {
+    func channelConfiguration() -> ChannelConfiguration {
         // The channel's own frame limit stays the ring's; the policy's message limit is enforced per
         // call by the supervisor (and load() keeps it below this), so a tiny policy value cannot
         // produce a channel that refuses its own protocol frames.

@@ -45,7 +45,6 @@ final class WorkerProcess {
     let channel: SharedMemoryBuffer
     let slot: UInt32
     let uid: UInt32
-    let namespaces: NamespaceSet
     let spawnedAt: ContinuousClock.Instant
     /// The supervisor's copy of the worker's seccomp user-notification listener.
     var listenerFD: CInt = -1
@@ -55,18 +54,12 @@ final class WorkerProcess {
     /// Why the supervisor killed it, when it did; nil means it died on its own or was killed from outside.
     var killReason: String?
 
-    /// File descriptor numbers the worker finds its resources at.
-    static let channelFD: CInt = 3
-    static let doorbellFD: CInt = 4
-    static let planFD: CInt = 5
-
-    private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32, namespaces: NamespaceSet) {
+    private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32) {
         self.pid = pid
         self.pidfd = pidfd
         self.channel = channel
         self.slot = slot
         self.uid = uid
-        self.namespaces = namespaces
         self.spawnedAt = .now
     }
 
@@ -98,6 +91,7 @@ final class WorkerProcess {
             } catch { throw .confinementFailed(detail: "compiling the policy: \(error)") }
             let planFD = try Self.sealedMemfd(plan.encoded())
             defer { close(planFD) }
+            // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD).
             let fds: [CInt] = [devNull, devNull, passStderr ? 2 : devNull, channel.memfd, channel.doorbellFD, planFD]
             let result = executable.withCString { path -> cordon_spawn_result in
                 let argvStrings = (["cordon-worker"] + arguments).map { strdup($0) }
@@ -120,8 +114,7 @@ final class WorkerProcess {
             if result.pid > 0 {
                 channel.setPeer(pidfd: result.pidfd)
                 let uid = root ? effective.identity.uidRangeStart + slot : geteuid()
-                return WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid,
-                                     namespaces: namespaces)
+                return WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid)
             }
             let step = result.step.map { String(cString: $0) } ?? "spawn"
             lastError = .spawnFailed(step: step, errno: result.err)
