@@ -56,11 +56,14 @@ let package = Package(
                 swiftSettings: strict),
 
         // MARK: Executables
-        // Static Swift runtime: measured faster to start and smaller per worker (docs/performance.md).
+        // A static PIE (Swift runtime, libc, libseccomp, libcap all linked in; ASLR kept): it starts
+        // 2 ms faster than a dynamically linked worker (docs/performance.md, "Worker binary").
+        // scripts/ld-static-pie drops SwiftPM's -rpath, which glibc's static-PIE start-up rejects.
         .executableTarget(name: "CordonWorker",
                           dependencies: ["CordonJail", "CordonWorkerRuntime", "CordonChannel", "CordonPolicy"],
                           swiftSettings: strict,
-                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+                          linkerSettings: [.unsafeFlags(["-static-executable", "-Xclang-linker", "-static-pie",
+                                                          "-Xclang-linker", "--ld-path=\(Context.packageDirectory)/scripts/ld-static-pie"])]),
         .executableTarget(name: "CordonCLI",
                           dependencies: [
                               "Cordon", "CordonAudit", "CordonPolicy",

@@ -65,6 +65,16 @@ int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a
     return prctl(option, a2, a3, a4, a5);
 }
 int cordon_gettid(void) { return (int)syscall(SYS_gettid); }
+
+int cordon_pin_cpu(int pid, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < online && c < CPU_SETSIZE; c++) {
+        if (cpu < 0 || c == cpu) CPU_SET((int)c, &set);
+    }
+    return sched_setaffinity(pid, sizeof set, &set);
+}
 long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
     return syscall(nr, a1, a2, a3, a4, a5, a6);
 }

@@ -46,7 +46,10 @@ public struct RuntimeStats: Sendable, Hashable {
     public var plugins: Int
     public var liveWorkers: Int
     public var pooledWorkers: Int
+    /// Event-loop threads watching workers (1, whatever the number of workers).
     public var reactorThreads: Int
+    /// Threads of the supervisor in all: the reactor and the spawn thread (2, whatever the number of workers).
+    public var supervisorThreads: Int
     public var cachedModules: Int
     public var cachedModuleBytes: Int
 }

@@ -50,6 +50,8 @@ final class WorkerSlot {
     var pendingFailure: CordonError?
     /// Restart this slot at once when its worker exits (reload), outside the restart budget.
     var reloadPending = false
+    /// Names the spawn this slot waits for; a spawn that returns with another ticket is discarded.
+    var spawnTicket: UInt64 = 0
 }
 
 /// A loaded plugin, as the reactor sees it.

@@ -24,8 +24,10 @@ final class Reactor: @unchecked Sendable {
     private var nextToken: UInt64 = 1
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    private let busyPoll: Duration
 
-    init() throws(CordonError) {
+    init(busyPoll: Duration = .zero) throws(CordonError) {
+        self.busyPoll = busyPoll
         epollFD = epoll_create1(CInt(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .spawnFailed(step: "epoll_create1", errno: errno) }
         wakeFD = eventfd(0, CInt(EFD_CLOEXEC | EFD_NONBLOCK))
@@ -68,6 +70,13 @@ final class Reactor: @unchecked Sendable {
         return token
     }
 
+    /// Gives a watched fd a new handler (no epoll_ctl); reactor thread only. False if `token` is not watched.
+    func replaceHandler(_ token: UInt64?, handler: @escaping (UInt32) -> Void) -> Bool {
+        guard let token, handlers[token] != nil else { return false }
+        handlers[token] = handler
+        return true
+    }
+
     /// Stops watching; reactor thread only. Call before closing the fd.
     func unwatch(_ fd: CInt, token: UInt64?) {
         guard let token else { return }
@@ -99,15 +108,30 @@ final class Reactor: @unchecked Sendable {
     private func run() {
         threadID.store(cordon_gettid(), ordering: .releasing)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var busy = false
         while true {
-            drainJobs()
+            let ranJobs = drainJobs()
             fireTimers()
             let pending = !queue.withLock { $0.isEmpty }
             if stopped.load(ordering: .acquiring) && !pending { break }
             // Jobs queued by jobs (a drain that yielded) wait for this turn of epoll and the timers:
             // one chatty worker must not starve the others, nor the wall-time kill aimed at it.
             let timeout = pending ? 0 : nextTimeoutMilliseconds()
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, 256, timeout) }
+            var n: CInt = 0
+            if timeout != 0, busy || ranJobs, busyPoll > .zero {
+                // After a turn that did work, a reply is usually microseconds away (a worker answering
+                // the message just sent): poll for it briefly rather than pay a sleep and a wake-up.
+                let deadline = ContinuousClock.now + busyPoll
+                repeat {
+                    n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, 256, 0) }
+                    if n != 0 { break }
+                    cordon_cpu_relax()
+                } while ContinuousClock.now < deadline && queue.withLock({ $0.isEmpty })
+            }
+            if n == 0 {
+                n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, 256, timeout) }
+            }
+            busy = n > 0
             if n < 0 { continue }   // EINTR
             for i in 0..<Int(n) {
                 let token = events[i].data.u64
@@ -123,14 +147,16 @@ final class Reactor: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Runs the jobs queued before this call; jobs they queue run on the next turn of the loop.
-    private func drainJobs() {
+    /// Runs the jobs queued before this call (jobs they queue run on the next turn of the loop);
+    /// returns whether there were any.
+    private func drainJobs() -> Bool {
         let jobs = queue.withLock { q -> [Job] in
             let taken = q
             q.removeAll(keepingCapacity: true)
             return taken
         }
         for job in jobs { job.run() }
+        return !jobs.isEmpty
     }
 
     private func fireTimers() {

@@ -266,7 +266,8 @@ extension SupervisorCore {
     }
 
     func checkShutdownComplete() {
-        guard shuttingDown, plugins.isEmpty, pool.values.allSatisfy({ $0.isEmpty }) else { return }
+        guard shuttingDown, plugins.isEmpty, pool.values.allSatisfy({ $0.isEmpty }), spawnsInFlight == 0,
+              discarded.isEmpty else { return }
         if !stopRecorded {
             stopRecorded = true
             audit.record(.supervisorStop(tenant: configuration.tenant, reason: "shutdown"))
@@ -289,6 +290,8 @@ extension SupervisorCore {
             resolveLoad(record, .failure(.shuttingDown))
         }
         for list in pool.values { processes += list.map(\.process) }
+        processes += discarded.values
+        discarded = [:]
         for process in processes where process.exit == nil {
             process.kill(SIGKILL, reason: reason)
             var info = siginfo_t()
@@ -305,7 +308,7 @@ extension SupervisorCore {
 
     func stats() -> RuntimeStats {
         RuntimeStats(plugins: plugins.count, liveWorkers: liveWorkerCount(),
-                     pooledWorkers: pool.values.reduce(0) { $0 + $1.count }, reactorThreads: 1,
+                     pooledWorkers: pool.values.reduce(0) { $0 + $1.count }, reactorThreads: 1, supervisorThreads: 2,
                      cachedModules: cache.entries.count, cachedModuleBytes: cache.bytesUsed)
     }
 }

@@ -19,39 +19,52 @@ extension SupervisorCore {
 
     private func waitForPool(key: String, deadline: ContinuousClock.Instant, completion: @escaping () -> Void) {
         let list = pool[key] ?? []
-        if list.allSatisfy({ $0.ready }) || ContinuousClock.now >= deadline || shuttingDown { return completion() }
+        let settled = poolSpawning[key, default: 0] == 0 && list.allSatisfy({ $0.ready })
+        if settled || ContinuousClock.now >= deadline || shuttingDown { return completion() }
         reactor.schedule(at: .now + .milliseconds(2)) { [weak self] in
             self?.waitForPool(key: key, deadline: deadline, completion: completion)
         }
     }
 
+    /// Tops the pool up to its target. Spawns run one after another on the spawn thread, so a refill
+    /// never stalls the reactor and takes at most one core from the loads it competes with.
     func refillPool(policy: SandboxPolicy, key: String) {
         guard !shuttingDown, let target = poolTargets[key] else { return }
-        var list = pool[key] ?? []
-        while list.count < target.count {
+        let missing = target.count - (pool[key]?.count ?? 0) - poolSpawning[key, default: 0]
+        guard missing > 0 else { return }
+        let filter = filter(for: policy, digest: key)
+        for _ in 0..<missing {
             guard let uidSlot = takeSlot(policy: policy) else { break }
-            let process: WorkerProcess
-            do {
-                process = try WorkerProcess.spawn(executable: workerExecutable, policy: policy, slot: uidSlot,
-                                                  channelConfiguration: channelConfiguration(),
-                                                  cpuSeconds: policy.limits.cpuSecondsPerWorker,
-                                                  passStderr: configuration.passWorkerStderr,
-                arguments: configuration.workerArguments, filter: filter(for: policy, digest: key))
-            } catch {
-                releaseSlot(uidSlot)
-                break
+            poolSpawning[key, default: 0] += 1
+            let request = SpawnRequest(executable: workerExecutable, policy: policy, uidSlot: uidSlot,
+                                       channel: channelConfiguration(), cpuSeconds: policy.limits.cpuSecondsPerWorker,
+                                       passStderr: configuration.passWorkerStderr, arguments: configuration.workerArguments,
+                                       filter: filter, cancellation: poolCancellation)
+            spawn(request) { [weak self] result in
+                guard let self else { return }
+                self.poolSpawning[key, default: 1] -= 1
+                switch result {
+                case .failure:
+                    self.releaseSlot(uidSlot)
+                case .success(let process) where self.shuttingDown || self.poolTargets[key] == nil:
+                    self.discard(process, plugin: "pool", reason: "pool drained while the worker was spawned")
+                case .success(let process):
+                    self.addToPool(process, key: key)
+                }
             }
-            var pooled = PooledWorker(process: process, tokens: (nil, nil, nil), ready: false)
-            pooled.tokens.doorbell = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self] _ in
-                self?.pooledMessage(key: key, process: process)
-            }
-            pooled.tokens.pidfd = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self] _ in
-                self?.pooledExit(key: key, process: process)
-            }
-            list.append(pooled)
         }
-        pool[key] = list
-        for worker in list where !worker.ready { pooledMessage(key: key, process: worker.process) }
+    }
+
+    private func addToPool(_ process: WorkerProcess, key: String) {
+        var pooled = PooledWorker(process: process, tokens: (nil, nil, nil), ready: false)
+        pooled.tokens.doorbell = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self] _ in
+            self?.pooledMessage(key: key, process: process)
+        }
+        pooled.tokens.pidfd = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self] _ in
+            self?.pooledExit(key: key, process: process)
+        }
+        pool[key, default: []].append(pooled)
+        pooledMessage(key: key, process: process)
     }
 
     private func pooledMessage(key: String, process: WorkerProcess) {
@@ -121,12 +134,9 @@ extension SupervisorCore {
     /// Moves a ready pooled worker into a plugin's slot and sends it the module.
     func adopt(_ pooled: PooledWorker, into slot: WorkerSlot, record: PluginRecord) {
         let process = pooled.process
-        reactor.unwatch(process.channel.doorbellFD, token: pooled.tokens.doorbell)
-        reactor.unwatch(process.pidfd, token: pooled.tokens.pidfd)
-        if process.listenerFD >= 0 { reactor.unwatch(process.listenerFD, token: pooled.tokens.listener) }
         slot.process = process
         slot.phase = .loading
-        watch(process, slot: slot, record: record)
+        watch(process, slot: slot, record: record, adopting: pooled.tokens)
         emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))
         armLoadTimer(record, slot, process)
         send(.bootstrap(Bootstrap(module: record.module, limits: record.wasmLimits,
@@ -135,6 +145,10 @@ extension SupervisorCore {
 
     func drainPool(reason: String) {
         poolTargets = [:]
+        poolCancellation.cancel()
+        poolCancellation = SpawnCancellation()
+        for (_, pending) in refillPending { reactor.cancel(timer: pending.timer) }
+        refillPending = [:]
         for (key, list) in pool {
             for worker in list {
                 try? worker.process.channel.trySend(.shutdown)

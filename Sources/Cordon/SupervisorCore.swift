@@ -5,6 +5,7 @@ import CordonJail
 import CordonPolicy
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,7 @@ import Glibc
 /// unchecked Sendable sound: the public types only ever hand it closures through `Reactor.execute`.
 final class SupervisorCore: @unchecked Sendable {
     let reactor: Reactor
+    let spawner: SpawnThread
     let configuration: SupervisorConfiguration
     let workerExecutable: String
     let hub: EventHub
@@ -29,6 +31,18 @@ final class SupervisorCore: @unchecked Sendable {
     /// BPF programs by policy digest: libseccomp's build dominates a cold spawn otherwise.
     var filters: [String: [UInt8]] = [:]
     var policyDigests: [SandboxPolicy: String] = [:]
+    private var lastPolicyDigest: (policy: SandboxPolicy, digest: String)?
+    var nextSpawnTicket: UInt64 = 0
+    /// Pool workers being spawned, by policy digest (counted toward the pool's target).
+    var poolSpawning: [String: Int] = [:]
+    /// Withdraws the pool's queued spawns when it is drained.
+    var poolCancellation = SpawnCancellation()
+    /// Pool refills waiting for a pause in adoptions: since when, and the timer.
+    var refillPending: [String: (since: ContinuousClock.Instant, timer: UInt64)] = [:]
+    /// Spawns in flight on the spawn thread; shutdown completes only when they are back.
+    var spawnsInFlight = 0
+    /// Workers spawned too late to be used, killed and awaiting their reap.
+    var discarded: [ObjectIdentifier: WorkerProcess] = [:]
 
     /// A confined, idle worker waiting for a module.
     struct PooledWorker {
@@ -37,8 +51,9 @@ final class SupervisorCore: @unchecked Sendable {
         var ready: Bool
     }
 
-    init(reactor: Reactor, configuration: SupervisorConfiguration, workerExecutable: String, hub: EventHub) {
+    init(reactor: Reactor, spawner: SpawnThread, configuration: SupervisorConfiguration, workerExecutable: String, hub: EventHub) {
         self.reactor = reactor
+        self.spawner = spawner
         self.configuration = configuration
         self.workerExecutable = workerExecutable
         self.hub = hub
@@ -105,12 +120,19 @@ final class SupervisorCore: @unchecked Sendable {
         ModuleCache.digest(Array(String(reflecting: policy).utf8))
     }
 
-    /// `policyDigest`, memoized: reflecting a whole policy costs more than a warm load should.
+    /// `policyDigest`, memoized: reflecting a whole policy costs more than a warm load should, and so
+    /// does hashing it (16 µs) — the last policy seen is compared first, which is nearly free when it
+    /// shares storage with the one asked about (every load of `.builtinDefault` does).
     func digest(of policy: SandboxPolicy) -> String {
-        if let known = policyDigests[policy] { return known }
+        if let last = lastPolicyDigest, last.policy == policy { return last.digest }
+        if let known = policyDigests[policy] {
+            lastPolicyDigest = (policy, known)
+            return known
+        }
         let digest = Self.policyDigest(policy)
         if policyDigests.count > 64 { policyDigests.removeAll() }
         policyDigests[policy] = digest
+        lastPolicyDigest = (policy, digest)
         return digest
     }
 
@@ -128,31 +150,131 @@ final class SupervisorCore: @unchecked Sendable {
             let pooled = list.remove(at: index)
             pool[key] = list
             adopt(pooled, into: slot, record: record)
-            // Refill after this load has had its turn: spawning now would sit on its critical path.
-            let policy = record.policy
-            reactor.schedule(at: .now + .milliseconds(20)) { [weak self] in self?.refillPool(policy: policy, key: key) }
+            scheduleRefill(policy: record.policy, key: key)
             return
         }
         guard let uidSlot = takeSlot(policy: record.policy) else {
             failStart(record, slot, .spawnFailed(step: "uid range exhausted (\(record.policy.identity.uidRangeCount) slots in use)", errno: EAGAIN))
             return
         }
-        let process: WorkerProcess
-        do {
-            process = try WorkerProcess.spawn(
-                executable: workerExecutable, policy: record.policy, slot: uidSlot,
-                channelConfiguration: channelConfiguration(),
-                cpuSeconds: record.limits.cpuSecondsPerWorker, passStderr: configuration.passWorkerStderr,
-                arguments: configuration.workerArguments, filter: filter(for: record.policy, digest: record.policySHA256))
-        } catch {
-            releaseSlot(uidSlot)
-            failStart(record, slot, error)
-            return
+        nextSpawnTicket += 1
+        let ticket = nextSpawnTicket
+        slot.spawnTicket = ticket
+        let request = SpawnRequest(executable: workerExecutable, policy: record.policy, uidSlot: uidSlot,
+                                   channel: channelConfiguration(), cpuSeconds: record.limits.cpuSecondsPerWorker,
+                                   passStderr: configuration.passWorkerStderr, arguments: configuration.workerArguments,
+                                   filter: filter(for: record.policy, digest: record.policySHA256))
+        spawn(request) { [weak self] result in
+            self?.spawned(record, slot, ticket: ticket, uidSlot: uidSlot, result)
         }
-        slot.process = process
-        slot.phase = .confining
-        watch(process, slot: slot, record: record)
-        armLoadTimer(record, slot, process)
+    }
+
+    /// A cold spawn came back. The slot may have moved on meanwhile (unload, reload, shutdown): then
+    /// the worker is not wanted and is discarded.
+    private func spawned(_ record: PluginRecord, _ slot: WorkerSlot, ticket: UInt64, uidSlot: UInt32,
+                         _ result: Result<WorkerProcess, CordonError>) {
+        let wanted = slot.spawnTicket == ticket && slot.phase == .spawning && !record.unloading && !shuttingDown
+        switch result {
+        case .failure(let error):
+            releaseSlot(uidSlot)
+            if wanted { failStart(record, slot, error) }
+        case .success(let process) where !wanted:
+            discard(process, plugin: record.id, reason: "spawned for a slot that no longer wants it")
+        case .success(let process):
+            slot.process = process
+            slot.phase = .confining
+            watch(process, slot: slot, record: record)
+            armLoadTimer(record, slot, process)
+        }
+    }
+
+    /// Everything a spawn needs, computed on the reactor and carried to the spawn thread.
+    struct SpawnRequest: @unchecked Sendable {
+        let executable: String
+        let policy: SandboxPolicy
+        let uidSlot: UInt32
+        let channel: ChannelConfiguration
+        let cpuSeconds: UInt64
+        let passStderr: Bool
+        let arguments: [String]
+        let filter: [UInt8]?
+        /// Set by the reactor when the spawn is no longer wanted; checked before the spawn starts.
+        var cancellation: SpawnCancellation? = nil
+    }
+
+    /// Lets the reactor withdraw spawns still queued on the spawn thread (a drained pool's refill).
+    final class SpawnCancellation: Sendable {
+        let cancelled = Atomic<Bool>(false)
+        func cancel() { cancelled.store(true, ordering: .releasing) }
+    }
+
+    /// Spawns on the spawn thread; `completion` runs on the reactor. The WorkerProcess crosses
+    /// threads once, whole, before the reactor first touches it.
+    func spawn(_ request: SpawnRequest, completion: @escaping (Result<WorkerProcess, CordonError>) -> Void) {
+        struct Outcome: @unchecked Sendable { let result: Result<WorkerProcess, CordonError> }
+        let reactor = self.reactor
+        spawnsInFlight += 1
+        spawner.execute {
+            let result = Result { () throws(CordonError) -> WorkerProcess in
+                if request.cancellation?.cancelled.load(ordering: .acquiring) == true {
+                    throw .spawnFailed(step: "withdrawn before it started", errno: ECANCELED)
+                }
+                return try WorkerProcess.spawn(executable: request.executable, policy: request.policy, slot: request.uidSlot,
+                                        channelConfiguration: request.channel, cpuSeconds: request.cpuSeconds,
+                                        passStderr: request.passStderr, arguments: request.arguments, filter: request.filter)
+            }
+            let outcome = Outcome(result: result)
+            reactor.execute { [weak self] in
+                self?.spawnsInFlight -= 1
+                completion(outcome.result)
+                self?.checkShutdownComplete()
+            }
+        }
+    }
+
+    /// Kills a worker nobody wants any more and reaps it; the uid slot is free again after the reap.
+    /// Shutdown waits for these reaps too (no zombie outlives the supervisor).
+    func discard(_ process: WorkerProcess, plugin: String, reason: String) {
+        process.kill(SIGKILL, reason: reason)
+        audit.record(.workerKill(tenant: configuration.tenant, plugin: plugin, pid: process.pid, signal: SIGKILL, reason: reason))
+        let id = ObjectIdentifier(process)
+        let finish = { [weak self] in
+            guard let self, self.discarded.removeValue(forKey: id) != nil else { return }
+            self.audit.record(.workerExit(tenant: self.configuration.tenant, plugin: plugin, pid: process.pid,
+                                          classification: "killed", status: nil, signal: SIGKILL))
+            self.releaseSlot(process.slot)
+            process.closeResources()
+            self.checkShutdownComplete()
+        }
+        var token: UInt64?
+        token = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self] _ in
+            guard let self, process.reap() != nil else { return }
+            self.reactor.unwatch(process.pidfd, token: token)
+            finish()
+        }
+        discarded[id] = process
+        if token == nil {
+            // epoll refused the pidfd: wait here; SIGKILL makes this short.
+            var info = siginfo_t()
+            _ = waitid(idtype_t(rawValue: 3) /* P_PIDFD */, id_t(process.pidfd), &info, WEXITED)
+            finish()
+        }
+    }
+
+    /// Refills the pool once adoptions pause for 20 ms, and at the latest 250 ms after the first
+    /// adoption it has not yet replaced: each spawn takes a core for about 3 ms, which would otherwise
+    /// land on the loads of a burst that the pool is serving.
+    func scheduleRefill(policy: SandboxPolicy, key: String) {
+        let now = ContinuousClock.now
+        let first = refillPending[key]?.since ?? now
+        if let timer = refillPending[key]?.timer { reactor.cancel(timer: timer) }
+        let at = min(now + .milliseconds(20), first + .milliseconds(250))
+        let timer = reactor.schedule(at: at) { [weak self] in
+            guard let self else { return }
+            self.refillPending[key] = nil
+            self.refillPool(policy: policy, key: key)
+        }
+        refillPending[key] = (first, timer)
     }
 
     /// A worker gets `loadTimeout` from spawn (or adoption) to "module loaded", then it is killed.
@@ -179,26 +301,35 @@ final class SupervisorCore: @unchecked Sendable {
         ChannelConfiguration(ringCapacity: configuration.channelRingCapacity)
     }
 
-    func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) {
-        slot.doorbellToken = reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+    /// Watches the worker's doorbell, pidfd and listener for `slot`. An adopted pool worker's fds are
+    /// already in epoll: `adopting` re-points their handlers instead of re-registering them.
+    func watch(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord,
+               adopting tokens: (doorbell: UInt64?, pidfd: UInt64?, listener: UInt64?)? = nil) {
+        let onDoorbell: (UInt32) -> Void = { [weak self, weak slot] _ in
             guard let self, let slot else { return }
             self.drain(record, slot, process)
         }
-        slot.pidfdToken = reactor.watch(process.pidfd, events: EPOLLIN.rawValue) { [weak self, weak slot] _ in
+        let onExit: (UInt32) -> Void = { [weak self, weak slot] _ in
             guard let self, let slot else { return }
             self.workerExited(record, slot, process)
         }
-        if process.listenerFD >= 0, !watchListener(process, slot: slot, record: record) { return }
+        slot.doorbellToken = reactor.replaceHandler(tokens?.doorbell, handler: onDoorbell)
+            ? tokens?.doorbell : reactor.watch(process.channel.doorbellFD, events: EPOLLIN.rawValue, handler: onDoorbell)
+        slot.pidfdToken = reactor.replaceHandler(tokens?.pidfd, handler: onExit)
+            ? tokens?.pidfd : reactor.watch(process.pidfd, events: EPOLLIN.rawValue, handler: onExit)
+        if process.listenerFD >= 0, !watchListener(process, slot: slot, record: record, adopting: tokens?.listener) { return }
         // Messages may already be waiting (the doorbell only rings for a sleeping host).
         drain(record, slot, process)
     }
 
     /// Watches the worker's seccomp listener; false (and the worker killed) when epoll refuses it.
-    func watchListener(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord) -> Bool {
-        slot.listenerToken = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self, weak slot] events in
+    func watchListener(_ process: WorkerProcess, slot: WorkerSlot, record: PluginRecord, adopting token: UInt64? = nil) -> Bool {
+        let handler: (UInt32) -> Void = { [weak self, weak slot] events in
             guard let self, let slot else { return }
             self.seccompNotification(record, slot, process, events: events)
         }
+        slot.listenerToken = reactor.replaceHandler(token, handler: handler)
+            ? token : reactor.watch(process.listenerFD, events: EPOLLIN.rawValue, handler: handler)
         guard slot.listenerToken == nil else { return true }
         slot.pendingFailure = .confinementFailed(detail: "cannot watch the seccomp listener")
         kill(record, slot, process, reason: "cannot watch the seccomp listener")

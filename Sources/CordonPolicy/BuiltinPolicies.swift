@@ -7,14 +7,18 @@ public extension SandboxPolicy {
     /// The exact bytes of policies/strict.json.
     static var strictJSON: String { BuiltinPolicyText.strictJSON }
 
-    /// policies/default.json, parsed (it is validated by tests, so a failure here is a build defect).
-    static var builtinDefault: SandboxPolicy { BuiltinPolicyText.parsed(defaultJSON, "<builtin default>") }
+    /// policies/default.json, parsed once (it is validated by tests, so a failure here is a build defect).
+    static var builtinDefault: SandboxPolicy { BuiltinPolicyText.defaultPolicy }
     /// policies/strict.json, parsed.
-    static var builtinStrict: SandboxPolicy { BuiltinPolicyText.parsed(strictJSON, "<builtin strict>") }
+    static var builtinStrict: SandboxPolicy { BuiltinPolicyText.strictPolicy }
 }
 
 /// Holder of the embedded policy texts.
 enum BuiltinPolicyText {
+    // Parsed once: a load that takes the default policy must not re-parse 10 KiB of JSON.
+    static let defaultPolicy = parsed(defaultJSON, "<builtin default>")
+    static let strictPolicy = parsed(strictJSON, "<builtin strict>")
+
     static func parsed(_ text: String, _ label: String) -> SandboxPolicy {
         do { return try SandboxPolicy.parse(Array(text.utf8), file: label) }
         catch { fatalError("embedded policy is invalid: \(error)") }

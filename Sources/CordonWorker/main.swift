@@ -64,10 +64,15 @@ func runWorker() -> Never {
             // Keeping it would let a compromised worker answer its own notifications.
             close(report.listenerFD)
         }
-        PluginRuntime.warmUp()
+        // A cold spawn finds its bootstrap already queued behind listenerTaken; only a worker that
+        // waits (in the warm pool) spends the time faulting in the interpreter ahead of its load.
+        var first = try channel.tryReceive()
+        if first == nil { PluginRuntime.warmUp() }
         var bootstrap: Bootstrap?
         while bootstrap == nil {
-            switch try channel.receive(timeout: nil) {
+            let message: ChannelMessage
+            if let queued = first { message = queued; first = nil } else { message = try channel.receive(timeout: nil) }
+            switch message {
             case .bootstrap(let b): bootstrap = b
             case .shutdown: exit(WorkerExitCode.shutdown)
             case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)

@@ -52,6 +52,44 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// Spawns run on the spawn thread; a shutdown that lands while loads and a pool refill are still
+    /// being spawned must wait for them, kill what comes back late and leave no process (not even a
+    /// zombie) behind. Every pid the supervisor ever had is in its audit log.
+    @Test func shutdownDuringSpawnsLeavesNoProcessBehind() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-spawns-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/audit.log"
+        let log = try AuditLog(configuration: AuditLogConfiguration(path: path))
+        var configuration = SupervisorConfiguration(auditLog: log)
+        configuration.loadTimeout = .seconds(20)
+        let supervisor = try Supervisor(configuration: configuration)
+        let module = try Fixtures.wasm(Fixtures.add)
+        let pool = Task { await supervisor.prewarm(count: 6) }
+        let loads = (0..<3).map { i in
+            Task { try await supervisor.load(manifest: PluginManifest(name: "inflight\(i)"), module: module) }
+        }
+        try await Task.sleep(for: .milliseconds(5))
+        await supervisor.shutdown()
+        await pool.value
+        for load in loads {
+            // Either it finished before the shutdown (then the shutdown stopped it) or it failed typed.
+            if case .failure(let error) = await load.result { #expect(error is CordonError, "\(error)") }
+        }
+        #expect(await supervisor.stats().liveWorkers == 0)
+        #expect(await supervisor.stats().pooledWorkers == 0)
+        try log.close()
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var pids = Set<Int>()
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let pid = object["worker"] as? Int else { continue }
+            pids.insert(pid)
+        }
+        #expect(!pids.isEmpty)
+        for pid in pids { #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"), "worker \(pid) survived shutdown") }
+    }
+
     @Test func moduleCacheEvictsLeastRecentlyUsedWithinItsBudget() {
         var cache = ModuleCache(budget: 100)
         cache.store("a", bytes: [UInt8](repeating: 1, count: 40), outcome: .loaded([]))

@@ -41,6 +41,9 @@ int cordon_pidfd_getfd(int pidfd, int targetfd);
 int cordon_close_range(unsigned int first, unsigned int last, unsigned int flags);
 int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int cordon_gettid(void);
+/// sched_setaffinity to one CPU (cpu >= 0) or to every online CPU (cpu < 0); pid 0 is the calling
+/// thread. For cordon-bench, which compares two sides of a measurement on the same CPU.
+int cordon_pin_cpu(int pid, int cpu);
 /// Raw syscall(2) with six arguments: used by the escape probe to attempt forbidden calls directly.
 long cordon_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 int cordon_pivot_root(const char *new_root, const char *put_old);
