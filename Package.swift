@@ -58,7 +58,8 @@ let package = Package(
         // MARK: Executables
         // A static PIE (Swift runtime, libc, libseccomp, libcap all linked in; ASLR kept): it starts
         // 2 ms faster than a dynamically linked worker (docs/performance.md, "Worker binary").
-        // scripts/ld-static-pie drops SwiftPM's -rpath, which glibc's static-PIE start-up rejects.
+        // scripts/ld-static-pie links it with the toolchain's lld and drops SwiftPM's -rpath, which
+        // glibc's static-PIE start-up rejects.
         .executableTarget(name: "CordonWorker",
                           dependencies: ["CordonJail", "CordonWorkerRuntime", "CordonChannel", "CordonPolicy"],
                           swiftSettings: strict,
