@@ -106,6 +106,6 @@ final class PluginRecord {
     var wasmLimits: WasmLimits {
         WasmLimits(maxMemoryPages: limits.memoryPages, maxTableElements: limits.tableElements,
                    fuelPerCall: limits.fuelPerCall, maxReentryDepth: limits.reentryDepth,
-                   maxHostCallBytes: limits.maxHostCallBytes)
+                   maxHostCallBytes: limits.maxHostCallBytes, maxCallDepth: limits.callDepth)
     }
 }

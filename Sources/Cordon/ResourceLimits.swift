@@ -22,6 +22,8 @@ public struct ResourceLimits: Sendable, Hashable {
     public var logBytesPerSecond: UInt32
     /// Guest → host → guest re-entry depth.
     public var reentryDepth: UInt32
+    /// Guest call depth: an upper bound, through the interpreter's stack (docs/policies.md, `maxCallDepth`).
+    public var callDepth: UInt32
 
     /// The limits a policy sets.
     public init(policy: SandboxPolicy) {
@@ -29,6 +31,7 @@ public struct ResourceLimits: Sendable, Hashable {
         tableElements = policy.wasm.maxTableElements
         fuelPerCall = policy.wasm.fuelPerCall
         reentryDepth = policy.wasm.maxReentryDepth
+        callDepth = policy.wasm.maxCallDepth
         wallTimePerCall = .milliseconds(Int64(policy.limits.wallTimeMillisecondsPerCall))
         cpuSecondsPerWorker = UInt64(policy.limits.cpuSecondsPerWorker)
         hostCallsPerSecond = UInt32(policy.limits.hostCallsPerSecond)

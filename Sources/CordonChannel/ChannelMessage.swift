@@ -66,14 +66,17 @@ public struct WasmLimits: Sendable, Hashable {
     public var maxReentryDepth: UInt32
     /// Maximum bytes in one host-call request or reply.
     public var maxHostCallBytes: UInt32
+    /// Maximum guest call depth, enforced as an upper bound through the interpreter's stack size.
+    public var maxCallDepth: UInt32
 
     public init(maxMemoryPages: UInt32, maxTableElements: UInt32, fuelPerCall: UInt64,
-                maxReentryDepth: UInt32, maxHostCallBytes: UInt32) {
+                maxReentryDepth: UInt32, maxHostCallBytes: UInt32, maxCallDepth: UInt32) {
         self.maxMemoryPages = maxMemoryPages
         self.maxTableElements = maxTableElements
         self.fuelPerCall = fuelPerCall
         self.maxReentryDepth = maxReentryDepth
         self.maxHostCallBytes = maxHostCallBytes
+        self.maxCallDepth = maxCallDepth
     }
 }
 

@@ -210,6 +210,7 @@ public enum FrameCodec {
             w.u64(b.limits.fuelPerCall)
             w.u32(b.limits.maxReentryDepth)
             w.u32(b.limits.maxHostCallBytes)
+            w.u32(b.limits.maxCallDepth)
             w.blob(b.module)
             w.count(b.customFunctions.count)
             for f in b.customFunctions { w.string(f) }
@@ -345,7 +346,7 @@ public enum FrameCodec {
         case .bootstrap:
             let limits = WasmLimits(maxMemoryPages: try r.u32(), maxTableElements: try r.u32(),
                                     fuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
-                                    maxHostCallBytes: try r.u32())
+                                    maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
             let module = try r.blob()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
             return .bootstrap(Bootstrap(module: module, limits: limits, customFunctions: custom))

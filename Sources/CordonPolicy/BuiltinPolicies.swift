@@ -184,7 +184,7 @@ enum BuiltinPolicyText {
     "maxMemoryPages": 4096,
     "maxTableElements": 100000,
     "fuelPerCall": 1000000000,
-    "maxCallDepth": 10000,
+    "maxCallDepth": 20000,
     "maxReentryDepth": 4
   },
   "limits": {

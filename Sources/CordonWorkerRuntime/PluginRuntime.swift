@@ -37,6 +37,7 @@ public final class PluginRuntime {
         }
         let engine = Engine(configuration: EngineConfiguration(
             compilationMode: .eager,                 // validate and translate every body at load, once
+            stackSize: Self.stackBytes(forCallDepth: bootstrap.limits.maxCallDepth),
             memoryBoundsChecking: .software,         // mprotect mode reserves 4 GiB and adds a syscall per call
             fuelMetering: fuelMetered))
         store = Store(engine: engine)
@@ -80,6 +81,18 @@ public final class PluginRuntime {
     }
 
     /// Links Cordon's host functions for every import; anything else is a link failure naming it.
+    /// WasmKit's smallest call frame: the three slots that save the caller's function, pc and sp
+    /// (`StackLayout.numberOfSavingSlots`, 8 bytes each, WasmKit 0.4). Every call advances the VM
+    /// stack by at least this much, so a stack of `depth × minimumFrameBytes` bytes can never hold
+    /// more than `depth` frames: `maxCallDepth` is an upper bound. Real frames also hold parameters,
+    /// locals and operands, so deep recursion through them traps sooner ("call stack exhausted").
+    static let minimumFrameBytes = 24
+
+    /// The interpreter stack for a call-depth limit, clamped to 1…1,000,000 frames (24 MB).
+    static func stackBytes(forCallDepth depth: UInt32) -> Int {
+        Int(min(max(depth, 1), 1_000_000)) * minimumFrameBytes
+    }
+
     private static func link(module: Module, store: Store, context: HostContext, custom: Set<String>) throws -> Imports {
         var imports = Imports()
         for entry in module.imports {
@@ -134,7 +147,7 @@ public final class PluginRuntime {
         final class Idle: HostCallTransport {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "warm-up") }
         }
-        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64)
+        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64, maxCallDepth: 64)
         if case .success(let runtime) = load(Bootstrap(module: bytes, limits: limits, customFunctions: []), transport: Idle()) {
             _ = runtime.call(CallRequest(id: 0, export: "f", arguments: [.i32(1)], fuel: 0))
         }
@@ -158,7 +171,10 @@ public final class PluginRuntime {
             }
             return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed())
         } catch {
-            let (kind, message) = TrapClassifier.classify(error, growthDenied: limiter.takeDenial())
+            var (kind, message) = TrapClassifier.classify(error, growthDenied: limiter.takeDenial())
+            if kind == .stackExhausted {
+                message += " (call depth limit \(limits.maxCallDepth): a \(Self.stackBytes(forCallDepth: limits.maxCallDepth))-byte interpreter stack)"
+            }
             return CallOutcome(id: request.id, result: .trap(kind, message), fuelUsed: kind == .outOfFuel ? budget : fuelUsed())
         }
     }

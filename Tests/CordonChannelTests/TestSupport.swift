@@ -154,7 +154,7 @@ enum RandomMessages {
             .bootstrap(Bootstrap(module: blob(&rng, max: 100), limits: WasmLimits(
                 maxMemoryPages: UInt32(truncatingIfNeeded: rng.next()), maxTableElements: UInt32(truncatingIfNeeded: rng.next()),
                 fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
-                maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next())),
+                maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
                 customFunctions: (0..<rng.below(4)).map { _ in string(&rng) }))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),

@@ -73,8 +73,9 @@ import Testing
                 _ = try await plugin.call(export, args)
                 Issue.record("\(export) returned")
             } catch {
-                guard case CordonError.trapped(_, let got, _) = error else { Issue.record("\(export): \(error)"); continue }
+                guard case CordonError.trapped(_, let got, let message) = error else { Issue.record("\(export): \(error)"); continue }
                 #expect(got == kind, "\(export)")
+                if kind == .stackExhausted { #expect(message.contains("call depth limit"), "\(message)") }
             }
         }
         #expect(try await plugin.call("ok") == [.i32(42)])

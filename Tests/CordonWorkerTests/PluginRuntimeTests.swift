@@ -17,9 +17,10 @@ import WAT
     }
 
     static let limits = WasmLimits(maxMemoryPages: 4, maxTableElements: 16, fuelPerCall: 1_000_000,
-                                   maxReentryDepth: 3, maxHostCallBytes: 1024)
+                                   maxReentryDepth: 3, maxHostCallBytes: 1024, maxCallDepth: 10_000)
 
-    static func load(_ wat: String, transport: HostCallTransport, custom: [String] = []) throws -> PluginRuntime {
+    static func load(_ wat: String, transport: HostCallTransport, custom: [String] = [],
+                     limits: WasmLimits = PluginRuntimeTests.limits) throws -> PluginRuntime {
         let bootstrap = Bootstrap(module: try wat2wasm(wat), limits: limits, customFunctions: custom)
         return try PluginRuntime.load(bootstrap, transport: transport).get()
     }
@@ -36,6 +37,51 @@ import WAT
       ;; cordon_alloc calls host_alloc, which calls cordon_alloc: unbounded re-entry without the cap
       (func (export "cordon_alloc") (param i32) (result i32) (call $alloc (local.get 0))))
     """
+
+    /// `maxCallDepth` bounds recursion from above: the smallest possible frame (no parameters, no
+    /// locals, no operands) reaches at most that depth, and every real frame traps sooner.
+    @Test func callDepthLimitBoundsRecursion() throws {
+        let minimal = """
+        (module
+          (global $depth (mut i32) (i32.const 0))
+          (func $down (global.set $depth (i32.add (global.get $depth) (i32.const 1))) (call $down))
+          (func (export "run") (result i32)
+            (global.set $depth (i32.const 0))
+            (call $down)
+            (i32.const -1))
+          (func (export "depth") (result i32) (global.get $depth)))
+        """
+        let counted = """
+        (module
+          (func $r (export "recurse") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (i32.const 0))
+              (else (i32.add (i32.const 1) (call $r (i32.sub (local.get 0) (i32.const 1))))))))
+        """
+        for depthLimit: UInt32 in [50, 1000] {
+            var limits = Self.limits
+            limits.fuelPerCall = 0
+            limits.maxCallDepth = depthLimit
+            let runtime = try Self.load(minimal, transport: Recorder(), limits: limits)
+            guard case .trap(.stackExhausted, let message) = runtime.call(CallRequest(id: 1, export: "run", arguments: [], fuel: 0)).result else {
+                Issue.record("unbounded recursion did not exhaust the stack under maxCallDepth \(depthLimit)")
+                continue
+            }
+            #expect(message.contains("call depth limit \(depthLimit)"), "\(message)")
+            guard case .values(let reached) = runtime.call(CallRequest(id: 2, export: "depth", arguments: [], fuel: 0)).result,
+                  case .i32(let depth) = reached.first else { Issue.record("no depth"); continue }
+            #expect(depth <= depthLimit, "recursion reached \(depth) frames under maxCallDepth \(depthLimit)")
+            #expect(depth >= depthLimit / 4, "minimal frames reached only \(depth) of \(depthLimit)")
+
+            let recursive = try Self.load(counted, transport: Recorder(), limits: limits)
+            let shallow = depthLimit / 10
+            #expect(recursive.call(CallRequest(id: 3, export: "recurse", arguments: [.i32(shallow)], fuel: 0)).result == .values([.i32(shallow)]))
+            guard case .trap(.stackExhausted, _) = recursive.call(CallRequest(id: 4, export: "recurse", arguments: [.i32(depthLimit + 1)], fuel: 0)).result else {
+                Issue.record("recursion past maxCallDepth \(depthLimit) did not trap")
+                continue
+            }
+        }
+    }
 
     @Test func guestPointersAreBoundsCheckedBeforeAnythingLeavesTheWorker() throws {
         let recorder = Recorder()
