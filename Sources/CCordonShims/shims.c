@@ -66,6 +66,8 @@ int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a
 }
 int cordon_gettid(void) { return (int)syscall(SYS_gettid); }
 
+int cordon_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 int cordon_pin_cpu(int pid, int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -22,7 +22,7 @@ public struct SupervisorConfiguration: Sendable {
     public var loadTimeout: Duration
     /// Byte budget of the content-addressed module cache.
     public var moduleCacheBytes: Int
-    /// Let workers write to the supervisor's stderr (diagnostics; off by default).
+    /// Forward what workers write to their stderr (a pipe) to the supervisor's, prefixed with the pid (diagnostics; off by default).
     public var passWorkerStderr: Bool
     /// Each ring's capacity in the worker channel (power of two).
     public var channelRingCapacity: Int

@@ -296,6 +296,7 @@ extension SupervisorCore {
             process.kill(SIGKILL, reason: reason)
             var info = siginfo_t()
             _ = waitid(idtype_t(rawValue: 3), id_t(process.pidfd), &info, WEXITED)
+            process.stderrForwarded = false   // the reactor stops: nobody will see its end of file
             process.closeResources()
         }
         plugins = [:]

@@ -225,11 +225,43 @@ final class SupervisorCore: @unchecked Sendable {
             }
             let outcome = Outcome(result: result)
             reactor.execute { [weak self] in
+                if case .success(let process) = outcome.result { self?.forwardStderr(of: process) }
                 self?.spawnsInFlight -= 1
                 completion(outcome.result)
                 self?.checkShutdownComplete()
             }
         }
+    }
+
+    /// Copies what the worker writes to its stderr pipe to the supervisor's stderr, each chunk
+    /// prefixed with the worker's pid, until the pipe's end of file (the worker's exit). One chunk of
+    /// at most 4000 bytes per event, written only when fd 2 can take it at once (a pipe with room for
+    /// PIPE_BUF bytes, or a file): a chatty worker or a stalled reader of our stderr must never block
+    /// the reactor, so a chunk that cannot be written now is dropped.
+    func forwardStderr(of process: WorkerProcess) {
+        let fd = process.stderrFD
+        guard fd >= 0 else { return }
+        var token: UInt64?
+        token = reactor.watch(fd, events: EPOLLIN.rawValue) { [weak self] _ in
+            var buffer = [UInt8](repeating: 0, count: 4000)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                var line = Array("[cordon-worker \(process.pid)] ".utf8)
+                line += buffer[0..<n]
+                if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
+                var ready = pollfd(fd: 2, events: Int16(POLLOUT), revents: 0)
+                if poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 {
+                    line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+                }
+                return
+            }
+            if n < 0, errno == EAGAIN || errno == EINTR { return }
+            // End of file (every copy of the write end is closed: the worker is gone) or an error.
+            self?.reactor.unwatch(fd, token: token)
+            close(fd)
+            process.stderrFD = -1
+        }
+        process.stderrForwarded = token != nil
     }
 
     /// Kills a worker nobody wants any more and reaps it; the uid slot is free again after the reap.

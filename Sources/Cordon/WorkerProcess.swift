@@ -53,6 +53,10 @@ final class WorkerProcess {
     private(set) var exit: WorkerExit?
     /// Why the supervisor killed it, when it did; nil means it died on its own or was killed from outside.
     var killReason: String?
+    /// Read end of the pipe that is the worker's fd 2 (`passWorkerStderr`), or -1.
+    var stderrFD: CInt = -1
+    /// Whether the reactor forwards `stderrFD` (it then closes it at end of file).
+    var stderrForwarded = false
 
     private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32) {
         self.pid = pid
@@ -81,6 +85,14 @@ final class WorkerProcess {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard devNull >= 0 else { throw .spawnFailed(step: "open /dev/null", errno: errno) }
         defer { close(devNull) }
+        // The worker's stderr is a pipe the supervisor drains, never the supervisor's own fd 2: with
+        // RLIMIT_FSIZE 0, a worker writing to a regular file would die of SIGXFSZ.
+        var stderrPipe: [CInt] = [-1, -1]
+        if passStderr {
+            guard cordon_pipe_cloexec(&stderrPipe) == 0 else { channel.close(); throw .spawnFailed(step: "pipe2(stderr)", errno: errno) }
+            _ = fcntl(stderrPipe[0], F_SETFL, fcntl(stderrPipe[0], F_GETFL) | O_NONBLOCK)
+        }
+        defer { if stderrPipe[1] >= 0 { close(stderrPipe[1]) } }
         let attempts = NamespacePlanner.attempts(for: effective.namespaces, runningAsRoot: root)
         var lastError: CordonError = .spawnFailed(step: "namespaces: no permitted set", errno: EPERM)
         for (index, namespaces) in attempts.enumerated() {
@@ -92,7 +104,7 @@ final class WorkerProcess {
             let planFD = try Self.sealedMemfd(plan.encoded())
             defer { close(planFD) }
             // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD).
-            let fds: [CInt] = [devNull, devNull, passStderr ? 2 : devNull, channel.memfd, channel.doorbellFD, planFD]
+            let fds: [CInt] = [devNull, devNull, passStderr ? stderrPipe[1] : devNull, channel.memfd, channel.doorbellFD, planFD]
             let result = executable.withCString { path -> cordon_spawn_result in
                 let argvStrings = (["cordon-worker"] + arguments).map { strdup($0) }
                 let env0 = strdup("SWIFT_BACKTRACE=enable=no")
@@ -114,7 +126,9 @@ final class WorkerProcess {
             if result.pid > 0 {
                 channel.setPeer(pidfd: result.pidfd)
                 let uid = root ? effective.identity.uidRangeStart + slot : geteuid()
-                return WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid)
+                let process = WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid)
+                process.stderrFD = stderrPipe[0]
+                return process
             }
             let step = result.step.map { String(cString: $0) } ?? "spawn"
             lastError = .spawnFailed(step: step, errno: result.err)
@@ -123,6 +137,7 @@ final class WorkerProcess {
             if !namespaceRefusal || index == attempts.count - 1 { break }
         }
         channel.close()
+        if stderrPipe[0] >= 0 { close(stderrPipe[0]) }
         throw lastError
     }
 
@@ -191,6 +206,7 @@ final class WorkerProcess {
     /// Releases the supervisor's fds; call once the worker is reaped.
     func closeResources() {
         channel.close()
+        if stderrFD >= 0, !stderrForwarded { close(stderrFD); stderrFD = -1 }
         if listenerFD >= 0 { close(listenerFD); listenerFD = -1 }
         close(pidfd)
     }

@@ -170,6 +170,14 @@ func run() -> Never {
             case "honest":
                 try channel.send(honest, timeout: nil)
                 continue
+            case "stderr":
+                // 16 KiB of diagnostics per call: more than a pipe's PIPE_BUF, so it arrives in chunks.
+                let text = Array("stderr line from a confined worker\n".utf8)
+                var chunk: [UInt8] = []
+                while chunk.count < 16384 { chunk += text }
+                _ = chunk.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                try channel.send(honest, timeout: nil)
+                continue
             case "garbage": try garbageFrame()
             case "badmagic":
                 var frame = FrameCodec.encode(honest)

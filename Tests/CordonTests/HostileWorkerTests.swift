@@ -20,6 +20,38 @@ import Testing
                                   policy: policy, restart: RestartPolicy(mode: .never))
     }
 
+    /// With `passWorkerStderr`, a worker's fd 2 is a pipe the reactor drains into the supervisor's
+    /// stderr, prefixed with its pid. The worker's RLIMIT_FSIZE is 0, so handing it the supervisor's
+    /// own fd 2 when that is a regular file would kill it with SIGXFSZ on its first write.
+    @Test func workerStderrReachesARegularFileThroughAPipe() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        try #require(file >= 0)
+        let saved = dup(2)
+        dup2(file, 2)
+        close(file)
+        defer {
+            dup2(saved, 2)
+            close(saved)
+            unlink(path)
+        }
+        var configuration = SupervisorConfiguration()
+        configuration.workerExecutable = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.passWorkerStderr = true
+        configuration.loadTimeout = .seconds(5)
+        let supervisor = try Supervisor(configuration: configuration)
+        let plugin = try await Self.load(supervisor, mode: "stderr")
+        let pid = try #require(await plugin.workerPIDs().first)
+        #expect(try await plugin.call("run") == [.i32(42)])
+        #expect(try await plugin.call("run") == [.i32(42)])
+        #expect(await plugin.workerPIDs().first == pid, "the worker was replaced")
+        try await LimitAndRestartTests.waitUntil {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return text.contains("[cordon-worker \(pid)] stderr line from a confined worker")
+        }
+        await supervisor.shutdown()
+    }
+
     /// The escape catalogue, through the real supervisor: each attempt is stopped by the filter and
     /// the supervisor names the syscall from the kernel's seccomp notification.
     @Test(arguments: [

@@ -41,6 +41,8 @@ int cordon_pidfd_getfd(int pidfd, int targetfd);
 int cordon_close_range(unsigned int first, unsigned int last, unsigned int flags);
 int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int cordon_gettid(void);
+/// pipe2(fds, O_CLOEXEC) (glibc declares pipe2 only under _GNU_SOURCE).
+int cordon_pipe_cloexec(int fds[2]);
 /// sched_setaffinity to one CPU (cpu >= 0) or to every online CPU (cpu < 0); pid 0 is the calling
 /// thread. For cordon-bench, which compares two sides of a measurement on the same CPU.
 int cordon_pin_cpu(int pid, int cpu);
