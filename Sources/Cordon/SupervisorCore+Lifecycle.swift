@@ -67,6 +67,7 @@ extension SupervisorCore {
             let kind: String
             switch failure {
             case .sandboxViolation: kind = "seccomp_violation"
+            case .workerDied(let why) where why.hasPrefix("crashed"): kind = "crashed"
             case .protocolViolation: kind = "protocol_violation"
             case .limitExceeded(let limit, _, _, _): kind = "limit_\(limit.rawValue)"
             case .invalidModule: kind = "module_rejected"

@@ -579,8 +579,25 @@ final class SupervisorCore: @unchecked Sendable {
         audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
                                        nr: event.nr, arch: Self.archName(event.arch), args: args, reportedBy: .kernel))
         emit(record, process.pid, .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel"))
+        if Self.isSelfAbort(name: name, args: args) {
+            // abort() (every Swift runtime trap ends there) raises SIGABRT with tgkill, which the filter
+            // refuses. The audit record above keeps the kernel's fact; the caller learns what it means.
+            slot.pendingFailure = .workerDied("crashed: the worker aborted (a runtime trap in the worker; its tgkill(SIGABRT) was refused by the filter)")
+            kill(record, slot, process, reason: "worker aborted (\(name) SIGABRT refused)")
+            return
+        }
         slot.pendingFailure = .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel")
         kill(record, slot, process, reason: "seccomp violation: \(name)")
+    }
+
+    /// tgkill(_, _, SIGABRT) or tkill(_, SIGABRT): a process raising SIGABRT, i.e. abort(). Which
+    /// thread it names does not matter: the call was refused and the worker is killed either way.
+    static func isSelfAbort(name: String, args: [UInt64]) -> Bool {
+        switch name {
+        case "tgkill": args.count > 2 && args[2] == UInt64(SIGABRT)
+        case "tkill": args.count > 1 && args[1] == UInt64(SIGABRT)
+        default: false
+        }
     }
 
     static func archName(_ arch: UInt32) -> String {

@@ -218,6 +218,7 @@ func run() -> Never {
             case "silent": break
             case "exit": exit(3)
             case "segv": UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1  // raise(2) needs tgkill: not allowed
+            case "abort": abort()   // what a Swift runtime trap (fatalError, a failed precondition) ends in
             case "violate": attemptForbiddenSyscall()
             default: try garbageFrame()
             }

@@ -52,6 +52,31 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// abort() (where every Swift runtime trap ends) raises SIGABRT through tgkill, which the filter
+    /// refuses: the kernel's notification is still audited as a seccomp violation, but the caller is
+    /// told the worker crashed, not that it tried to escape.
+    @Test func anAbortingWorkerIsReportedAsACrash() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-abort-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try AuditLog(configuration: AuditLogConfiguration(path: directory + "/audit.log"))
+        let supervisor = try Self.supervisor(audit: log)
+        let plugin = try await Self.load(supervisor, mode: "abort")
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("the call returned")
+        } catch {
+            guard case CordonError.workerDied(let why) = error else { Issue.record("\(error)"); return }
+            #expect(why.contains("aborted"), "\(why)")
+        }
+        await supervisor.shutdown()
+        try log.close()
+        let text = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
+        #expect(text.contains("\"type\":\"seccomp.violation\""), "the kernel's account was not audited")
+        #expect(text.contains("tgkill"))
+        #expect(text.contains("\"classification\":\"crashed\""))
+    }
+
     /// The escape catalogue, through the real supervisor: each attempt is stopped by the filter and
     /// the supervisor names the syscall from the kernel's seccomp notification.
     @Test(arguments: [
