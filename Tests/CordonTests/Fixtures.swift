@@ -37,4 +37,20 @@ struct AuditLogHandle {
     let directory: String
     let path: String
     let log: CordonAudit.AuditLog
+
+    /// A fresh audit log in its own temporary directory; `remove()` deletes both.
+    static func temporary(_ label: String) throws -> AuditLogHandle {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-\(label)-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/audit.log"
+        return AuditLogHandle(directory: directory, path: path, log: try AuditLog(configuration: AuditLogConfiguration(path: path)))
+    }
+
+    /// Closes the log and returns everything it holds.
+    func closeAndRead() throws -> String {
+        try log.close()
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }

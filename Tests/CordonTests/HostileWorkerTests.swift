@@ -56,11 +56,9 @@ import Testing
     /// refuses: the kernel's notification is still audited as a seccomp violation, but the caller is
     /// told the worker crashed, not that it tried to escape.
     @Test func anAbortingWorkerIsReportedAsACrash() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-abort-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = try AuditLog(configuration: AuditLogConfiguration(path: directory + "/audit.log"))
-        let supervisor = try Self.supervisor(audit: log)
+        let audit = try AuditLogHandle.temporary("abort")
+        defer { audit.remove() }
+        let supervisor = try Self.supervisor(audit: audit.log)
         let plugin = try await Self.load(supervisor, mode: "abort")
         do {
             _ = try await plugin.call("run")
@@ -70,8 +68,7 @@ import Testing
             #expect(why.contains("aborted"), "\(why)")
         }
         await supervisor.shutdown()
-        try log.close()
-        let text = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
+        let text = try audit.closeAndRead()
         #expect(text.contains("\"type\":\"seccomp.violation\""), "the kernel's account was not audited")
         #expect(text.contains("tgkill"))
         #expect(text.contains("\"classification\":\"crashed\""))

@@ -56,14 +56,9 @@ import Testing
     /// being spawned must wait for them, kill what comes back late and leave no process (not even a
     /// zombie) behind. Every pid the supervisor ever had is in its audit log.
     @Test func shutdownDuringSpawnsLeavesNoProcessBehind() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-spawns-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/audit.log"
-        let log = try AuditLog(configuration: AuditLogConfiguration(path: path))
-        var configuration = SupervisorConfiguration(auditLog: log)
-        configuration.loadTimeout = .seconds(20)
-        let supervisor = try Supervisor(configuration: configuration)
+        let audit = try AuditLogHandle.temporary("spawns")
+        defer { audit.remove() }
+        let supervisor = try Fixtures.supervisor(audit: audit)
         let module = try Fixtures.wasm(Fixtures.add)
         let pool = Task { await supervisor.prewarm(count: 6) }
         let loads = (0..<3).map { i in
@@ -78,8 +73,7 @@ import Testing
         }
         #expect(await supervisor.stats().liveWorkers == 0)
         #expect(await supervisor.stats().pooledWorkers == 0)
-        try log.close()
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text = try audit.closeAndRead()
         var pids = Set<Int>()
         for line in text.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
