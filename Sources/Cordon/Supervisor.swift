@@ -28,6 +28,9 @@ public struct SupervisorConfiguration: Sendable {
     public var channelRingCapacity: Int
     /// Where the supervisor logs lifecycle changes, kills, denials and violations (swift-log; silent by default).
     public var logger: Logger = Logger(label: "cordon.supervisor", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Where forwarded worker stderr goes (with `passWorkerStderr`): the supervisor's fd 2 by default,
+    /// or another descriptor the application keeps open for the supervisor's lifetime.
+    public var workerStderrDestination: Int32 = 2
     /// Extra argv for the worker executable (diagnostics and tests, e.g. a deliberately corrupt worker).
     public var workerArguments: [String] = []
     /// How long the reactor polls for the next event before it sleeps, after a turn that did work.

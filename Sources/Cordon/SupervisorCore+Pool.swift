@@ -32,14 +32,11 @@ extension SupervisorCore {
         guard !shuttingDown, let target = poolTargets[key] else { return }
         let missing = target.count - (pool[key]?.count ?? 0) - poolSpawning[key, default: 0]
         guard missing > 0 else { return }
-        let filter = filter(for: policy, digest: key)
         for _ in 0..<missing {
             guard let uidSlot = takeSlot(policy: policy) else { break }
             poolSpawning[key, default: 0] += 1
-            let request = SpawnRequest(executable: workerExecutable, policy: policy, uidSlot: uidSlot,
-                                       channel: channelConfiguration(), cpuSeconds: policy.limits.cpuSecondsPerWorker,
-                                       passStderr: configuration.passWorkerStderr, arguments: configuration.workerArguments,
-                                       filter: filter, cancellation: poolCancellation)
+            let request = spawnRequest(policy: policy, digest: key, uidSlot: uidSlot,
+                                       cpuSeconds: policy.limits.cpuSecondsPerWorker, cancellation: poolCancellation)
             spawn(request) { [weak self] result in
                 guard let self else { return }
                 self.poolSpawning[key, default: 1] -= 1

@@ -160,10 +160,8 @@ final class SupervisorCore: @unchecked Sendable {
         nextSpawnTicket += 1
         let ticket = nextSpawnTicket
         slot.spawnTicket = ticket
-        let request = SpawnRequest(executable: workerExecutable, policy: record.policy, uidSlot: uidSlot,
-                                   channel: channelConfiguration(), cpuSeconds: record.limits.cpuSecondsPerWorker,
-                                   passStderr: configuration.passWorkerStderr, arguments: configuration.workerArguments,
-                                   filter: filter(for: record.policy, digest: record.policySHA256))
+        let request = spawnRequest(policy: record.policy, digest: record.policySHA256, uidSlot: uidSlot,
+                                   cpuSeconds: record.limits.cpuSecondsPerWorker)
         spawn(request) { [weak self] result in
             self?.spawned(record, slot, ticket: ticket, uidSlot: uidSlot, result)
         }
@@ -202,6 +200,16 @@ final class SupervisorCore: @unchecked Sendable {
         var cancellation: SpawnCancellation? = nil
     }
 
+    /// A spawn of a worker for `policy` in `uidSlot`, with the executable, channel, stderr and
+    /// arguments of this supervisor's configuration and the policy's cached BPF program.
+    func spawnRequest(policy: SandboxPolicy, digest: String, uidSlot: UInt32, cpuSeconds: UInt64,
+                      cancellation: SpawnCancellation? = nil) -> SpawnRequest {
+        SpawnRequest(executable: workerExecutable, policy: policy, uidSlot: uidSlot, channel: channelConfiguration(),
+                     cpuSeconds: cpuSeconds, passStderr: configuration.passWorkerStderr,
+                     arguments: configuration.workerArguments, filter: filter(for: policy, digest: digest),
+                     cancellation: cancellation)
+    }
+
     /// Lets the reactor withdraw spawns still queued on the spawn thread (a drained pool's refill).
     final class SpawnCancellation: Sendable {
         let cancelled = Atomic<Bool>(false)
@@ -233,13 +241,15 @@ final class SupervisorCore: @unchecked Sendable {
         }
     }
 
-    /// Copies what the worker writes to its stderr pipe to the supervisor's stderr, each chunk
+    /// Copies what the worker writes to its stderr pipe to the supervisor's stderr (or
+    /// `workerStderrDestination`), each chunk
     /// prefixed with the worker's pid, until the pipe's end of file (the worker's exit). One chunk of
     /// at most 4000 bytes per event, written only when fd 2 can take it at once (a pipe with room for
     /// PIPE_BUF bytes, or a file): a chatty worker or a stalled reader of our stderr must never block
     /// the reactor, so a chunk that cannot be written now is dropped.
     func forwardStderr(of process: WorkerProcess) {
         let fd = process.stderrFD
+        let destination = configuration.workerStderrDestination
         guard fd >= 0 else { return }
         var token: UInt64?
         token = reactor.watch(fd, events: EPOLLIN.rawValue) { [weak self] _ in
@@ -249,9 +259,9 @@ final class SupervisorCore: @unchecked Sendable {
                 var line = Array("[cordon-worker \(process.pid)] ".utf8)
                 line += buffer[0..<n]
                 if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
-                var ready = pollfd(fd: 2, events: Int16(POLLOUT), revents: 0)
+                var ready = pollfd(fd: destination, events: Int16(POLLOUT), revents: 0)
                 if poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 {
-                    line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+                    line.withUnsafeBytes { _ = write(destination, $0.baseAddress, $0.count) }
                 }
                 return
             }

@@ -76,6 +76,9 @@ final class WorkerProcess {
         do { channel = try SharedMemoryBuffer.create(configuration: channelConfiguration) } catch {
             throw .spawnFailed(step: "channel: \(error)", errno: 0)
         }
+        // Until a worker owns them, every exit (each throw, the failed attempts) releases what was made.
+        var handedOver = false
+        defer { if !handedOver { channel.close() } }
         let root = geteuid() == 0
         var effective = policy
         if cpuSeconds > 0 {
@@ -89,10 +92,13 @@ final class WorkerProcess {
         // RLIMIT_FSIZE 0, a worker writing to a regular file would die of SIGXFSZ.
         var stderrPipe: [CInt] = [-1, -1]
         if passStderr {
-            guard cordon_pipe_cloexec(&stderrPipe) == 0 else { channel.close(); throw .spawnFailed(step: "pipe2(stderr)", errno: errno) }
+            guard cordon_pipe_cloexec(&stderrPipe) == 0 else { throw .spawnFailed(step: "pipe2(stderr)", errno: errno) }
             _ = fcntl(stderrPipe[0], F_SETFL, fcntl(stderrPipe[0], F_GETFL) | O_NONBLOCK)
         }
-        defer { if stderrPipe[1] >= 0 { close(stderrPipe[1]) } }
+        defer {
+            if stderrPipe[1] >= 0 { close(stderrPipe[1]) }
+            if !handedOver, stderrPipe[0] >= 0 { close(stderrPipe[0]) }
+        }
         let attempts = NamespacePlanner.attempts(for: effective.namespaces, runningAsRoot: root)
         var lastError: CordonError = .spawnFailed(step: "namespaces: no permitted set", errno: EPERM)
         for (index, namespaces) in attempts.enumerated() {
@@ -128,6 +134,7 @@ final class WorkerProcess {
                 let uid = root ? effective.identity.uidRangeStart + slot : geteuid()
                 let process = WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid)
                 process.stderrFD = stderrPipe[0]
+                handedOver = true
                 return process
             }
             let step = result.step.map { String(cString: $0) } ?? "spawn"
@@ -136,8 +143,6 @@ final class WorkerProcess {
             let namespaceRefusal = step == "clone" && [EPERM, EINVAL, ENOSPC, EUSERS].contains(result.err)
             if !namespaceRefusal || index == attempts.count - 1 { break }
         }
-        channel.close()
-        if stderrPipe[0] >= 0 { close(stderrPipe[0]) }
         throw lastError
     }
 

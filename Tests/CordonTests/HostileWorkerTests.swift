@@ -21,23 +21,21 @@ import Testing
     }
 
     /// With `passWorkerStderr`, a worker's fd 2 is a pipe the reactor drains into the supervisor's
-    /// stderr, prefixed with its pid. The worker's RLIMIT_FSIZE is 0, so handing it the supervisor's
-    /// own fd 2 when that is a regular file would kill it with SIGXFSZ on its first write.
+    /// stderr (here a regular file given as `workerStderrDestination`), prefixed with its pid. The
+    /// worker's RLIMIT_FSIZE is 0, so handing it a regular file as its own fd 2 would kill it with
+    /// SIGXFSZ on its first write.
     @Test func workerStderrReachesARegularFileThroughAPipe() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
         let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         try #require(file >= 0)
-        let saved = dup(2)
-        dup2(file, 2)
-        close(file)
         defer {
-            dup2(saved, 2)
-            close(saved)
+            close(file)
             unlink(path)
         }
         var configuration = SupervisorConfiguration()
         configuration.workerExecutable = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
         configuration.passWorkerStderr = true
+        configuration.workerStderrDestination = file
         configuration.loadTimeout = .seconds(5)
         let supervisor = try Supervisor(configuration: configuration)
         let plugin = try await Self.load(supervisor, mode: "stderr")
@@ -45,9 +43,12 @@ import Testing
         #expect(try await plugin.call("run") == [.i32(42)])
         #expect(try await plugin.call("run") == [.i32(42)])
         #expect(await plugin.workerPIDs().first == pid, "the worker was replaced")
+        // Both calls' 16 KiB (and their prefixes) must arrive, so nothing is left in the pipe to be
+        // written to `file` after it is closed.
+        let written = 2 * 16_415
         try await LimitAndRestartTests.waitUntil {
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            return text.contains("[cordon-worker \(pid)] stderr line from a confined worker")
+            return text.utf8.count > written && text.contains("[cordon-worker \(pid)] stderr line from a confined worker")
         }
         await supervisor.shutdown()
     }
