@@ -44,7 +44,7 @@ let package = Package(
                 dependencies: ["CCordonShims", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         .target(name: "CordonWorkerRuntime",
-                dependencies: ["CordonChannel", "CordonPolicy", .product(name: "WasmKit", package: "WasmKit")],
+                dependencies: ["CordonChannel", "CordonPolicy", "CCordonShims", .product(name: "WasmKit", package: "WasmKit")],
                 swiftSettings: strict),
         .target(name: "Cordon",
                 dependencies: [

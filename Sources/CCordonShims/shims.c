@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +69,9 @@ int cordon_gettid(void) { return (int)syscall(SYS_gettid); }
 
 int cordon_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+unsigned long cordon_getauxval(unsigned long type) {
+    return getauxval(type);
+}
 int cordon_pin_cpu(int pid, int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);

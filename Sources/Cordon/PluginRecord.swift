@@ -102,6 +102,20 @@ final class PluginRecord {
         return snapshot
     }
 
+    /// What the worker needs to load this plugin. `idleRelease` is dropped when the policy's filter
+    /// does not let `madvise` through unconditionally: the release must never be the syscall that
+    /// kills a worker.
+    func bootstrap(idleRelease: Duration?) -> Bootstrap {
+        var milliseconds: UInt32 = 0
+        if let idleRelease, policy.seccomp.allowsUnconditionally("madvise") {
+            let (seconds, attoseconds) = idleRelease.components
+            let total = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+            milliseconds = UInt32(clamping: total)
+        }
+        return Bootstrap(module: module, limits: wasmLimits, customFunctions: host.customFunctionNames,
+                         idleReleaseMilliseconds: milliseconds)
+    }
+
     /// The WebAssembly limits the worker enforces.
     var wasmLimits: WasmLimits {
         WasmLimits(maxMemoryPages: limits.memoryPages, maxTableElements: limits.tableElements,

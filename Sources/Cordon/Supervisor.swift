@@ -36,6 +36,10 @@ public struct SupervisorConfiguration: Sendable {
     /// How long the reactor polls for the next event before it sleeps, after a turn that did work.
     /// A reply that lands within it costs no wake-up (tens of µs on a VM); zero never spins.
     public var reactorBusyPoll: Duration = .microseconds(50)
+    /// After this long without a call a loaded worker drops its mappings of the worker binary's code
+    /// and read-only data: a lone idle worker holds ~2 MiB instead of ~7 MiB, and its next call pays
+    /// ~0.1–0.2 ms to fault back what it runs (docs/performance.md). Nil keeps them mapped.
+    public var workerIdleRelease: Duration? = .seconds(5)
 
     public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
                 auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,

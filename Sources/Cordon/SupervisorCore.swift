@@ -471,8 +471,7 @@ final class SupervisorCore: @unchecked Sendable {
             emit(record, process.pid, .workerSpawned(layers: hello.layers, uid: hello.uid))
             send(.listenerTaken, record, slot, process)
             slot.phase = .loading
-            send(.bootstrap(Bootstrap(module: record.module, limits: record.wasmLimits,
-                                      customFunctions: record.host.customFunctionNames)), record, slot, process)
+            send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
         case .loaded(let report):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
             reactor.cancel(timer: slot.loadTimer)

@@ -17,6 +17,7 @@ func runSupervisorBenchmark(arguments: [String]) async throws {
     try await hostCalls(quick: quick)
     try await coldSpawn(iterations: quick ? 20 : 100)
     try await warmPool(iterations: quick ? 20 : 100)
+    try await firstCallAfterIdle(rounds: quick ? 8 : 30)
     try await memoryPerWorker(counts: [1, 100, maxWorkers].filter { $0 <= maxWorkers }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
 }
 
@@ -67,9 +68,10 @@ func row(_ columns: [String], widths: [Int]) -> String {
     zip(columns, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
 }
 
-private func benchSupervisor(warmPool: Int = 0) throws -> Supervisor {
+private func benchSupervisor(warmPool: Int = 0, idleRelease: Duration? = SupervisorConfiguration().workerIdleRelease) throws -> Supervisor {
     var configuration = SupervisorConfiguration()
     configuration.warmPoolSize = warmPool
+    configuration.workerIdleRelease = idleRelease
     configuration.loadTimeout = .seconds(60)
     return try Supervisor(configuration: configuration)
 }
@@ -231,44 +233,93 @@ private func hostCalls(quick: Bool) async throws {
 
 private func memoryPerWorker(counts: [Int]) async throws {
     let module = try wat2wasm(fibWAT)
+    let release = SupervisorConfiguration().workerIdleRelease
     print("## Memory per idle worker (/proc/<pid>/smaps_rollup)")
-    let w = [10, 14, 14, 16]
-    print(row(["workers", "PSS/worker", "RSS/worker", "spawn time"], widths: w))
+    print("kept: workerIdleRelease off, measured as soon as the last worker loaded;")
+    print("released: the default workerIdleRelease (\(release.map { "\($0)" } ?? "off")), measured after the workers were idle that long")
+    let w = [10, 10, 14, 14, 16]
+    print(row(["workers", "code", "PSS/worker", "RSS/worker", "spawn time"], widths: w))
     for count in counts {
-        let supervisor = try benchSupervisor()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var handles: [PluginHandle] = []
-        // Load in small concurrent batches: 2 cores, so more parallelism buys nothing.
-        var index = 0
-        while index < count {
-            let batch = min(8, count - index)
-            try await withThrowingTaskGroup(of: PluginHandle.self) { group in
-                for i in index..<(index + batch) {
-                    group.addTask { try await supervisor.load(manifest: PluginManifest(name: "idle\(i)"), module: module) }
+        for idleRelease in [nil, release] {
+            let supervisor = try benchSupervisor(idleRelease: idleRelease)
+            let clock = ContinuousClock()
+            let start = clock.now
+            var handles: [PluginHandle] = []
+            // Load in small concurrent batches: 2 cores, so more parallelism buys nothing.
+            var index = 0
+            while index < count {
+                let batch = min(8, count - index)
+                try await withThrowingTaskGroup(of: PluginHandle.self) { group in
+                    for i in index..<(index + batch) {
+                        group.addTask { try await supervisor.load(manifest: PluginManifest(name: "idle\(i)"), module: module) }
+                    }
+                    for try await handle in group { handles.append(handle) }
                 }
-                for try await handle in group { handles.append(handle) }
+                index += batch
             }
-            index += batch
-        }
-        let elapsed = start.duration(to: clock.now)
-        var pss = 0, rss = 0, measured = 0
-        for handle in handles {
-            for pid in await handle.workerPIDs() {
-                guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { continue }
-                pss += kilobytes(text, "Pss:")
-                rss += kilobytes(text, "Rss:")
-                measured += 1
+            let elapsed = start.duration(to: clock.now)
+            if let idleRelease { try await Task.sleep(for: idleRelease + .milliseconds(500)) }
+            var pss = 0, rss = 0, measured = 0
+            for handle in handles {
+                for pid in await handle.workerPIDs() {
+                    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { continue }
+                    pss += kilobytes(text, "Pss:")
+                    rss += kilobytes(text, "Rss:")
+                    measured += 1
+                }
             }
+            let stats = await supervisor.stats()
+            print(row(["\(count)", idleRelease == nil ? "kept" : "released",
+                       String(format: "%.2f MiB", Double(pss) / Double(max(measured, 1)) / 1024),
+                       String(format: "%.2f MiB", Double(rss) / Double(max(measured, 1)) / 1024),
+                       formatTime(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)], widths: w)
+                  + "  (live \(stats.liveWorkers), reactor threads \(stats.reactorThreads), supervisor threads \(stats.supervisorThreads))")
+            await supervisor.shutdown(gracePeriod: .seconds(5))
         }
-        let stats = await supervisor.stats()
-        print(row(["\(count)", String(format: "%.2f MiB", Double(pss) / Double(max(measured, 1)) / 1024),
-                   String(format: "%.2f MiB", Double(rss) / Double(max(measured, 1)) / 1024),
-                   formatTime(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)], widths: w)
-              + "  (live \(stats.liveWorkers), reactor threads \(stats.reactorThreads), supervisor threads \(stats.supervisorThreads))")
-        await supervisor.shutdown(gracePeriod: .seconds(5))
     }
     print("target: PSS ≤ 4 MiB per idle worker")
+    print("")
+}
+
+/// What the idle release costs: the first call after a worker has been idle, with the release on
+/// and off (same idle time, same run), next to a call on a worker that has just run one.
+private func firstCallAfterIdle(rounds: Int) async throws {
+    let module = try wat2wasm(fibWAT)
+    let idle = Duration.milliseconds(300)
+    var released = Samples(), kept = Samples(), hot = Samples()
+    var pssReleased = 0, pssAfterCall = 0
+    let withRelease = try benchSupervisor(idleRelease: .milliseconds(100))
+    let withoutRelease = try benchSupervisor(idleRelease: nil)
+    let a = try await withRelease.load(manifest: PluginManifest(name: "released"), module: module)
+    let b = try await withoutRelease.load(manifest: PluginManifest(name: "kept"), module: module)
+    let pid = await a.workerPIDs().first ?? 0
+    let clock = ContinuousClock()
+    for _ in 0..<3 { _ = try await a.call("fib", [.i32(1)]); _ = try await b.call("fib", [.i32(1)]) }
+    for round in 0..<rounds {
+        // Alternate which side goes first, so that neither always follows the other's page faults.
+        for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+            try await Task.sleep(for: idle)
+            let handle = side == 0 ? a : b
+            if side == 0, let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) { pssReleased += kilobytes(text, "Pss:") }
+            var start = clock.now
+            _ = try await handle.call("fib", [.i32(1)])
+            if side == 0 { released.add(start.duration(to: clock.now)) } else { kept.add(start.duration(to: clock.now)) }
+            if side == 0, let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) { pssAfterCall += kilobytes(text, "Pss:") }
+            start = clock.now
+            _ = try await handle.call("fib", [.i32(1)])
+            if side == 0 { hot.add(start.duration(to: clock.now)) }
+        }
+    }
+    await withRelease.shutdown()
+    await withoutRelease.shutdown()
+    print("## First call after \(idle) idle, fib(1), \(rounds) rounds (lone worker each)")
+    let w = [52, 12, 12]
+    print(row(["", "p50", "p99"], widths: w))
+    print(row(["code released after 100 ms idle (first call faults it back)", formatTime(released.p50), formatTime(released.p99)], widths: w))
+    print(row(["code kept (workerIdleRelease off), same idle time", formatTime(kept.p50), formatTime(kept.p99)], widths: w))
+    print(row(["the next call, right after", formatTime(hot.p50), formatTime(hot.p99)], widths: w))
+    print(String(format: "PSS of the releasing worker: %.2f MiB idle, %.2f MiB after its first call",
+                 Double(pssReleased) / Double(rounds) / 1024, Double(pssAfterCall) / Double(rounds) / 1024))
     print("")
 }
 

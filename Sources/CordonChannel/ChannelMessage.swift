@@ -109,11 +109,15 @@ public struct Bootstrap: Sendable, Hashable {
     public var limits: WasmLimits
     /// Names of application-defined host functions the guest may import from `env`.
     public var customFunctions: [String]
+    /// After this many milliseconds without a call the worker drops its mappings of the binary's
+    /// code and read-only data (`ImagePages`); 0 keeps them.
+    public var idleReleaseMilliseconds: UInt32
 
-    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String]) {
+    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0) {
         self.module = module
         self.limits = limits
         self.customFunctions = customFunctions
+        self.idleReleaseMilliseconds = idleReleaseMilliseconds
     }
 }
 

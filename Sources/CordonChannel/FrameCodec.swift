@@ -127,7 +127,7 @@ public enum FrameCodec {
     /// A cheap upper-ish estimate of the payload size so large blobs are copied once, not regrown.
     private static func estimatedPayloadSize(_ message: ChannelMessage) -> Int {
         switch message {
-        case .bootstrap(let b): 64 + b.module.count + b.customFunctions.count * 32
+        case .bootstrap(let b): 68 + b.module.count + b.customFunctions.count * 32
         case .hostCall(let h): 64 + h.function.utf8.count + h.integers.count * 8
             + h.blobs.reduce(0) { $0 + 4 + $1.count }
         case .hostReply(let h): 16 + h.data.count
@@ -214,6 +214,7 @@ public enum FrameCodec {
             w.blob(b.module)
             w.count(b.customFunctions.count)
             for f in b.customFunctions { w.string(f) }
+            w.u32(b.idleReleaseMilliseconds)
         case .call(let c):
             w.u64(c.fuel)
             w.string(c.export)
@@ -349,7 +350,8 @@ public enum FrameCodec {
                                     maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
             let module = try r.blob()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
-            return .bootstrap(Bootstrap(module: module, limits: limits, customFunctions: custom))
+            return .bootstrap(Bootstrap(module: module, limits: limits, customFunctions: custom,
+                                        idleReleaseMilliseconds: try r.u32()))
         case .call:
             let fuel = try r.u64()
             let export = try r.string(cap: FrameLimits.maxNameBytes)

@@ -182,6 +182,16 @@ public struct SeccompProfile: Sendable, Hashable {
         self.flags = flags
         self.syscalls = syscalls
     }
+
+    /// Whether `name` passes the filter whatever its arguments, the architecture and the kernel: no
+    /// rule naming it denies, and either the default action does not deny or a rule without
+    /// arguments or conditions allows it.
+    public func allowsUnconditionally(_ name: String) -> Bool {
+        let naming = syscalls.filter { $0.names.contains(name) }
+        if naming.contains(where: { $0.action.denies }) { return false }
+        if !defaultAction.denies { return true }
+        return naming.contains { $0.args.isEmpty && $0.includes.isEmpty && $0.excludes.isEmpty }
+    }
 }
 
 /// Process resource limits the worker sets on itself (see docs/policies.md for why each exists).

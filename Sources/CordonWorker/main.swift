@@ -88,11 +88,32 @@ func runWorker() -> Never {
             // Wait to be told to go (or killed): exiting first would race the report.
             while true { if case .shutdown = try channel.receive(timeout: nil) { exit(WorkerExitCode.shutdown) } }
         }
+        let idleRelease: Duration? = bootstrap!.idleReleaseMilliseconds == 0 ? nil : .milliseconds(bootstrap!.idleReleaseMilliseconds)
         bootstrap = nil
         try channel.send(.loaded(runtime.report), timeout: nil)
+        // Once idle for `idleRelease` the worker stops mapping the binary's code and read-only data
+        // (docs/performance.md): the page cache keeps them, and the next call faults back what it uses.
+        // The idle time counts from the last call, whatever else arrives in between.
+        let clock = ContinuousClock()
+        var lastCall = clock.now
+        var released = idleRelease == nil
         while true {
-            switch try channel.receive(timeout: nil) {
-            case .call(let request): try channel.send(.callOutcome(runtime.call(request)), timeout: nil)
+            let message: ChannelMessage
+            if released { message = try channel.receive(timeout: nil) } else {
+                do { message = try channel.receive(timeout: max(.zero, idleRelease! - lastCall.duration(to: clock.now))) } catch .timedOut {
+                    released = true
+                    do { _ = try ImagePages.release() } catch let failure {
+                        // Not fatal: the worker only keeps more memory. The supervisor keeps the last log line.
+                        try channel.send(.log(WorkerLog(level: 3, message: failure.description)), timeout: nil)
+                    }
+                    continue
+                }
+            }
+            switch message {
+            case .call(let request):
+                released = idleRelease == nil
+                try channel.send(.callOutcome(runtime.call(request)), timeout: nil)
+                lastCall = clock.now
             case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
             case .shutdown: exit(WorkerExitCode.shutdown)
             default: fail(channel, WorkerExitCode.protocolError, "unexpected message")

@@ -155,7 +155,8 @@ enum RandomMessages {
                 maxMemoryPages: UInt32(truncatingIfNeeded: rng.next()), maxTableElements: UInt32(truncatingIfNeeded: rng.next()),
                 fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
                 maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
-                customFunctions: (0..<rng.below(4)).map { _ in string(&rng) }))
+                customFunctions: (0..<rng.below(4)).map { _ in string(&rng) },
+                idleReleaseMilliseconds: UInt32(truncatingIfNeeded: rng.next())))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),
                               arguments: (0..<rng.below(5)).map { _ in value(&rng) },

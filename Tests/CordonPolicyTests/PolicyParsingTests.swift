@@ -196,6 +196,27 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
         #expect(SyscallTable.number(of: "socketcall") == nil)  // i386-only
         #expect(SyscallTable.isKnown("socketcall"))
     }
+
+    /// The supervisor asks a worker to release its idle code pages only where `madvise` cannot be the
+    /// syscall that gets it killed.
+    @Test func unconditionalAllowanceOfASyscall() throws {
+        let base = try SandboxPolicy.parse(policyJSON(), file: "test.json").seccomp
+        #expect(base.allowsUnconditionally("read"))
+        #expect(!base.allowsUnconditionally("futex"))       // only with an argument condition
+        #expect(!base.allowsUnconditionally("madvise"))     // falls to the TRAP default
+        var permissive = base
+        permissive.defaultAction = .allow
+        #expect(permissive.allowsUnconditionally("madvise"))
+        permissive.syscalls.append(SeccompRule(names: ["madvise"], action: .errno))
+        #expect(!permissive.allowsUnconditionally("madvise"))
+        var conditional = base
+        conditional.syscalls.append(SeccompRule(names: ["madvise"], action: .allow,
+                                                includes: SeccompRuleCondition(arches: ["amd64"])))
+        #expect(!conditional.allowsUnconditionally("madvise"))
+        for path in ["/default.json", "/strict.json"] {
+            #expect(try SandboxPolicy.load(path: Paths.policies + path).seccomp.allowsUnconditionally("madvise"))
+        }
+    }
 }
 
 extension String {

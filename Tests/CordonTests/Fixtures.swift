@@ -7,10 +7,12 @@ import WAT
 enum Fixtures {
     static func wasm(_ wat: String) throws -> [UInt8] { try wat2wasm(wat) }
 
-    static func supervisor(audit: AuditLogHandle? = nil, warmPool: Int = 0) throws -> Supervisor {
+    static func supervisor(audit: AuditLogHandle? = nil, warmPool: Int = 0,
+                           idleRelease: Duration? = SupervisorConfiguration().workerIdleRelease) throws -> Supervisor {
         var configuration = SupervisorConfiguration()
         configuration.auditLog = audit?.log
         configuration.warmPoolSize = warmPool
+        configuration.workerIdleRelease = idleRelease
         configuration.loadTimeout = .seconds(20)
         configuration.passWorkerStderr = ProcessInfo.processInfo.environment["CORDON_WORKER_STDERR"] != nil
         return try Supervisor(configuration: configuration)

@@ -84,6 +84,43 @@ import Testing
         for pid in pids { #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"), "worker \(pid) survived shutdown") }
     }
 
+    /// An idle worker drops its mappings of the binary's code, under both shipped filters, and its next
+    /// call faults back what it needs: same process, same instance, right answer.
+    @Test(arguments: ["default", "strict"])
+    func idleWorkersReleaseTheirCodePages(policyName: String) async throws {
+        let policy = policyName == "strict" ? SandboxPolicy.builtinStrict : SandboxPolicy.builtinDefault
+        let releasing = try Fixtures.supervisor(idleRelease: .milliseconds(50))
+        let keeping = try Fixtures.supervisor(idleRelease: nil)
+        let module = try Fixtures.wasm(#"""
+        (module
+          (global $n (mut i32) (i32.const 0))
+          (func (export "next") (result i32)
+            global.get $n i32.const 1 i32.add global.set $n global.get $n))
+        """#)
+        let a = try await releasing.load(manifest: PluginManifest(name: "releasing"), module: module, policy: policy)
+        let b = try await keeping.load(manifest: PluginManifest(name: "keeping"), module: module, policy: policy)
+        for plugin in [a, b] { #expect(try await plugin.call("next") == [.i32(1)]) }
+        let pidA = try #require(await a.workerPIDs().first), pidB = try #require(await b.workerPIDs().first)
+        try await Task.sleep(for: .milliseconds(500))
+        let released = try Self.residentKilobytes(pidA), kept = try Self.residentKilobytes(pidB)
+        #expect(released * 2 < kept, "resident: \(released) KiB after the release, \(kept) KiB kept")
+        #expect(try await a.call("next") == [.i32(2)])
+        #expect(await a.workerPIDs() == [pidA])
+        // The release repeats after every idle period, not only the first.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try Self.residentKilobytes(pidA) * 2 < kept)
+        #expect(try await a.call("next") == [.i32(3)])
+        #expect(await a.metrics().restarts == 0)
+        await releasing.shutdown()
+        await keeping.shutdown()
+    }
+
+    private static func residentKilobytes(_ pid: Int32) throws -> Int {
+        let text = try String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("Rss:") })
+        return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+    }
+
     @Test func moduleCacheEvictsLeastRecentlyUsedWithinItsBudget() {
         var cache = ModuleCache(budget: 100)
         cache.store("a", bytes: [UInt8](repeating: 1, count: 40), outcome: .loaded([]))

@@ -47,7 +47,7 @@ frames = {
     "log": frame("log", u8(2) + s("a worker diagnostic")),
     "violation": frame("violation", i32(41) + u32(0xC000003E)),
     "listenerTaken": frame("listenerTaken", b""),
-    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + blob(b"\0asm\1\0\0\0") + u32(2) + s("my_fn") + s("other")),
+    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(2) + s("my_fn") + s("other") + u32(1000)),
     "call": frame("call", u64(1000000) + s("add") + u32(2) + u8(I32) + u32(2) + u8(I32) + u32(3) + u8(0), 11),
     "call-bytes": frame("call", u64(1000000) + s("process") + u32(0) + u8(1) + blob(b"input"), 12),
     "hostReply": frame("hostReply", i64(5) + blob(b"value"), 3),

@@ -43,6 +43,9 @@ int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a
 int cordon_gettid(void);
 /// pipe2(fds, O_CLOEXEC) (glibc declares pipe2 only under _GNU_SOURCE).
 int cordon_pipe_cloexec(int fds[2]);
+/// getauxval(3) (<sys/auxv.h> is not part of Swift's Glibc module): the worker finds its own program
+/// headers through AT_PHDR/AT_PHNUM.
+unsigned long cordon_getauxval(unsigned long type);
 /// sched_setaffinity to one CPU (cpu >= 0) or to every online CPU (cpu < 0); pid 0 is the calling
 /// thread. For cordon-bench, which compares two sides of a measurement on the same CPU.
 int cordon_pin_cpu(int pid, int cpu);
