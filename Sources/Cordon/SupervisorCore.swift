@@ -115,13 +115,11 @@ final class SupervisorCore: @unchecked Sendable {
         }
     }
 
-    /// SHA-256 of the policy's full description (for audit records, the pool and the filter cache).
-    static func policyDigest(_ policy: SandboxPolicy) -> String {
-        ModuleCache.digest(Array(String(reflecting: policy).utf8))
-    }
+    /// SHA-256 of the policy's canonical JSON (for audit records, the pool and the filter cache).
+    static func policyDigest(_ policy: SandboxPolicy) -> String { policy.sha256 }
 
-    /// `policyDigest`, memoized: reflecting a whole policy costs more than a warm load should, and so
-    /// does hashing it (16 µs) — the last policy seen is compared first, which is nearly free when it
+    /// `policyDigest`, memoized: serializing and hashing a whole policy costs more than a warm load
+    /// should — the last policy seen is compared first, which is nearly free when it
     /// shares storage with the one asked about (every load of `.builtinDefault` does).
     func digest(of policy: SandboxPolicy) -> String {
         if let last = lastPolicyDigest, last.policy == policy { return last.digest }

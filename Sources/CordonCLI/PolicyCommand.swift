@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cordon
 import CordonJail
 import CordonPolicy
 
@@ -16,7 +17,7 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Validate a policy file; print the effective seccomp filter and limits.",
         discussion: """
-        Prints the policy's limits, namespace plan and the seccomp filter as libseccomp pseudo-code. An invalid file is reported with the file, the JSON path and the reason. Use --builtin default|strict instead of FILE to print a built-in policy.
+        Prints the policy's SHA-256 (the policy_sha256 of audit records), its limits, namespace plan and the seccomp filter as libseccomp pseudo-code. An invalid file is reported with the file, the JSON path and the reason. Use --builtin default|strict instead of FILE to print a built-in policy.
 
         \(ExitStatus.table)
         """)
@@ -46,6 +47,8 @@ struct PolicyCheckCommand: AsyncParsableCommand {
                 throw CLIFailure(ExitStatus.invalidInput, "error: invalid policy: \(file ?? "<builtin>"): $.seccomp: \(error)")
             }
             print("valid: \(file ?? "<builtin \(builtin ?? "")>") (policy \(policy.name))")
+            // What audit records carry as policy_sha256: a reviewer matches a record to this file.
+            print("sha256: \(policy.sha256) (of the canonical JSON, docs/policies.md)")
             print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
         }
     }

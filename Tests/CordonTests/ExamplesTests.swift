@@ -166,6 +166,10 @@ import Testing
         let builtinCheck = try ExamplesSupport.cordon(["policy", "check", "--builtin", "default"])
         #expect(builtinCheck.status == 0)
         #expect(builtinCheck.stdout.contains("# limits: wall="))
+        // The digest audit records carry, recomputable from the file alone.
+        #expect(builtinCheck.stdout.contains("sha256: \(SandboxPolicy.builtinDefault.sha256) "))
+        let fileCheck = try ExamplesSupport.cordon(["policy", "check", ExamplesSupport.root + "/policies/default.json"])
+        #expect(fileCheck.stdout.contains("sha256: \(SandboxPolicy.builtinDefault.sha256) "))
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try #"{"name": "x", "wasm": {"maxMemoryPages": "lots"}}"#.write(toFile: directory + "/bad.json", atomically: true, encoding: .utf8)

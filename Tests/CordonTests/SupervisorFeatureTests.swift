@@ -166,12 +166,27 @@ import Testing
         try log.close()
 
         let text = try String(contentsOfFile: path, encoding: .utf8)
+        var policyDigests: [String] = []
         let types = text.split(separator: "\n").compactMap { line -> String? in
             guard let data = line.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
             if (object["type"] as? String)?.hasPrefix("log.") == false { #expect(object["tenant"] as? String == "tenant-x", "\(line)") }
+            if let digest = (object["data"] as? [String: Any])?["policy_sha256"] as? String { policyDigests.append(digest) }
             return object["type"] as? String
         }
+        // A reviewer recomputes policy_sha256 from the policy alone, with any SHA-256 tool.
+        let canonical = directory + "/policy.canonical.json"
+        try Data(Fixtures.policy().canonicalJSON).write(to: URL(fileURLWithPath: canonical))
+        let sha256sum = Process()
+        let pipe = Pipe()
+        sha256sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sha256sum.arguments = [canonical]
+        sha256sum.standardOutput = pipe
+        try sha256sum.run()
+        sha256sum.waitUntilExit()
+        let computed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        #expect(policyDigests == [String(computed)])
+        #expect(policyDigests == [Fixtures.policy().sha256])
         for expected in ["supervisor.start", "plugin.load", "worker.spawn", "hostcall", "capability.denied",
                          "worker.exit", "worker.restart", "plugin.unload", "supervisor.stop"] {
             #expect(types.contains(expected), "missing \(expected) in \(types)")

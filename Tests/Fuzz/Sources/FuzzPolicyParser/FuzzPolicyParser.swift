@@ -6,7 +6,8 @@
 //     slot the policy allows (uid arithmetic), → ConfinementPlan.encoded() → decode round trip,
 //   - SeccompProfile.parse on the same bytes (the bare OCI profile entry point).
 // Properties: no crash / ASan report; errors are typed (PolicyError / JailError); an accepted policy
-// re-parses identically from the same bytes (determinism) and its plan round-trips.
+// re-parses identically from the same bytes (determinism), its canonical JSON parses back to it, and
+// its plan round-trips.
 import Cordon
 import CordonJail
 import CordonPolicy
@@ -25,6 +26,12 @@ public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     }
     guard let again = try? SandboxPolicy.parse(bytes, file: "fuzz.json"), again == policy else {
         fatalError("accepted policy does not re-parse to the same value")
+    }
+    // The canonical form (what policy_sha256 hashes) loses nothing and is a fixed point.
+    let canonical = policy.canonicalJSON
+    guard let reparsed = try? SandboxPolicy.parse(canonical, file: "canonical.json"), reparsed == policy,
+          reparsed.canonicalJSON == canonical else {
+        fatalError("canonical form does not round-trip: \(String(decoding: canonical, as: UTF8.self))")
     }
     _ = ResourceLimits(policy: policy)
     let slot = policy.identity.uidRangeCount == 0 ? 0 : policy.identity.uidRangeCount - 1
