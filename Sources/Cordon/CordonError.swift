@@ -10,6 +10,8 @@ public enum LimitKind: String, Sendable, Hashable {
 /// Every failure the Cordon API reports, each with a message a person can act on.
 public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     case fileNotFound(path: String)
+    /// A `SupervisorConfiguration` field holds a value the supervisor cannot use.
+    case invalidConfiguration(field: String, reason: String)
     case invalidManifest(file: String, path: String, reason: String)
     case invalidPolicy(String)
     /// The module failed to parse, validate, link or instantiate inside the worker.
@@ -36,6 +38,7 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileNotFound(let path): "file not found: \(path)"
+        case .invalidConfiguration(let field, let reason): "invalid supervisor configuration: \(field): \(reason)"
         case .invalidManifest(let file, let path, let reason): "\(file): \(path): \(reason)"
         case .invalidPolicy(let text): "invalid policy: \(text)"
         case .invalidModule(let stage, let message): "invalid module (\(stage)): \(message)"

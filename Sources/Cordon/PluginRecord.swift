@@ -108,9 +108,9 @@ final class PluginRecord {
     func bootstrap(idleRelease: Duration?) -> Bootstrap {
         var milliseconds: UInt32 = 0
         if let idleRelease, policy.seccomp.allowsUnconditionally("madvise") {
+            // `SupervisorConfiguration.validate` bounded it to 0…UInt32.max ms; 0 ms becomes 1 (0 means never).
             let (seconds, attoseconds) = idleRelease.components
-            let total = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-            milliseconds = UInt32(clamping: total)
+            milliseconds = UInt32(clamping: max(1, seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000))
         }
         return Bootstrap(module: module, limits: wasmLimits, customFunctions: host.customFunctionNames,
                          idleReleaseMilliseconds: milliseconds)

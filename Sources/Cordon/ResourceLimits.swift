@@ -1,6 +1,8 @@
 import CordonPolicy
 
-/// Per-plugin limits. Each defaults to the policy's value; an application may tighten them.
+/// Per-plugin limits. Each defaults to the policy's value. An application's values are used as
+/// given, not clamped to the policy's: the application is the trusted party, so it can loosen a limit
+/// as well as tighten it (the worker's rlimits still come from the policy).
 public struct ResourceLimits: Sendable, Hashable {
     /// Linear-memory pages (64 KiB) a memory may grow to.
     public var memoryPages: UInt32

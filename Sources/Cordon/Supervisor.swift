@@ -55,6 +55,24 @@ public struct SupervisorConfiguration: Sendable {
         self.passWorkerStderr = passWorkerStderr
         self.channelRingCapacity = channelRingCapacity
     }
+
+    /// Throws `.invalidConfiguration` naming the first field the supervisor cannot use.
+    public func validate() throws(CordonError) {
+        func fail(_ field: String, _ reason: String) -> CordonError { .invalidConfiguration(field: field, reason: reason) }
+        guard warmPoolSize >= 0 else { throw fail("warmPoolSize", "\(warmPoolSize) is negative") }
+        guard loadTimeout > .zero else { throw fail("loadTimeout", "\(loadTimeout) is not positive") }
+        guard moduleCacheBytes >= 0 else { throw fail("moduleCacheBytes", "\(moduleCacheBytes) is negative") }
+        guard reactorBusyPoll >= .zero else { throw fail("reactorBusyPoll", "\(reactorBusyPoll) is negative") }
+        if let idle = workerIdleRelease {
+            // The worker gets it in milliseconds, as a u32 (0 means never).
+            guard idle >= .zero, idle <= .milliseconds(UInt32.max) else {
+                throw fail("workerIdleRelease", "\(idle) is outside 0…\(UInt32.max) ms (nil turns the release off)")
+            }
+        }
+        do { try ChannelConfiguration(ringCapacity: channelRingCapacity).validate() } catch {
+            throw fail("channelRingCapacity", "\(error)")
+        }
+    }
 }
 
 /// Hosts untrusted WebAssembly plugins, one confined worker process each, from one event-loop
@@ -65,8 +83,10 @@ public final class Supervisor: Sendable {
     let core: SupervisorCore
     let hub: EventHub
 
-    /// Starts the supervisor's reactor thread. Throws if the worker executable cannot be found.
+    /// Starts the supervisor's reactor thread. Throws if the configuration is invalid or the worker
+    /// executable cannot be found.
     public init(configuration: SupervisorConfiguration = SupervisorConfiguration()) throws(CordonError) {
+        try configuration.validate()
         let executable = try Self.locateWorker(configuration.workerExecutable)
         Self.raiseFileLimit()
         reactor = try Reactor(busyPoll: configuration.reactorBusyPoll)
@@ -96,7 +116,7 @@ public final class Supervisor: Sendable {
     /// - Parameters:
     ///   - grant: capabilities the application grants; the effective set is `grant ∩ manifest.capabilities`
     ///     (nil grants what the manifest asks).
-    ///   - limits: per-plugin limits; nil takes the policy's.
+    ///   - limits: per-plugin limits, used as given (not clamped to the policy's); nil takes the policy's.
     public func load(manifest: PluginManifest, module: [UInt8], policy: SandboxPolicy = .builtinDefault,
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
                      limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy()) async throws(CordonError) -> PluginHandle {

@@ -42,7 +42,7 @@ enum ExitStatus {
         switch error {
         case .fileNotFound: noInput
         case .invalidManifest, .invalidPolicy, .invalidModule: invalidInput
-        case .noSuchExport, .invalidArguments: usage
+        case .noSuchExport, .invalidArguments, .invalidConfiguration: usage
         case .trapped: trapped
         case .limitExceeded: limit
         case .timedOut: limit
