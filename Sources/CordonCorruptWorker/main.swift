@@ -115,10 +115,8 @@ func run() -> Never {
     do {
         try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
                                             layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
-        if report.listenerFD >= 0 {
-            guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
-            close(report.listenerFD)
-        }
+        guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
+        if report.listenerFD >= 0 { close(report.listenerFD) }
         var module: [UInt8]?
         while module == nil {
             switch try channel.receive(timeout: nil) {

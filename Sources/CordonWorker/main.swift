@@ -57,13 +57,12 @@ func runWorker() -> Never {
     do {
         try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
                                             layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
-        if report.listenerFD >= 0 {
-            guard case .listenerTaken = try channel.receive(timeout: nil) else {
-                fail(channel, WorkerExitCode.protocolError, "expected listenerTaken")
-            }
-            // Keeping it would let a compromised worker answer its own notifications.
-            close(report.listenerFD)
+        // The supervisor acknowledges every hello with listenerTaken, whether or not there was a listener.
+        guard case .listenerTaken = try channel.receive(timeout: nil) else {
+            fail(channel, WorkerExitCode.protocolError, "expected listenerTaken")
         }
+        // Keeping it would let a compromised worker answer its own notifications.
+        if report.listenerFD >= 0 { close(report.listenerFD) }
         // A cold spawn finds its bootstrap already queued behind listenerTaken; only a worker that
         // waits (in the warm pool) spends the time faulting in the interpreter ahead of its load.
         var first = try channel.tryReceive()

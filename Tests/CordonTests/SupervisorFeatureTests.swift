@@ -121,6 +121,31 @@ import Testing
         return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
     }
 
+    /// Policies without a seccomp listener (ERRNO, KILL_PROCESS, TRAP defaults) load and run too: the
+    /// supervisor acknowledges every hello with listenerTaken, and the worker always waits for it.
+    @Test(arguments: ["docker-default-compatible", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP"])
+    func policiesWithoutAListenerLoadAndRun(variant: String) async throws {
+        let policy: SandboxPolicy
+        if variant.hasPrefix("SCMP_") {
+            let text = SandboxPolicy.defaultJSON.replacingOccurrences(of: #""defaultAction": "SCMP_ACT_NOTIFY""#,
+                                                                      with: #""defaultAction": "\#(variant)""#)
+            policy = try SandboxPolicy.parse(Array(text.utf8), file: variant)
+        } else {
+            policy = try SandboxPolicy.load(path: ExamplesSupport.root + "/policies/\(variant).json")
+        }
+        #expect(!policy.seccomp.usesNotify)
+        let audit = try AuditLogHandle.temporary("nolistener")
+        defer { audit.remove() }
+        let supervisor = try Fixtures.supervisor(audit: audit)
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "nolistener"), module: try Fixtures.wasm(Fixtures.add),
+                                               policy: policy)
+        #expect(try await plugin.call("add", [.i32(2), .i32(3)]) == [.i32(5)])
+        await supervisor.shutdown()
+        let records = try audit.closeAndRead()
+        #expect(records.contains(#""seccomp_mode":"kill""#), "\(records)")
+        #expect(!records.contains(#""seccomp_mode":"notify""#))
+    }
+
     @Test func moduleCacheEvictsLeastRecentlyUsedWithinItsBudget() {
         var cache = ModuleCache(budget: 100)
         cache.store("a", bytes: [UInt8](repeating: 1, count: 40), outcome: .loaded([]))
