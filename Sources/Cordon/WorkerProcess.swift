@@ -107,6 +107,13 @@ final class WorkerProcess {
                 plan = try PolicyCompiler.compile(effective, slot: slot, supervisorPID: getpid(),
                                                   createdNamespaces: namespaces, runningAsRoot: root, filter: filter)
             } catch { throw .confinementFailed(detail: "compiling the policy: \(error)") }
+            // Without root the worker unshares its namespaces itself, where a refusal would only show
+            // as a dead worker: ask the kernel first, and degrade here as the clone path does.
+            if !root, !plan.workerNamespaces.isEmpty, let refusal = NamespaceProbe.refusal(of: plan.workerNamespaces) {
+                lastError = .spawnFailed(step: "unshare\(plan.workerNamespaces) (probe)", errno: refusal)
+                if index == attempts.count - 1 { break }
+                continue
+            }
             let planFD = try Self.sealedMemfd(plan.encoded())
             defer { close(planFD) }
             // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD).

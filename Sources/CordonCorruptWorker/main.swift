@@ -102,9 +102,10 @@ func run() -> Never {
     do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch { exit(74) }
     let raw = RawMapping.map(fd: 3)
     guard let planBytes = ConfinementPlan.readInherited() else { exit(71) }
-    let report: ConfinementReport
+    let plan: ConfinementPlan, report: ConfinementReport
     do {
-        report = try Confinement.apply(try ConfinementPlan.decode(planBytes), sigsysSlot: nil)
+        plan = try ConfinementPlan.decode(planBytes)
+        report = try Confinement.apply(plan, sigsysSlot: nil)
     } catch {
         exit(71)
     }
@@ -117,6 +118,7 @@ func run() -> Never {
                                             layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
         guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
         if report.listenerFD >= 0 { close(report.listenerFD) }
+        do { try Confinement.finishAfterHandOver(plan) } catch { exit(71) }
         var module: [UInt8]?
         while module == nil {
             switch try channel.receive(timeout: nil) {

@@ -113,7 +113,16 @@ public enum Confinement {
         layers.append("rlimits")
 
         // MARK: 4. Capabilities and identity.
-        for cap in 0...lastCap {
+        // Emptying the bounding set and locking securebits need CAP_SETPCAP: root has it, and so does a
+        // worker in its own user namespace. A non-root worker without one (the policy made the user
+        // namespace optional and the kernel refused it, or disabled it) holds no capabilities at all;
+        // its sets are verified empty below, and no_new_privs (step 5) keeps it from ever gaining one
+        // through exec. The layer then says exactly that: `capabilities.none-held`.
+        let privileged = holdsEffective(capability: CAP_SETPCAP)
+        if !privileged {
+            try prctlChecked(.capabilities, PR.capAmbient, PR.capAmbientClearAll, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
+        }
+        for cap in 0...lastCap where privileged {
             let held = cordon_prctl(PR.capbsetRead, UInt(cap), 0, 0, 0)
             if held < 0 {
                 if errno == EINVAL { break }  // beyond what this kernel knows
@@ -121,10 +130,12 @@ public enum Confinement {
             }
             if held == 1 { try prctlChecked(.capabilities, PR.capbsetDrop, UInt(cap), "prctl(PR_CAPBSET_DROP, \(cap))") }
         }
-        try prctlChecked(.capabilities, PR.capAmbient, PR.capAmbientClearAll, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
-        // Lock the legacy "root is all-powerful" rules off, and forbid keeping or raising capabilities
-        // across the uid switch below; needs CAP_SETPCAP, which this process still has.
-        try prctlChecked(.capabilities, PR.setSecurebits, PR.securebitsLocked, "prctl(PR_SET_SECUREBITS)")
+        if privileged {
+            try prctlChecked(.capabilities, PR.capAmbient, PR.capAmbientClearAll, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
+            // Lock the legacy "root is all-powerful" rules off, and forbid keeping or raising capabilities
+            // across the uid switch below; needs CAP_SETPCAP, which this process still has.
+            try prctlChecked(.capabilities, PR.setSecurebits, PR.securebitsLocked, "prctl(PR_SET_SECUREBITS)")
+        }
         if plan.runningAsRoot {
             guard setgroups(0, nil) == 0 else { throw JailError(step: .credentials, errno: errno, detail: "setgroups(0)") }
             guard cordon_setresgid(plan.gid, plan.gid, plan.gid) == 0 else {
@@ -148,14 +159,14 @@ public enum Confinement {
         close(statFD)
         statOpen = false
         for limit in plan.rlimits where limit.resource == nproc { try setLimit(limit) }
-        try clearCapabilitySets()
+        try clearCapabilitySets(boundingSetMustBeEmpty: privileged)
         // Read now: after step 6 even getuid(2) is outside the allow-list.
         let finalUID = getuid(), finalGID = getgid()
         // Whatever the plan says, a worker never continues as uid/gid 0 (e.g. a non-root plan run as root).
         guard finalUID != 0, geteuid() != 0, finalGID != 0, getegid() != 0 else {
             throw JailError(step: .credentials, errno: EPERM, detail: "still uid/gid 0 after the identity step")
         }
-        layers.append("capabilities")
+        layers.append(privileged ? "capabilities" : "capabilities.none-held")
         layers.append("uid:\(finalUID)")
         layers.append("gid:\(finalGID)")
 
@@ -165,7 +176,10 @@ public enum Confinement {
             throw JailError(step: .noNewPrivs, errno: EINVAL, detail: "PR_GET_NO_NEW_PRIVS is not 1")
         }
         layers.append("no_new_privs")
-        try prctlChecked(.dumpable, PR.setDumpable, 0, "prctl(PR_SET_DUMPABLE, 0)")
+        // Deferred (non-root with a listener): done by finishAfterHandOver before the worker reads
+        // anything but the supervisor's acknowledgement, so it holds before any plugin byte; a failure
+        // there ends the worker.
+        if !plan.defersDumpable { try prctlChecked(.dumpable, PR.setDumpable, 0, "prctl(PR_SET_DUMPABLE, 0)") }
         layers.append("non-dumpable")
 
         // MARK: 6. Seccomp, last: every step above needs syscalls the filter forbids.
@@ -182,6 +196,13 @@ public enum Confinement {
         let listener: Int32 = plan.wantsListener ? rc : -1
         layers.append("seccomp." + actionLayerName(plan.defaultAction))
         return ConfinementReport(layers: layers, listenerFD: listener, uid: finalUID, gid: finalGID)
+    }
+
+    /// The last step, once the supervisor has taken the seccomp listener: a plan that `defersDumpable`
+    /// makes the worker non-dumpable now (the filter allows exactly `prctl(PR_SET_DUMPABLE, 0)` for it).
+    public static func finishAfterHandOver(_ plan: ConfinementPlan) throws(JailError) {
+        guard plan.defersDumpable else { return }
+        try prctlChecked(.dumpable, PR.setDumpable, 0, "prctl(PR_SET_DUMPABLE, 0) after the listener hand-over")
     }
 
     static func actionLayerName(_ a: SeccompAction) -> String {
@@ -344,7 +365,16 @@ public enum Confinement {
     }
 
     /// Clears permitted/effective/inheritable with libcap and verifies the result.
-    static func clearCapabilitySets() throws(JailError) {
+    /// Whether `capability` is in this process's effective set (false if it cannot be read).
+    static func holdsEffective(capability: Int32) -> Bool {
+        guard let caps = cap_get_proc() else { return false }
+        defer { cap_free(UnsafeMutableRawPointer(caps)) }
+        var value = CAP_CLEAR
+        guard cap_get_flag(caps, cap_value_t(capability), CAP_EFFECTIVE, &value) == 0 else { return false }
+        return value == CAP_SET
+    }
+
+    static func clearCapabilitySets(boundingSetMustBeEmpty: Bool) throws(JailError) {
         guard let empty = cap_init() else { throw JailError(step: .capabilities, errno: errno, detail: "cap_init") }
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
         guard cap_clear(empty) == 0 else { throw JailError(step: .capabilities, errno: errno, detail: "cap_clear") }
@@ -352,7 +382,7 @@ public enum Confinement {
         guard let now = cap_get_proc() else { throw JailError(step: .capabilities, errno: errno, detail: "cap_get_proc") }
         defer { cap_free(UnsafeMutableRawPointer(now)) }
         guard cap_compare(now, empty) == 0 else { throw JailError(step: .capabilities, errno: EPERM, detail: "capabilities remain after cap_set_proc") }
-        for cap in 0..<64 where cordon_prctl(PR.capbsetRead, UInt(cap), 0, 0, 0) == 1 {
+        for cap in 0..<64 where boundingSetMustBeEmpty && cordon_prctl(PR.capbsetRead, UInt(cap), 0, 0, 0) == 1 {
             throw JailError(step: .capabilities, errno: EPERM, detail: "capability \(cap) remains in the bounding set")
         }
     }

@@ -74,6 +74,11 @@ public struct ConfinementPlan: Sendable, Hashable {
     /// Whether loading the filter yields a user-notification listener fd.
     public var wantsListener: Bool { seccompFlags & SeccompFlags.newListener != 0 }
 
+    /// Whether the worker becomes non-dumpable only after the supervisor took its listener
+    /// (`Confinement.finishAfterHandOver`): `pidfd_getfd` needs ptrace access to the worker, which a
+    /// supervisor without CAP_SYS_PTRACE does not have to a non-dumpable process.
+    public var defersDumpable: Bool { !runningAsRoot && wantsListener }
+
     static let actionCodes: [(SeccompAction, UInt8)] = [
         (.killThread, 1), (.killProcess, 2), (.trap, 3), (.errno, 4), (.trace, 5), (.allow, 6), (.log, 7), (.notify, 8),
     ]

@@ -60,7 +60,7 @@ public enum PolicyCompiler {
         ]
 
         let filter: [UInt8]
-        if let precompiled { filter = precompiled } else { filter = try SeccompBuilder.exportBPF(policy.seccomp) }
+        if let precompiled { filter = precompiled } else { filter = try compileFilter(policy.seccomp, runningAsRoot: runningAsRoot) }
         var flags = SeccompFlags.tsync
         if policy.seccomp.usesNotify { flags |= SeccompFlags.newListener | SeccompFlags.tsyncESRCH }
         if policy.seccomp.flags.contains(.log) { flags |= SeccompFlags.log }
@@ -75,9 +75,23 @@ public enum PolicyCompiler {
             seccompFlags: flags, filter: filter)
     }
 
-    /// The BPF program for a seccomp profile (what `compile` embeds in every plan).
-    public static func compileFilter(_ profile: SeccompProfile) throws(JailError) -> [UInt8] {
-        try SeccompBuilder.exportBPF(profile)
+    /// The BPF program for a seccomp profile (what `compile` embeds in every plan), for a supervisor
+    /// that is or is not root (`effectiveProfile`).
+    public static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool) throws(JailError) -> [UInt8] {
+        try SeccompBuilder.exportBPF(effectiveProfile(profile, runningAsRoot: runningAsRoot))
+    }
+
+    /// The profile a worker loads. Without root and with a listener, one rule is added: `prctl` with
+    /// exactly `PR_SET_DUMPABLE, 0`, for the step the worker takes after the listener hand-over
+    /// (`ConfinementPlan.defersDumpable`). Making itself less accessible is all it allows.
+    public static func effectiveProfile(_ profile: SeccompProfile, runningAsRoot: Bool) -> SeccompProfile {
+        guard !runningAsRoot, profile.usesNotify else { return profile }
+        var effective = profile
+        effective.syscalls.append(SeccompRule(names: ["prctl"], action: .allow, args: [
+            SeccompArg(index: 0, value: UInt64(Confinement.PR.setDumpable), op: .equal),
+            SeccompArg(index: 1, value: 0, op: .equal),
+        ]))
+        return effective
     }
 
     /// Human-readable effective policy for `cordon policy check`: the filter as libseccomp's PFC
@@ -103,6 +117,9 @@ public enum PolicyCompiler {
         out += "# wasm: pages=\(w.maxMemoryPages) table=\(w.maxTableElements) fuel=\(w.fuelPerCall) depth=\(w.maxCallDepth) reentry=\(w.maxReentryDepth)\n"
         out += "# limits: wall=\(l.wallTimeMillisecondsPerCall)ms cpu=\(l.cpuSecondsPerWorker)s hostcalls=\(l.hostCallsPerSecond)/s,\(l.hostCallsPerCall)/call "
         out += "hostcallBytes=\(l.maxHostCallBytes) messageBytes=\(l.maxMessageBytes) log=\(l.logBytesPerSecond)B/s\n"
+        if policy.seccomp.usesNotify {
+            out += "# non-root supervisor: the filter also allows prctl(PR_SET_DUMPABLE, 0), for the step after the listener hand-over\n"
+        }
         return out + pfc
     }
 }

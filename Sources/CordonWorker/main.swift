@@ -46,9 +46,9 @@ func runWorker() -> Never {
         exit(WorkerExitCode.channelFailed)
     }
     guard let planBytes = ConfinementPlan.readInherited() else { fail(channel, WorkerExitCode.confinementFailed, "cannot read the confinement plan (fd 5)") }
-    let report: ConfinementReport
+    let plan: ConfinementPlan, report: ConfinementReport
     do {
-        let plan = try ConfinementPlan.decode(planBytes)
+        plan = try ConfinementPlan.decode(planBytes)
         report = try Confinement.apply(plan, sigsysSlot: nil)
     } catch {
         fail(channel, WorkerExitCode.confinementFailed, "confinement failed: \(error)")
@@ -63,6 +63,9 @@ func runWorker() -> Never {
         }
         // Keeping it would let a compromised worker answer its own notifications.
         if report.listenerFD >= 0 { close(report.listenerFD) }
+        do { try Confinement.finishAfterHandOver(plan) } catch {
+            fail(channel, WorkerExitCode.confinementFailed, "confinement failed: \(error)")
+        }
         // A cold spawn finds its bootstrap already queued behind listenerTaken; only a worker that
         // waits (in the warm pool) spends the time faulting in the interpreter ahead of its load.
         var first = try channel.tryReceive()

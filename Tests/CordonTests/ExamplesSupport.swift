@@ -26,6 +26,8 @@ enum ExamplesSupport {
     }()
 
     static var hasCordon: Bool { cordonBinary != nil }
+    /// Root with setpriv(1): the tests can also run the supervisor as an unprivileged user.
+    static var canDropToNobody: Bool { hasCordon && geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") }
     static var hasClang: Bool { compiler("clang") != nil }
     static var hasEmbeddedSwift: Bool {
         compiler("swiftc") != nil
@@ -54,15 +56,24 @@ enum ExamplesSupport {
 
     /// Runs `cordon` with `arguments` (cwd = repository root); output goes through files so a
     /// chatty plugin cannot fill a pipe and deadlock the test.
-    static func cordon(_ arguments: [String]) throws -> Outcome {
+    /// Runs `cordon` with `arguments`; with `asUser`, through setpriv(1) as that uid and gid (no groups).
+    static func cordon(_ arguments: [String], asUser: UInt32? = nil) throws -> Outcome {
         guard let binary = cordonBinary else { throw CocoaError(.fileNoSuchFile) }
+        if let asUser {
+            return try run("/usr/bin/setpriv", ["--reuid", "\(asUser)", "--regid", "\(asUser)", "--clear-groups", binary] + arguments)
+        }
+        return try run(binary, arguments)
+    }
+
+    /// Runs `executable` with `arguments` in the repository root; stdout and stderr go through files.
+    static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = directory + "/stdout", err = directory + "/stderr"
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: root)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))

@@ -161,6 +161,54 @@ import Testing
         }
     }
 
+    /// A supervisor without root: the worker unshares its own namespaces, the seccomp listener is still
+    /// taken (the worker becomes non-dumpable only after the hand-over), and the call runs.
+    @Test(.enabled(if: ExamplesSupport.canDropToNobody, "needs root, setpriv and the cordon binary"))
+    func cliRunsWithoutRoot() throws {
+        let run = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json"], asUser: 65534)
+        #expect(run.status == 0, "\(run.stderr)")
+        for layer in ["seccomp.notify", "non-dumpable", "no_new_privs", "uid:65534", "capabilities"] {
+            #expect(run.stdout.contains("\"\(layer)\""), "\(layer) missing: \(run.stdout)")
+        }
+        // Without a user namespace (here the policy disables them all) a non-root worker holds no
+        // capabilities to drop, cannot clear its bounding set, and says so.
+        var policy = SandboxPolicy.builtinDefault
+        policy.namespaces = NamespacePolicy(user: .disabled, mount: .disabled, network: .disabled, ipc: .disabled,
+                                            uts: .disabled, pid: .disabled, cgroup: .disabled)
+        let directory = try ExamplesSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(policy.canonicalJSON).write(to: URL(fileURLWithPath: directory + "/nons.json"))
+        _ = chmod(directory, 0o755)
+        let bare = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json",
+                                               "--policy", directory + "/nons.json"], asUser: 65534)
+        #expect(bare.status == 0, "\(bare.stderr)")
+        for layer in ["capabilities.none-held", "no_new_privs", "non-dumpable", "seccomp.notify"] {
+            #expect(bare.stdout.contains("\"\(layer)\""), "\(layer) missing: \(bare.stdout)")
+        }
+        #expect(!bare.stdout.contains("namespace."))
+        // A policy that requires what only root can give fails with a reason, not a hang or a crash.
+        let strict = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--policy", "policies/strict.json"],
+                                                asUser: 65534)
+        #expect(strict.status == 71)
+        #expect(strict.stderr.contains("a PID namespace needs a root supervisor"), "\(strict.stderr)")
+    }
+
+    /// Where the kernel refuses an unprivileged user namespace (here: bubblewrap's --disable-userns), a
+    /// non-root supervisor finds out before it spawns (NamespaceProbe) and degrades as the policy
+    /// allows, instead of handing the worker a plan it would die on.
+    @Test(.enabled(if: ExamplesSupport.canDropToNobody && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap"),
+                   "needs root, setpriv, bubblewrap and the cordon binary"))
+    func cliDegradesWhereUserNamespacesAreRefused() throws {
+        let binary = try #require(ExamplesSupport.cordonBinary)
+        let run = try ExamplesSupport.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                                               "/usr/bin/bwrap", "--dev-bind", "/", "/", "--unshare-user", "--disable-userns", "--",
+                                                               binary, "run", "Examples/wat/hello.wat", "--export", "hello", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"capabilities.none-held\""), "\(run.stdout)")
+        #expect(run.stdout.contains("\"seccomp.notify\""))
+        #expect(!run.stdout.contains("namespace."))
+    }
+
     @Test(.enabled(if: ExamplesSupport.hasCordon, "cordon binary not built: swift build --product cordon"))
     func cliPolicyInspectAndAudit() async throws {
         let builtinCheck = try ExamplesSupport.cordon(["policy", "check", "--builtin", "default"])

@@ -43,6 +43,10 @@ int cordon_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a
 int cordon_gettid(void);
 /// pipe2(fds, O_CLOEXEC) (glibc declares pipe2 only under _GNU_SOURCE).
 int cordon_pipe_cloexec(int fds[2]);
+/// Whether an unprivileged process may create the namespaces in `flags` (CLONE_NEW*, with
+/// CLONE_NEWUSER): clones a child with them that exits at once, reaps it, and returns 0 or the clone's
+/// errno. A non-root supervisor asks before it hands a worker a plan that would unshare them.
+int cordon_probe_namespaces(unsigned long flags);
 /// getauxval(3) (<sys/auxv.h> is not part of Swift's Glibc module): the worker finds its own program
 /// headers through AT_PHDR/AT_PHNUM.
 unsigned long cordon_getauxval(unsigned long type);
