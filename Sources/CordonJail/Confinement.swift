@@ -117,8 +117,9 @@ public enum Confinement {
         // worker in its own user namespace. A non-root worker without one (the policy made the user
         // namespace optional and the kernel refused it, or disabled it) holds no capabilities at all;
         // its sets are verified empty below, and no_new_privs (step 5) keeps it from ever gaining one
-        // through exec. The layer then says exactly that: `capabilities.none-held`.
-        let privileged = holdsEffective(capability: CAP_SETPCAP)
+        // through exec. The layer then says exactly that: `capabilities.none-held`. A root plan always
+        // takes the full path: there a missing CAP_SETPCAP is a failure, not a degradation.
+        let privileged = plan.runningAsRoot || holdsEffective(capability: CAP_SETPCAP)
         if !privileged {
             try prctlChecked(.capabilities, PR.capAmbient, PR.capAmbientClearAll, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
         }
@@ -364,7 +365,6 @@ public enum Confinement {
         guard setuid(0) != 0 else { throw JailError(step: .credentials, errno: EINVAL, detail: "setuid(0) succeeded after the switch") }
     }
 
-    /// Clears permitted/effective/inheritable with libcap and verifies the result.
     /// Whether `capability` is in this process's effective set (false if it cannot be read).
     static func holdsEffective(capability: Int32) -> Bool {
         guard let caps = cap_get_proc() else { return false }
@@ -374,6 +374,8 @@ public enum Confinement {
         return value == CAP_SET
     }
 
+    /// Clears permitted/effective/inheritable with libcap and verifies the result (and, when it could
+    /// be emptied, that the bounding set is empty).
     static func clearCapabilitySets(boundingSetMustBeEmpty: Bool) throws(JailError) {
         guard let empty = cap_init() else { throw JailError(step: .capabilities, errno: errno, detail: "cap_init") }
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
