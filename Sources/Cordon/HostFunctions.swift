@@ -30,6 +30,17 @@ public enum HostFunctionError: Error, Sendable, Hashable {
     }
 }
 
+/// Where the supervisor runs an application's host functions.
+public enum HostExecution: Sendable, Hashable {
+    /// Swift's cooperative pool (the default): a slow or blocking host function delays only the
+    /// plugin that called it. Costs two thread hand-offs per host call (reactor → pool → reactor).
+    case cooperativePool
+    /// The supervisor's reactor thread, the one that serves every worker: saves those two hand-offs,
+    /// but any time a host function spends without suspending stalls all plugins. Only for hosts whose
+    /// functions return at once or suspend (never block, never compute at length).
+    case reactor
+}
+
 /// What the application provides to plugins. Every method runs in the supervisor process, after the
 /// capability check; a thrown `HostFunctionError` becomes that ABI code, any other error `host_error`.
 /// Default implementations give a usable in-memory host (see `InMemoryHost`).
@@ -50,6 +61,8 @@ public protocol HostFunctions: Sendable {
     func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8]
     /// Names of the custom functions this host serves (the guest may import them from `env`).
     var customFunctionNames: [String] { get }
+    /// Where these functions run (default `.cooperativePool`).
+    var execution: HostExecution { get }
 }
 
 extension HostFunctions {
@@ -72,6 +85,7 @@ extension HostFunctions {
     }
     public func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] { throw HostFunctionError.notFound }
     public var customFunctionNames: [String] { [] }
+    public var execution: HostExecution { .cooperativePool }
 }
 
 /// A ready host: config from the manifest (overridable), per-plugin in-memory storage, a message
@@ -91,9 +105,13 @@ public final class InMemoryHost: HostFunctions {
     private let tools: [String: Tool]
     private let echoLogs: Bool
 
-    public init(tools: [String: Tool] = [:], echoLogs: Bool = false) {
+    /// Where this host's functions run; `.reactor` only if every tool returns at once or suspends.
+    public let execution: HostExecution
+
+    public init(tools: [String: Tool] = [:], echoLogs: Bool = false, execution: HostExecution = .cooperativePool) {
         self.tools = tools
         self.echoLogs = echoLogs
+        self.execution = execution
     }
 
     /// Log records received so far, oldest first.

@@ -11,7 +11,7 @@ import Glibc
 ///
 /// It is also the thread that spawns workers: PR_SET_PDEATHSIG fires when the *thread* that forked
 /// the child exits, so spawning from a short-lived pool thread would kill workers at random.
-final class Reactor: @unchecked Sendable {
+final class Reactor: TaskExecutor, @unchecked Sendable {
     private struct Job: @unchecked Sendable { let run: () -> Void }
 
     private let epollFD: CInt
@@ -46,6 +46,12 @@ final class Reactor: @unchecked Sendable {
     deinit {
         close(epollFD)
         close(wakeFD)
+    }
+
+    /// As a `TaskExecutor`, the reactor runs a task's jobs among its own (`HostExecution.reactor`).
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        execute { [unowned self] in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 
     /// Whether the caller is the reactor thread.

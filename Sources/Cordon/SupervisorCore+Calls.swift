@@ -218,9 +218,19 @@ extension SupervisorCore {
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
             reply(answer.status, answer.data, auditStatus: answer.status < 0 ? .error : .ok)
         }
-        Task {
-            let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
-            reactor.execute { deliver.value(answer) }
+        switch host.execution {
+        case .cooperativePool:
+            Task {
+                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
+                reactor.execute { deliver.value(answer) }
+            }
+        case .reactor:
+            // Starts on the reactor's next drain and resumes there after every suspension, so the
+            // answer is usually delivered in the same turn, with no thread hand-off at all.
+            Task(executorPreference: reactor) {
+                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
+                if reactor.isCurrent { deliver.value(answer) } else { reactor.execute { deliver.value(answer) } }
+            }
         }
     }
 }

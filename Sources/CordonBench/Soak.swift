@@ -513,7 +513,6 @@ func runSoak(arguments: [String]) async throws {
         try await Task.sleep(for: .milliseconds(100))
         after = ProcessSnapshot.now()
     }
-    let children = ProcEntry.all().filter { $0.ppid == me }
     let statsMain = await main!.stats(), statsCorrupt = await corrupt!.stats()
     await main!.shutdown()
     await corrupt!.shutdown()

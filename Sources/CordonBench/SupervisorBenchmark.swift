@@ -203,13 +203,20 @@ private func hostCalls(quick: Bool) async throws {
     policy.limits.hostCallsPerCall = calls + 1
     policy.limits.hostCallsPerSecond = 10_000_000
     policy.limits.wallTimeMillisecondsPerCall = 120_000
-    let handle = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),
+    let pooled = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),
                                            module: module, policy: policy)
+    let onReactor = try await supervisor.load(manifest: PluginManifest(name: "hostloop-reactor", capabilities: [.timer]),
+                                              module: module, policy: policy, host: ReactorHost())
     let clock = ContinuousClock()
-    _ = try await handle.call("loop", [.i32(1000)])
-    let start = clock.now
-    _ = try await handle.call("loop", [.i32(calls)])
-    let confined = start.duration(to: clock.now)
+    for handle in [pooled, onReactor] { _ = try await handle.call("loop", [.i32(1000)]) }
+    // Alternating quarters, so that drift of the VM does not favour one side.
+    var confined = Duration.zero, confinedOnReactor = Duration.zero
+    for round in 0..<8 {
+        let handle = round % 2 == 0 ? pooled : onReactor
+        let start = clock.now
+        _ = try await handle.call("loop", [.i32(calls / 4)])
+        if round % 2 == 0 { confined += start.duration(to: clock.now) } else { confinedOnReactor += start.duration(to: clock.now) }
+    }
     await supervisor.shutdown()
 
     let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software))
@@ -227,8 +234,15 @@ private func hostCalls(quick: Bool) async throws {
     print("## End-to-end guest host call (WasmKit import → channel → Swift HostFunctions → back), \(calls) calls")
     let w = [40, 12]
     print(row(["confined worker, per host call", formatTime(per(confined))], widths: w))
+    print(row(["  host functions on the reactor", formatTime(per(confinedOnReactor))], widths: w)
+          + "  (HostExecution.reactor: no hand-off to the cooperative pool)")
     print(row(["in-process native host function", formatTime(per(inProcess))], widths: w))
     print("")
+}
+
+/// The default host functions, run on the supervisor's reactor thread.
+private struct ReactorHost: HostFunctions {
+    var execution: HostExecution { .reactor }
 }
 
 private func memoryPerWorker(counts: [Int]) async throws {

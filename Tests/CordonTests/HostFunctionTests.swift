@@ -1,5 +1,6 @@
 import Cordon
 import Foundation
+import Synchronization
 import Testing
 
 /// Every host function with and without its capability, and the hostile (ptr, len) cases.
@@ -13,9 +14,11 @@ import Testing
 
     static let everything: Set<PluginCapability> = [.readConfig, .writeConfig, .sendMessage, .storage, .random, .timer, .callTool]
 
-    @Test func grantedHostFunctionsWork() async throws {
+    @Test(arguments: [HostExecution.cooperativePool, .reactor])
+    func grantedHostFunctionsWork(execution: HostExecution) async throws {
         let supervisor = try Fixtures.supervisor()
-        let host = InMemoryHost(tools: ["upper": { bytes in Array(String(decoding: bytes, as: UTF8.self).uppercased().utf8) }])
+        let host = InMemoryHost(tools: ["upper": { bytes in Array(String(decoding: bytes, as: UTF8.self).uppercased().utf8) }],
+                                execution: execution)
         let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: host)
         #expect(try await plugin.call("get_config") == [.i32(8)])          // "hi there"
         #expect(try await plugin.call("config_first_byte") == [.i32(UInt32(UInt8(ascii: "h")))])
@@ -29,6 +32,30 @@ import Testing
         #expect(host.logs.contains { $0.message == "hello from the guest" && $0.level == .info })
         #expect(try await plugin.call("tool") == [.i32(5)])
         #expect(try await plugin.call("tool_byte") == [.i32(UInt32(UInt8(ascii: "H")))])
+        await supervisor.shutdown()
+    }
+
+    /// A host function that suspends on the reactor (host_sleep_ms) does not hold it: another plugin's
+    /// calls are answered while it sleeps, and the sleeper resumes there and answers. (Ordering, not
+    /// timing: the sleep is long enough that a loaded machine still answers the other plugin first.)
+    @Test func reactorHostFunctionsThatSuspendDoNotStallOtherPlugins() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let sleeper = try await supervisor.load(manifest: PluginManifest(name: "sleeper", capabilities: [.timer]),
+                                                module: try Fixtures.wasm(Plugins.bytes), policy: Fixtures.policy(wallMs: 10_000),
+                                                host: InMemoryHost(execution: .reactor))
+        let adder = try await supervisor.load(manifest: PluginManifest(name: "adder"), module: try Fixtures.wasm(Fixtures.add))
+        let sleeperDone = DoneFlag()
+        let sleeping = Task {
+            let result = try await sleeper.call("sleepy", [.i32(3000)])
+            sleeperDone.set()
+            return result
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await adder.call("add", [.i32(2), .i32(3)]) == [.i32(5)])
+        let doneBeforeOthers = sleeperDone.isSet
+        #expect(!doneBeforeOthers, "the other plugin was answered only after the sleep")
+        _ = try await sleeping.value
+        #expect(sleeperDone.isSet)
         await supervisor.shutdown()
     }
 
@@ -75,4 +102,11 @@ import Testing
         #expect(limited == 500, "\(limited) of 1,500 calls rate limited; the policy allows 1,000 per call")
         await supervisor.shutdown()
     }
+}
+
+/// A flag one task sets and another reads.
+final class DoneFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { flag.load(ordering: .sequentiallyConsistent) }
 }
