@@ -62,6 +62,8 @@ final class PluginRecord {
     var moduleSHA256: String
     let policy: SandboxPolicy
     let policySHA256: String
+    /// Whether the policy's filter lets `madvise` through unconditionally (asked once, not per spawn).
+    let filterAllowsIdleRelease: Bool
     let host: any HostFunctions
     let granted: Set<PluginCapability>
     let limits: ResourceLimits
@@ -88,6 +90,7 @@ final class PluginRecord {
         self.moduleSHA256 = moduleSHA256
         self.policy = request.policy
         self.policySHA256 = policySHA256
+        self.filterAllowsIdleRelease = request.policy.seccomp.allowsUnconditionally("madvise")
         self.host = request.host
         self.granted = request.granted
         self.limits = request.limits
@@ -107,7 +110,7 @@ final class PluginRecord {
     /// kills a worker.
     func bootstrap(idleRelease: Duration?) -> Bootstrap {
         var milliseconds: UInt32 = 0
-        if let idleRelease, policy.seccomp.allowsUnconditionally("madvise") {
+        if let idleRelease, filterAllowsIdleRelease {
             // `SupervisorConfiguration.validate` bounded it to 0…UInt32.max ms; 0 ms becomes 1 (0 means never).
             let (seconds, attoseconds) = idleRelease.components
             milliseconds = UInt32(clamping: max(1, seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000))
