@@ -115,10 +115,7 @@ final class SupervisorCore: @unchecked Sendable {
         }
     }
 
-    /// SHA-256 of the policy's canonical JSON (for audit records, the pool and the filter cache).
-    static func policyDigest(_ policy: SandboxPolicy) -> String { policy.sha256 }
-
-    /// `policyDigest`, memoized: serializing and hashing a whole policy costs more than a warm load
+    /// `SandboxPolicy.sha256` (for audit records, the pool and the filter cache), memoized: serializing and hashing a whole policy costs more than a warm load
     /// should — the last policy seen is compared first, which is nearly free when it
     /// shares storage with the one asked about (every load of `.builtinDefault` does).
     func digest(of policy: SandboxPolicy) -> String {
@@ -127,7 +124,7 @@ final class SupervisorCore: @unchecked Sendable {
             lastPolicyDigest = (policy, known)
             return known
         }
-        let digest = Self.policyDigest(policy)
+        let digest = policy.sha256
         if policyDigests.count > 64 { policyDigests.removeAll() }
         policyDigests[policy] = digest
         lastPolicyDigest = (policy, digest)

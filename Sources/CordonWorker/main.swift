@@ -95,27 +95,23 @@ func runWorker() -> Never {
         try channel.send(.loaded(runtime.report), timeout: nil)
         // Once idle for `idleRelease` the worker stops mapping the binary's code and read-only data
         // (docs/performance.md): the page cache keeps them, and the next call faults back what it uses.
-        // The idle time counts from the last call, whatever else arrives in between.
+        // The idle time counts from the last call, whatever else arrives in between; nil: nothing to release.
         let clock = ContinuousClock()
-        var lastCall = clock.now
-        var released = idleRelease == nil
+        var releaseAt = idleRelease.map { clock.now + $0 }
         while true {
             let message: ChannelMessage
-            if released { message = try channel.receive(timeout: nil) } else {
-                do { message = try channel.receive(timeout: max(.zero, idleRelease! - lastCall.duration(to: clock.now))) } catch .timedOut {
-                    released = true
-                    do { _ = try ImagePages.release() } catch let failure {
-                        // Not fatal: the worker only keeps more memory. The supervisor keeps the last log line.
-                        try channel.send(.log(WorkerLog(level: 3, message: failure.description)), timeout: nil)
-                    }
-                    continue
+            do { message = try channel.receive(timeout: releaseAt.map { max(.zero, clock.now.duration(to: $0)) }) } catch .timedOut {
+                releaseAt = nil
+                do { _ = try ImagePages.release() } catch let failure {
+                    // Not fatal: the worker only keeps more memory. The supervisor keeps the last log line.
+                    try channel.send(.log(WorkerLog(level: 3, message: failure.description)), timeout: nil)
                 }
+                continue
             }
             switch message {
             case .call(let request):
-                released = idleRelease == nil
                 try channel.send(.callOutcome(runtime.call(request)), timeout: nil)
-                lastCall = clock.now
+                releaseAt = idleRelease.map { clock.now + $0 }
             case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
             case .shutdown: exit(WorkerExitCode.shutdown)
             default: fail(channel, WorkerExitCode.protocolError, "unexpected message")
