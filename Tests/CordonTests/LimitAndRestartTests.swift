@@ -42,7 +42,7 @@ import Testing
             guard case CordonError.limitExceeded(.wallTime, _, _, _) = error else { Issue.record("\(error)"); return }
             #expect(error.description.contains("wall time limit 0.3 s exceeded"))
         }
-        #expect(start.duration(to: clock.now) < .seconds(3))
+        #expect(start.duration(to: clock.now) < .seconds(10), "a 0.3 s wall time ended the call only after \(start.duration(to: clock.now))")
         // Killed, then restarted by the default policy: a fresh process answers.
         try await Self.waitUntil { await plugin.state() == .ready }
         #expect(try await plugin.call("ok") == [.i32(42)])
@@ -130,7 +130,8 @@ import Testing
         } catch {
             guard case CordonError.workerDied = error else { Issue.record("\(error)"); return }
         }
-        #expect(killedAt.duration(to: clock.now) < .seconds(2), "the call did not fail fast")
+        // Well under the 30 s wall time: the death, not a limit, ended the call.
+        #expect(killedAt.duration(to: clock.now) < .seconds(5), "the call did not fail fast")
         try await Self.waitUntil { await plugin.state() == .ready }
         #expect(try await plugin.call("ok") == [.i32(42)])
         #expect(await plugin.metrics().restarts == 1)
@@ -165,7 +166,7 @@ import Testing
         let supervisor = try Fixtures.supervisor()
         let events = supervisor.events
         let restart = RestartPolicy(mode: .always, intensity: 100, period: .seconds(60), initialBackoff: .milliseconds(20),
-                                    maximumBackoff: .seconds(5), jitter: 0, healthyAfter: .milliseconds(1500))
+                                    maximumBackoff: .seconds(5), jitter: 0, healthyAfter: .seconds(3))
         let plugin = try await Self.hostile(supervisor, restart: restart)
         let collector = Task { () -> [(Int, Duration)] in
             var seen: [(Int, Duration)] = []
@@ -185,7 +186,9 @@ import Testing
         try await killAndWait()
         try await killAndWait()
         try await Self.waitUntil { await plugin.state() == .ready }
-        try await Task.sleep(for: .milliseconds(1700))   // a healthy run
+        // The first three workers die right after they are ready, far inside the 3 s (a loaded CI box
+        // has room); this one outlives it: a healthy run.
+        try await Task.sleep(for: .milliseconds(3200))
         try await killAndWait()
         let seen = await collector.value
         #expect(seen.map(\.0) == [1, 2, 3, 1], "\(seen)")

@@ -107,3 +107,14 @@ extension Plugins {
       (func (export "sleepy") (param $ms i32) (result i32) (call $sleep (local.get $ms))))
     """
 }
+
+extension Plugins {
+    /// `meet` calls the host's custom `rendezvous` and returns its status (0, or a negative ABI code).
+    static let rendezvous = """
+    (module
+      (import "env" "rendezvous" (func $rendezvous (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "meet") (result i32)
+        (call $rendezvous (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))
+    """
+}

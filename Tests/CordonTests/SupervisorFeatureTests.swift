@@ -1,6 +1,7 @@
 @testable import Cordon
 import CordonAudit
 import Foundation
+import Synchronization
 import Testing
 
 /// The bytes convention, parallel workers, the warm pool, the module cache and the audit trail.
@@ -22,19 +23,21 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// Proof of parallelism without a clock: each call waits in the host until the other call has
+    /// arrived too. Two workers meet at once; calls serialized on one worker could never meet, and the
+    /// first would give up after the rendezvous' 15 s patience with `host_error`.
     @Test func severalWorkersServeCallsInParallel() async throws {
         let supervisor = try Fixtures.supervisor()
-        let manifest = PluginManifest(name: "parallel", capabilities: [.timer], workers: 2)
-        let plugin = try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.bytes))
+        let host = RendezvousHost(parties: 2, patience: .seconds(15))
+        let manifest = PluginManifest(name: "parallel", capabilities: [.custom("rendezvous")], workers: 2)
+        let plugin = try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.rendezvous),
+                                               policy: Fixtures.policy(wallMs: 30_000), host: host)
         #expect(await plugin.workerPIDs().count == 2)
-        let clock = ContinuousClock()
-        let start = clock.now
-        async let a = plugin.call("sleepy", [.i32(1000)])
-        async let b = plugin.call("sleepy", [.i32(1000)])
-        _ = try await (a, b)
-        let elapsed = start.duration(to: clock.now)
-        // Serialized they would take ≥ 2 s; in parallel about 1 s (slack for a loaded 2-core CI box).
-        #expect(elapsed < .milliseconds(1800), "two 1 s calls on two workers took \(elapsed)")
+        async let a = plugin.call("meet")
+        async let b = plugin.call("meet")
+        let results = try await [a, b]
+        #expect(results == [[.i32(0)], [.i32(0)]], "a call gave up waiting for the other: \(results)")
+        #expect(Set(host.arrivals).count == 2, "both calls were served by one worker: \(host.arrivals)")
         await supervisor.shutdown()
     }
 
@@ -223,4 +226,32 @@ import Testing
 
 extension ConfinementTests {
     static func statusOrEmpty(_ pid: Int32) -> [String: String] { (try? status(pid)) ?? [:] }
+}
+
+/// A host whose custom `rendezvous` function returns only once `parties` callers are inside it at
+/// the same time (or throws `hostError` after `patience`); it records which worker each caller was.
+final class RendezvousHost: HostFunctions {
+    private let parties: Int
+    private let patience: Duration
+    private let state = Mutex<[Int32]>([])
+
+    init(parties: Int, patience: Duration) {
+        self.parties = parties
+        self.patience = patience
+    }
+
+    /// The worker pid of each arrival, in order.
+    var arrivals: [Int32] { state.withLock { $0 } }
+    var customFunctionNames: [String] { ["rendezvous"] }
+
+    func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] {
+        state.withLock { $0.append(context.workerPID) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        while state.withLock({ $0.count }) < parties {
+            guard clock.now < deadline else { throw HostFunctionError.hostError }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return []
+    }
 }
