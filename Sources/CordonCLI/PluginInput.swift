@@ -1,4 +1,5 @@
 import Cordon
+import CordonAudit
 import Foundation
 import WAT
 
@@ -84,20 +85,8 @@ enum PluginInput {
         }
     }
 
-    /// A JSON string literal.
+    /// A JSON string literal, escaped as the audit log escapes its strings.
     static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        String(decoding: CanonicalJSON.encode(.string(text)), as: UTF8.self)
     }
 }

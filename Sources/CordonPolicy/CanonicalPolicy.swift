@@ -92,7 +92,7 @@ extension SeccompRule {
 }
 
 /// The few JSON shapes a policy needs, written canonically.
-private indirect enum CanonicalJSON {
+indirect enum CanonicalJSON {
     case object([(String, CanonicalJSON)])
     case array([CanonicalJSON])
     case string(String)
@@ -123,7 +123,8 @@ private indirect enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ s: String, to out: inout [UInt8]) {
+    /// Writes `s` as a JSON string literal: `"` and `\` escaped, control characters as `\u00xx`.
+    static func writeString(_ s: String, to out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {

@@ -280,16 +280,8 @@ enum JSONPath {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x5F
         }
         if plain { return "\(base).\(key)" }
-        var escaped = ""
-        for s in key.unicodeScalars {
-            switch s {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            default:
-                if s.value < 0x20 { escaped += "\\u" + String(repeating: "0", count: 4 - String(s.value, radix: 16).count) + String(s.value, radix: 16) }
-                else { escaped.unicodeScalars.append(s) }
-            }
-        }
-        return "\(base)[\"\(escaped)\"]"
+        var quoted: [UInt8] = []
+        CanonicalJSON.writeString(key, to: &quoted)
+        return "\(base)[\(String(decoding: quoted, as: UTF8.self))]"
     }
 }
