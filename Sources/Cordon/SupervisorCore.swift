@@ -585,6 +585,10 @@ final class SupervisorCore: @unchecked Sendable {
         audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
                                        nr: event.nr, arch: Self.archName(event.arch), args: args, reportedBy: .kernel))
         emit(record, process.pid, .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel"))
+        // The first cause stands. A worker already being killed runs on until SIGKILL lands, and what
+        // it tries meanwhile (abort() goes on to rt_sigaction after its refused tgkill) is audited
+        // above but does not rename its death.
+        guard process.killReason == nil else { return }
         if Self.isSelfAbort(name: name, args: args) {
             // abort() (every Swift runtime trap ends there) raises SIGABRT with tgkill, which the filter
             // refuses. The audit record above keeps the kernel's fact; the caller learns what it means.

@@ -9,7 +9,8 @@ import Testing
 @Suite struct HostileWorkerTests {
     static func supervisor(_ arguments: [String] = [], audit: AuditLog? = nil) throws -> Supervisor {
         var configuration = SupervisorConfiguration(auditLog: audit)
-        configuration.workerExecutable = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerExecutable = worker
         configuration.workerArguments = arguments
         configuration.loadTimeout = .seconds(5)
         return try Supervisor(configuration: configuration)
@@ -33,7 +34,8 @@ import Testing
             unlink(path)
         }
         var configuration = SupervisorConfiguration()
-        configuration.workerExecutable = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerExecutable = worker
         configuration.passWorkerStderr = true
         configuration.workerStderrDestination = file
         configuration.loadTimeout = .seconds(5)
@@ -55,7 +57,9 @@ import Testing
 
     /// abort() (where every Swift runtime trap ends) raises SIGABRT through tgkill, which the filter
     /// refuses: the kernel's notification is still audited as a seccomp violation, but the caller is
-    /// told the worker crashed, not that it tried to escape.
+    /// told the worker crashed, not that it tried to escape. The worker runs on until the SIGKILL
+    /// lands, and what it tries meanwhile (abort() goes on to rt_sigaction) is audited too but does
+    /// not rename its death (that race failed this test about once in eight runs before the fix).
     @Test func anAbortingWorkerIsReportedAsACrash() async throws {
         let audit = try AuditLogHandle.temporary("abort")
         defer { audit.remove() }
