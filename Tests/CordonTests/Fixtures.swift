@@ -1,6 +1,7 @@
 import Cordon
 import CordonAudit
 import Foundation
+import Synchronization
 import WAT
 
 /// Shared helpers for supervisor tests: WAT plugins, a supervisor with the built worker.
@@ -55,4 +56,38 @@ struct AuditLogHandle {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// A host whose custom `rendezvous` function returns only once `parties` callers are inside it at
+/// the same time (or throws `hostError` after `patience`). The test itself can be a party
+/// (`arrive()`); the host records the worker pid of each guest arrival.
+final class RendezvousHost: HostFunctions {
+    private let parties: Int
+    private let patience: Duration
+    private let state = Mutex<(count: Int, workers: [Int32])>((0, []))
+    let execution: HostExecution
+
+    init(parties: Int, patience: Duration, execution: HostExecution = .cooperativePool) {
+        self.parties = parties
+        self.patience = patience
+        self.execution = execution
+    }
+
+    /// The worker pid of each guest arrival, in order.
+    var arrivals: [Int32] { state.withLock { $0.workers } }
+    var customFunctionNames: [String] { ["rendezvous"] }
+
+    /// The caller arrives as one party, without waiting.
+    func arrive() { state.withLock { $0.count += 1 } }
+
+    func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] {
+        state.withLock { $0.count += 1; $0.workers.append(context.workerPID) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        while state.withLock({ $0.count }) < parties {
+            guard clock.now < deadline else { throw HostFunctionError.hostError }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return []
+    }
 }

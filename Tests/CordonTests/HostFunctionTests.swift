@@ -1,6 +1,5 @@
 import Cordon
 import Foundation
-import Synchronization
 import Testing
 
 /// Every host function with and without its capability, and the hostile (ptr, len) cases.
@@ -35,27 +34,21 @@ import Testing
         await supervisor.shutdown()
     }
 
-    /// A host function that suspends on the reactor (host_sleep_ms) does not hold it: another plugin's
-    /// calls are answered while it sleeps, and the sleeper resumes there and answers. (Ordering, not
-    /// timing: the sleep is long enough that a loaded machine still answers the other plugin first.)
+    /// A host function that suspends on the reactor does not hold it. Ordering, not timing: the
+    /// sleeper's host function waits on the reactor until the test has had the other plugin's answer;
+    /// a held reactor could never give that answer, and the host function would give up after 20 s.
     @Test func reactorHostFunctionsThatSuspendDoNotStallOtherPlugins() async throws {
         let supervisor = try Fixtures.supervisor()
-        let sleeper = try await supervisor.load(manifest: PluginManifest(name: "sleeper", capabilities: [.timer]),
-                                                module: try Fixtures.wasm(Plugins.bytes), policy: Fixtures.policy(wallMs: 10_000),
-                                                host: InMemoryHost(execution: .reactor))
+        let host = RendezvousHost(parties: 2, patience: .seconds(20), execution: .reactor)
+        let sleeper = try await supervisor.load(manifest: PluginManifest(name: "sleeper", capabilities: [.custom("rendezvous")]),
+                                                module: try Fixtures.wasm(Plugins.rendezvous), policy: Fixtures.policy(wallMs: 30_000),
+                                                host: host)
         let adder = try await supervisor.load(manifest: PluginManifest(name: "adder"), module: try Fixtures.wasm(Fixtures.add))
-        let sleeperDone = DoneFlag()
-        let sleeping = Task {
-            let result = try await sleeper.call("sleepy", [.i32(3000)])
-            sleeperDone.set()
-            return result
-        }
-        try await Task.sleep(for: .milliseconds(200))
+        let sleeping = Task { try await sleeper.call("meet") }
+        try await LimitAndRestartTests.waitUntil { host.arrivals.count == 1 }   // suspended inside the host function
         #expect(try await adder.call("add", [.i32(2), .i32(3)]) == [.i32(5)])
-        let doneBeforeOthers = sleeperDone.isSet
-        #expect(!doneBeforeOthers, "the other plugin was answered only after the sleep")
-        _ = try await sleeping.value
-        #expect(sleeperDone.isSet)
+        host.arrive()
+        #expect(try await sleeping.value == [.i32(0)], "the suspended host function gave up: the other plugin was not answered while it waited")
         await supervisor.shutdown()
     }
 
@@ -104,9 +97,3 @@ import Testing
     }
 }
 
-/// A flag one task sets and another reads.
-final class DoneFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .sequentiallyConsistent) }
-    var isSet: Bool { flag.load(ordering: .sequentiallyConsistent) }
-}

@@ -227,31 +227,3 @@ import Testing
 extension ConfinementTests {
     static func statusOrEmpty(_ pid: Int32) -> [String: String] { (try? status(pid)) ?? [:] }
 }
-
-/// A host whose custom `rendezvous` function returns only once `parties` callers are inside it at
-/// the same time (or throws `hostError` after `patience`); it records which worker each caller was.
-final class RendezvousHost: HostFunctions {
-    private let parties: Int
-    private let patience: Duration
-    private let state = Mutex<[Int32]>([])
-
-    init(parties: Int, patience: Duration) {
-        self.parties = parties
-        self.patience = patience
-    }
-
-    /// The worker pid of each arrival, in order.
-    var arrivals: [Int32] { state.withLock { $0 } }
-    var customFunctionNames: [String] { ["rendezvous"] }
-
-    func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] {
-        state.withLock { $0.append(context.workerPID) }
-        let clock = ContinuousClock()
-        let deadline = clock.now + patience
-        while state.withLock({ $0.count }) < parties {
-            guard clock.now < deadline else { throw HostFunctionError.hostError }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return []
-    }
-}
