@@ -97,8 +97,8 @@ import Glibc
         let before = ContinuousClock.now
         try await log.waitDurable(receipt)
         #expect(log.durableSequence >= 1)
-        // Generous bound: parallel tests can starve the cooperative pool that resumes us.
-        #expect(ContinuousClock.now - before < .seconds(15))
+        // Only a guard against never committing: parallel tests can starve the cooperative pool that resumes us.
+        #expect(ContinuousClock.now - before < .seconds(60))
         #expect(try AuditHead.read(path: dir.head)?.seq ?? 0 >= 1)
 
         // A full batch commits without waiting for maxDelay; many concurrent waiters all return.

@@ -87,10 +87,9 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// Fuel stops it, typed as the start stage: the load timeout (20 s) would give `.timedOut` instead.
     @Test func startFunctionThatNeverReturnsIsContained() async throws {
         let supervisor = try Fixtures.supervisor()
-        let clock = ContinuousClock()
-        let start = clock.now
         do {
             _ = try await supervisor.load(manifest: PluginManifest(name: "looping-start"), module: try Fixtures.wasm(Plugins.loopingStart),
                                           policy: Fixtures.policy(fuel: 1_000_000))
@@ -99,7 +98,6 @@ import Testing
             guard case CordonError.invalidModule(let stage, _) = error else { Issue.record("\(error)"); return }
             #expect(stage == "start")
         }
-        #expect(start.duration(to: clock.now) < .seconds(10))
         await supervisor.shutdown()
     }
 }

@@ -57,16 +57,19 @@ enum ExamplesSupport {
     /// Runs `cordon` with `arguments` (cwd = repository root); output goes through files so a
     /// chatty plugin cannot fill a pipe and deadlock the test.
     /// Runs `cordon` with `arguments`; with `asUser`, through setpriv(1) as that uid and gid (no groups).
-    static func cordon(_ arguments: [String], asUser: UInt32? = nil) throws -> Outcome {
+    static func cordon(_ arguments: [String], asUser: UInt32? = nil) async throws -> Outcome {
         guard let binary = cordonBinary else { throw CocoaError(.fileNoSuchFile) }
         if let asUser {
-            return try run("/usr/bin/setpriv", ["--reuid", "\(asUser)", "--regid", "\(asUser)", "--clear-groups", binary] + arguments)
+            return try await run("/usr/bin/setpriv", ["--reuid", "\(asUser)", "--regid", "\(asUser)", "--clear-groups", binary] + arguments)
         }
-        return try run(binary, arguments)
+        return try await run(binary, arguments)
     }
 
     /// Runs `executable` with `arguments` in the repository root; stdout and stderr go through files.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Outcome {
+    /// The test suspends until the process exits instead of blocking in `waitUntilExit`: the
+    /// cooperative pool has one thread per core (two here) and never grows, so a blocked thread
+    /// stalls every other test and every host function the supervisors under test run on it.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Outcome {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = directory + "/stdout", err = directory + "/stderr"
@@ -79,9 +82,14 @@ enum ExamplesSupport {
         process.currentDirectoryURL = URL(fileURLWithPath: root)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        try process.run()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        return Outcome(status: status,
                        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
                        stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }

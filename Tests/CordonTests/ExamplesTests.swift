@@ -107,65 +107,65 @@ import Testing
 
     @Test(.enabled(if: ExamplesSupport.hasCordon, "cordon binary not built: swift build --product cordon"))
     func cliExitStatuses() async throws {
-        let hello = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello"])
+        let hello = try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello"])
         #expect(hello.status == 0)
         #expect(hello.stdout == "0\n")
         #expect(hello.stderr.contains("[hello] info: hello, world"))
 
-        let json = try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "10", "--json"])
+        let json = try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "10", "--json"])
         #expect(json.status == 0)
         #expect(json.stdout.hasPrefix("{\"results\":[55],\"fuel_used\":"))
         #expect(json.stdout.contains("\"isolation\":[\""))
 
-        let negativeArgument = try ExamplesSupport.cordon(["run", "Examples/hostile/deep_recursion.wat", "--export", "run", "-5", "--fuel", "100000"])
+        let negativeArgument = try await ExamplesSupport.cordon(["run", "Examples/hostile/deep_recursion.wat", "--export", "run", "-5", "--fuel", "100000"])
         let negativeStatus = negativeArgument.status
         #expect(negativeStatus == 75 || negativeStatus == 70)
 
-        let usage = try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "1", "2"])
+        let usage = try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "1", "2"])
         #expect(usage.status == 64)
         #expect(usage.stderr.contains("takes 1 argument"))
-        #expect(try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "x"]).status == 64)
-        #expect(try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "nope"]).status == 64)
-        #expect(try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "--grant", "root"]).status == 64)
+        #expect(try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "x"]).status == 64)
+        #expect(try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "nope"]).status == 64)
+        #expect(try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "fib", "--grant", "root"]).status == 64)
 
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try "(module (func".write(toFile: directory + "/broken.wat", atomically: true, encoding: .utf8)
-        #expect(try ExamplesSupport.cordon(["run", directory + "/broken.wat", "--export", "f"]).status == 65)
+        #expect(try await ExamplesSupport.cordon(["run", directory + "/broken.wat", "--export", "f"]).status == 65)
         try #"(module (import "env" "host_fly" (func (param i32))))"#.write(toFile: directory + "/link.wat", atomically: true, encoding: .utf8)
-        let link = try ExamplesSupport.cordon(["run", directory + "/link.wat", "--export", "f"])
+        let link = try await ExamplesSupport.cordon(["run", directory + "/link.wat", "--export", "f"])
         #expect(link.status == 65, "unknown import fails at link: \(link.stderr)")
         try #"{"name": "x", "seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}"#.write(toFile: directory + "/allow.json", atomically: true, encoding: .utf8)
-        let policy = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--policy", directory + "/allow.json"])
+        let policy = try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--policy", directory + "/allow.json"])
         #expect(policy.status == 65)
         #expect(policy.stderr.contains("$.seccomp.defaultAction"))
 
-        #expect(try ExamplesSupport.cordon(["run", directory + "/missing.wasm", "--export", "f"]).status == 66)
-        #expect(try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--manifest", directory + "/none.json"]).status == 66)
+        #expect(try await ExamplesSupport.cordon(["run", directory + "/missing.wasm", "--export", "f"]).status == 66)
+        #expect(try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--manifest", directory + "/none.json"]).status == 66)
 
-        let trap = try ExamplesSupport.cordon(["run", "Examples/hostile/unreachable.wat", "--export", "run"])
+        let trap = try await ExamplesSupport.cordon(["run", "Examples/hostile/unreachable.wat", "--export", "run"])
         #expect(trap.status == 70)
         #expect(trap.stderr.contains("unreachable"))
 
-        let fuel = try ExamplesSupport.cordon(["run", "Examples/hostile/fuel_loop.wat", "--export", "run", "--fuel", "100000"])
+        let fuel = try await ExamplesSupport.cordon(["run", "Examples/hostile/fuel_loop.wat", "--export", "run", "--fuel", "100000"])
         #expect(fuel.status == 75)
         #expect(fuel.stderr.contains("fuel (limit 100,000, measured exhausted)"))
 
         // 77: a pure WebAssembly plugin cannot make a syscall of its own, so no example can provoke
         // a seccomp kill; the hidden probe drives the same error-to-status mapping `run` uses.
-        let violation = try ExamplesSupport.cordon(["exit-code-probe", "sandbox-violation"])
+        let violation = try await ExamplesSupport.cordon(["exit-code-probe", "sandbox-violation"])
         #expect(violation.status == 77)
         #expect(violation.stderr.contains("syscall socket"))
         for (probe, status) in [("trapped", 70), ("limit", 75), ("invalid-module", 65), ("file-not-found", 66), ("usage", 64)] {
-            #expect(try ExamplesSupport.cordon(["exit-code-probe", probe]).status == Int32(status), "\(probe)")
+            #expect(try await ExamplesSupport.cordon(["exit-code-probe", probe]).status == Int32(status), "\(probe)")
         }
     }
 
     /// A supervisor without root: the worker unshares its own namespaces, the seccomp listener is still
     /// taken (the worker becomes non-dumpable only after the hand-over), and the call runs.
     @Test(.enabled(if: ExamplesSupport.canDropToNobody, "needs root, setpriv and the cordon binary"))
-    func cliRunsWithoutRoot() throws {
-        let run = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json"], asUser: 65534)
+    func cliRunsWithoutRoot() async throws {
+        let run = try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json"], asUser: 65534)
         #expect(run.status == 0, "\(run.stderr)")
         for layer in ["seccomp.notify", "non-dumpable", "no_new_privs", "uid:65534", "capabilities"] {
             #expect(run.stdout.contains("\"\(layer)\""), "\(layer) missing: \(run.stdout)")
@@ -179,7 +179,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data(policy.canonicalJSON).write(to: URL(fileURLWithPath: directory + "/nons.json"))
         _ = chmod(directory, 0o755)
-        let bare = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json",
+        let bare = try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--json",
                                                "--policy", directory + "/nons.json"], asUser: 65534)
         #expect(bare.status == 0, "\(bare.stderr)")
         for layer in ["capabilities.none-held", "no_new_privs", "non-dumpable", "seccomp.notify"] {
@@ -187,7 +187,7 @@ import Testing
         }
         #expect(!bare.stdout.contains("namespace."))
         // A policy that requires what only root can give fails with a reason, not a hang or a crash.
-        let strict = try ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--policy", "policies/strict.json"],
+        let strict = try await ExamplesSupport.cordon(["run", "Examples/wat/hello.wat", "--export", "hello", "--policy", "policies/strict.json"],
                                                 asUser: 65534)
         #expect(strict.status == 71)
         #expect(strict.stderr.contains("a PID namespace needs a root supervisor"), "\(strict.stderr)")
@@ -198,9 +198,9 @@ import Testing
     /// allows, instead of handing the worker a plan it would die on.
     @Test(.enabled(if: ExamplesSupport.canDropToNobody && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap"),
                    "needs root, setpriv, bubblewrap and the cordon binary"))
-    func cliDegradesWhereUserNamespacesAreRefused() throws {
+    func cliDegradesWhereUserNamespacesAreRefused() async throws {
         let binary = try #require(ExamplesSupport.cordonBinary)
-        let run = try ExamplesSupport.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+        let run = try await ExamplesSupport.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
                                                                "/usr/bin/bwrap", "--dev-bind", "/", "/", "--unshare-user", "--disable-userns", "--",
                                                                binary, "run", "Examples/wat/hello.wat", "--export", "hello", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -211,41 +211,41 @@ import Testing
 
     @Test(.enabled(if: ExamplesSupport.hasCordon, "cordon binary not built: swift build --product cordon"))
     func cliPolicyInspectAndAudit() async throws {
-        let builtinCheck = try ExamplesSupport.cordon(["policy", "check", "--builtin", "default"])
+        let builtinCheck = try await ExamplesSupport.cordon(["policy", "check", "--builtin", "default"])
         #expect(builtinCheck.status == 0)
         #expect(builtinCheck.stdout.contains("# limits: wall="))
         // The digest audit records carry, recomputable from the file alone.
         #expect(builtinCheck.stdout.contains("sha256: \(SandboxPolicy.builtinDefault.sha256) "))
-        let fileCheck = try ExamplesSupport.cordon(["policy", "check", ExamplesSupport.root + "/policies/default.json"])
+        let fileCheck = try await ExamplesSupport.cordon(["policy", "check", ExamplesSupport.root + "/policies/default.json"])
         #expect(fileCheck.stdout.contains("sha256: \(SandboxPolicy.builtinDefault.sha256) "))
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try #"{"name": "x", "wasm": {"maxMemoryPages": "lots"}}"#.write(toFile: directory + "/bad.json", atomically: true, encoding: .utf8)
-        let bad = try ExamplesSupport.cordon(["policy", "check", directory + "/bad.json"])
+        let bad = try await ExamplesSupport.cordon(["policy", "check", directory + "/bad.json"])
         #expect(bad.status == 65)
         #expect(bad.stderr.contains(directory + "/bad.json"))
-        #expect(try ExamplesSupport.cordon(["policy", "check", directory + "/absent.json"]).status == 66)
+        #expect(try await ExamplesSupport.cordon(["policy", "check", directory + "/absent.json"]).status == 66)
 
-        let inspect = try ExamplesSupport.cordon(["inspect", "Examples/wat/config_reader.wat"])
+        let inspect = try await ExamplesSupport.cordon(["inspect", "Examples/wat/config_reader.wat"])
         #expect(inspect.status == 0)
         #expect(inspect.stdout.contains("env.host_get_config (i32, i32, i32, i32) -> (i32)  [needs read_config]"))
         #expect(inspect.stdout.contains("greet () -> (i32)"))
         #expect(inspect.stdout.contains("capabilities needed: read_config"))
         try #"(module (import "env" "host_log" (func (param i32 i32))) (import "wasi" "fd_write" (func)))"#
             .write(toFile: directory + "/mislinked.wat", atomically: true, encoding: .utf8)
-        let mislinked = try ExamplesSupport.cordon(["inspect", directory + "/mislinked.wat"])
+        let mislinked = try await ExamplesSupport.cordon(["inspect", directory + "/mislinked.wat"])
         #expect(mislinked.stdout.contains("WRONG SIGNATURE"))
         #expect(mislinked.stdout.contains("wasi.fd_write: unknown import module"))
 
         let log = directory + "/audit.log"
-        let run = try ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "send", "--audit-log", log])
+        let run = try await ExamplesSupport.cordon(["run", "Examples/wat/demo.wat", "--export", "send", "--audit-log", log])
         #expect(run.status == 0)
         #expect(run.stdout == "-2\n")
-        let verify = try ExamplesSupport.cordon(["audit", "verify", log])
+        let verify = try await ExamplesSupport.cordon(["audit", "verify", log])
         #expect(verify.status == 0)
         #expect(verify.stdout.hasPrefix("ok: "))
         #expect(verify.stdout.contains("chain intact"))
-        let tail = try ExamplesSupport.cordon(["audit", "tail", log, "--type", "capability.denied", "--human"])
+        let tail = try await ExamplesSupport.cordon(["audit", "tail", log, "--type", "capability.denied", "--human"])
         #expect(tail.status == 0)
         #expect(tail.stdout.contains("capability.denied"))
         #expect(tail.stdout.contains("host_send_message"))
@@ -254,17 +254,17 @@ import Testing
         var lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines[1] = lines[1].replacingOccurrences(of: "\"tenant\":\"cli\"", with: "\"tenant\":\"evil\"")
         try lines.joined(separator: "\n").write(toFile: log, atomically: false, encoding: .utf8)
-        let tampered = try ExamplesSupport.cordon(["audit", "verify", log])
+        let tampered = try await ExamplesSupport.cordon(["audit", "verify", log])
         #expect(tampered.status == 65)
         #expect(tampered.stderr.contains("seq 2"))
-        #expect(try ExamplesSupport.cordon(["audit", "verify", directory + "/nope.log"]).status == 66)
+        #expect(try await ExamplesSupport.cordon(["audit", "verify", directory + "/nope.log"]).status == 66)
     }
 
     @Test(.enabled(if: ExamplesSupport.hasCordon, "cordon binary not built: swift build --product cordon"))
     func demoRunsEveryStepAndVerifiesItsLog() async throws {
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let demo = try ExamplesSupport.cordon(["demo", "--audit-dir", directory])
+        let demo = try await ExamplesSupport.cordon(["demo", "--audit-dir", directory])
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         #expect(demo.stdout.contains("fib(30) = 832040"))
         #expect(demo.stdout.contains("host_send_message returned -2"))
@@ -272,7 +272,7 @@ import Testing
         #expect(demo.stdout.contains("wall time limit"))
         #expect(demo.stdout.contains("chain intact"))
         #expect(demo.stderr.isEmpty, "nothing extra on stderr when piped: \(demo.stderr)")
-        #expect(try ExamplesSupport.cordon(["audit", "verify", directory + "/audit.log"]).status == 0)
+        #expect(try await ExamplesSupport.cordon(["audit", "verify", directory + "/audit.log"]).status == 0)
     }
 
     // MARK: - C and Embedded Swift through `cordon build`
@@ -282,7 +282,7 @@ import Testing
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for name in ["tool_caller", "message_sender", "upper"] {
-            let built = try ExamplesSupport.cordon(["build", "Examples/c/\(name).c", "-o", "\(directory)/\(name).wasm"])
+            let built = try await ExamplesSupport.cordon(["build", "Examples/c/\(name).c", "-o", "\(directory)/\(name).wasm"])
             #expect(built.status == 0, "\(name): \(built.stderr)")
         }
         let supervisor = try ExamplesSupport.supervisor()
@@ -300,7 +300,7 @@ import Testing
         #expect(try await upper.call("upper", bytes: Array("hello, cordon".utf8)) == Array("HELLO, CORDON".utf8))
         await supervisor.shutdown()
 
-        let viaCLI = try ExamplesSupport.cordon(["run", "\(directory)/message_sender.wasm", "--export", "notify", "7", "--grant", "send_message"])
+        let viaCLI = try await ExamplesSupport.cordon(["run", "\(directory)/message_sender.wasm", "--export", "notify", "7", "--grant", "send_message"])
         #expect(viaCLI.status == 0)
         #expect(viaCLI.stderr.contains("[message_sender → ops] build finished: 7"))
     }
@@ -309,7 +309,7 @@ import Testing
     func embeddedSwiftExampleBuildsAndRuns() async throws {
         let directory = try ExamplesSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let built = try ExamplesSupport.cordon(["build", "Examples/swift/Greeter.swift", "-o", "\(directory)/greeter.wasm"])
+        let built = try await ExamplesSupport.cordon(["build", "Examples/swift/Greeter.swift", "-o", "\(directory)/greeter.wasm"])
         #expect(built.status == 0, "\(built.stderr)")
         let supervisor = try ExamplesSupport.supervisor()
         let host = InMemoryHost(tools: ["reverse": { Array($0.reversed()) }])

@@ -19,6 +19,14 @@ enum Fixtures {
         return try Supervisor(configuration: configuration)
     }
 
+    /// Runs blocking work on a thread of its own and suspends until it is done: a test that blocks
+    /// holds one of the cooperative pool's two threads, which never grows (see `ExamplesSupport.run`).
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: work()) }.start()
+        }
+    }
+
     static let add = """
     (module
       (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))

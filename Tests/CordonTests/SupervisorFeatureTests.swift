@@ -205,14 +205,7 @@ import Testing
         // A reviewer recomputes policy_sha256 from the policy alone, with any SHA-256 tool.
         let canonical = directory + "/policy.canonical.json"
         try Data(Fixtures.policy().canonicalJSON).write(to: URL(fileURLWithPath: canonical))
-        let sha256sum = Process()
-        let pipe = Pipe()
-        sha256sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        sha256sum.arguments = [canonical]
-        sha256sum.standardOutput = pipe
-        try sha256sum.run()
-        sha256sum.waitUntilExit()
-        let computed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        let computed = try await ExamplesSupport.run("/usr/bin/sha256sum", [canonical]).stdout.prefix(64)
         #expect(policyDigests == [String(computed)])
         #expect(policyDigests == [Fixtures.policy().sha256])
         for expected in ["supervisor.start", "plugin.load", "worker.spawn", "hostcall", "capability.denied",
