@@ -32,13 +32,19 @@ public enum HostFunctionError: Error, Sendable, Hashable {
 
 /// Where the supervisor runs an application's host functions.
 public enum HostExecution: Sendable, Hashable {
-    /// Swift's cooperative pool (the default): a slow or blocking host function delays only the
-    /// plugin that called it. Costs two thread hand-offs per host call (reactor → pool → reactor).
+    /// Swift's cooperative pool (the default), for functions that return at once or suspend: a slow
+    /// one delays only the plugin that called it. The pool has one thread per core and never grows,
+    /// so a function that *blocks* holds a thread of it, and as many blocked calls as cores stall
+    /// every plugin's host calls (and the application's other tasks): use `.threads` for those.
+    /// Costs two thread hand-offs per host call (reactor → pool → reactor).
     case cooperativePool
     /// The supervisor's reactor thread, the one that serves every worker: saves those two hand-offs,
     /// but any time a host function spends without suspending stalls all plugins. Only for hosts whose
     /// functions return at once or suspend (never block, never compute at length).
     case reactor
+    /// A `HostThreadPool` the application owns, for functions that block: each blocked call holds
+    /// one of its threads and nothing else. Same two hand-offs as the cooperative pool.
+    case threads(HostThreadPool)
 }
 
 /// What the application provides to plugins. Every method runs in the supervisor process, after the
@@ -105,7 +111,8 @@ public final class InMemoryHost: HostFunctions {
     private let tools: [String: Tool]
     private let echoLogs: Bool
 
-    /// Where this host's functions run; `.reactor` only if every tool returns at once or suspends.
+    /// Where this host's functions run; `.reactor` only if every tool returns at once or suspends,
+    /// `.threads` if a tool blocks.
     public let execution: HostExecution
 
     public init(tools: [String: Tool] = [:], echoLogs: Bool = false, execution: HostExecution = .cooperativePool) {

@@ -224,6 +224,11 @@ extension SupervisorCore {
                 let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
                 reactor.execute { deliver.value(answer) }
             }
+        case .threads(let pool):
+            Task(executorPreference: pool) {
+                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
+                reactor.execute { deliver.value(answer) }
+            }
         case .reactor:
             // Starts on the reactor's next drain and resumes there after every suspension, so the
             // answer is usually delivered in the same turn, with no thread hand-off at all.

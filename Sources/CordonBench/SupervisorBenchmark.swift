@@ -220,17 +220,22 @@ private func hostCalls(quick: Bool) async throws {
     let pooled = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),
                                            module: module, policy: policy)
     let onReactor = try await supervisor.load(manifest: PluginManifest(name: "hostloop-reactor", capabilities: [.timer]),
-                                              module: module, policy: policy, host: ReactorHost())
+                                              module: module, policy: policy, host: PlacedHost(execution: .reactor))
+    let onThreads = try await supervisor.load(manifest: PluginManifest(name: "hostloop-threads", capabilities: [.timer]),
+                                              module: module, policy: policy,
+                                              host: PlacedHost(execution: .threads(HostThreadPool(threads: 2))))
+    let handles = [pooled, onReactor, onThreads]
     let clock = ContinuousClock()
-    for handle in [pooled, onReactor] { _ = try await handle.call("loop", [.i32(1000)]) }
-    // Alternating quarters, so that drift of the VM does not favour one side.
-    var confined = Duration.zero, confinedOnReactor = Duration.zero
-    for round in 0..<8 {
-        let handle = round % 2 == 0 ? pooled : onReactor
+    for handle in handles { _ = try await handle.call("loop", [.i32(1000)]) }
+    // The placements take turns in slices of a quarter, so that drift of the VM favours none.
+    var totals = [Duration](repeating: .zero, count: handles.count)
+    for round in 0..<(4 * handles.count) {
+        let index = round % handles.count
         let start = clock.now
-        _ = try await handle.call("loop", [.i32(calls / 4)])
-        if round % 2 == 0 { confined += start.duration(to: clock.now) } else { confinedOnReactor += start.duration(to: clock.now) }
+        _ = try await handles[index].call("loop", [.i32(calls / 4)])
+        totals[index] += start.duration(to: clock.now)
     }
+    let (confined, confinedOnReactor, confinedOnThreads) = (totals[0], totals[1], totals[2])
     await supervisor.shutdown()
 
     let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software))
@@ -250,13 +255,15 @@ private func hostCalls(quick: Bool) async throws {
     print(row(["confined worker, per host call", formatTime(per(confined))], widths: w))
     print(row(["  host functions on the reactor", formatTime(per(confinedOnReactor))], widths: w)
           + "  (HostExecution.reactor: no hand-off to the cooperative pool)")
+    print(row(["  host functions on a HostThreadPool", formatTime(per(confinedOnThreads))], widths: w)
+          + "  (HostExecution.threads: for host functions that block)")
     print(row(["in-process native host function", formatTime(per(inProcess))], widths: w))
     print("")
 }
 
-/// The default host functions, run on the supervisor's reactor thread.
-private struct ReactorHost: HostFunctions {
-    var execution: HostExecution { .reactor }
+/// The default host functions, run where `execution` says.
+private struct PlacedHost: HostFunctions {
+    let execution: HostExecution
 }
 
 private func memoryPerWorker(counts: [Int]) async throws {

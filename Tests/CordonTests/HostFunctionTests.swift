@@ -1,5 +1,6 @@
 import Cordon
 import Foundation
+import Synchronization
 import Testing
 
 /// Every host function with and without its capability, and the hostile (ptr, len) cases.
@@ -13,7 +14,7 @@ import Testing
 
     static let everything: Set<PluginCapability> = [.readConfig, .writeConfig, .sendMessage, .storage, .random, .timer, .callTool]
 
-    @Test(arguments: [HostExecution.cooperativePool, .reactor])
+    @Test(arguments: [HostExecution.cooperativePool, .reactor, .threads(HostThreadPool(threads: 2))])
     func grantedHostFunctionsWork(execution: HostExecution) async throws {
         let supervisor = try Fixtures.supervisor()
         let host = InMemoryHost(tools: ["upper": { bytes in Array(String(decoding: bytes, as: UTF8.self).uppercased().utf8) }],
@@ -49,6 +50,33 @@ import Testing
         #expect(try await adder.call("add", [.i32(2), .i32(3)]) == [.i32(5)])
         host.arrive()
         #expect(try await sleeping.value == [.i32(0)], "the suspended host function gave up: the other plugin was not answered while it waited")
+        await supervisor.shutdown()
+    }
+
+    /// Host functions that block hold the threads of their `HostThreadPool`, not the cooperative pool:
+    /// with as many calls blocked as the cooperative pool has threads (one per core), another plugin's
+    /// host call there is still answered, and so is this test. Ordering, not timing: the blocked calls
+    /// are released only after that answer; on the cooperative pool nothing would run until they gave
+    /// up after 20 s with host_error.
+    @Test func blockingHostFunctionsOnAThreadPoolLeaveTheCooperativePoolFree() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let host = BlockingHost(execution: .threads(HostThreadPool(threads: cores)), patience: .seconds(20))
+        var blocked: [PluginHandle] = []
+        for i in 0..<cores {
+            blocked.append(try await supervisor.load(manifest: PluginManifest(name: "blocked\(i)", capabilities: [.custom("rendezvous")]),
+                                                     module: try Fixtures.wasm(Plugins.rendezvous),
+                                                     policy: Fixtures.policy(wallMs: 30_000), host: host))
+        }
+        let other = try await Self.load(supervisor, capabilities: [.timer], host: InMemoryHost())
+        let calls = blocked.map { plugin in Task { try await plugin.call("meet") } }
+        try await LimitAndRestartTests.waitUntil(timeout: .seconds(30)) { host.blockedCount == cores }
+        let now = try await other.call("now")
+        host.release(cores)
+        #expect(now.count == 1)
+        for call in calls {
+            #expect(try await call.value == [.i32(0)], "a blocked host function gave up: the cooperative pool was held")
+        }
         await supervisor.shutdown()
     }
 
@@ -97,3 +125,32 @@ import Testing
     }
 }
 
+
+/// A host whose custom `rendezvous` function blocks its thread (a semaphore wait, as blocking I/O
+/// would) until the test releases it, or throws `hostError` after `patience`.
+final class BlockingHost: HostFunctions {
+    let execution: HostExecution
+    private let patience: Duration
+    private let gate = DispatchSemaphore(value: 0)
+    private let blocked = Mutex(0)
+
+    init(execution: HostExecution, patience: Duration) {
+        self.execution = execution
+        self.patience = patience
+    }
+
+    /// How many calls are blocked in the function now.
+    var blockedCount: Int { blocked.withLock { $0 } }
+    var customFunctionNames: [String] { ["rendezvous"] }
+
+    /// Lets `count` blocked calls return.
+    func release(_ count: Int) { for _ in 0..<count { gate.signal() } }
+
+    func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] {
+        blocked.withLock { $0 += 1 }
+        defer { blocked.withLock { $0 -= 1 } }
+        let seconds = Double(patience.components.seconds)
+        guard gate.wait(timeout: .now() + seconds) == .success else { throw HostFunctionError.hostError }
+        return []
+    }
+}
