@@ -36,7 +36,6 @@ test: deps
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
 
 bench: deps
-	@scripts/ensure-deps.sh --with-bench
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product cordon-worker
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product CordonTestPeer
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product cordon-bench

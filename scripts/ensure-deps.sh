@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
-packages=(libseccomp-dev libcap-dev pkg-config jq python3)
-[ "${1:-}" = "--with-bench" ] && packages+=(bubblewrap)
+# bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
+packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -42,7 +42,7 @@ import Testing
         let supervisor = try Fixtures.supervisor()
         let host = RendezvousHost(parties: 2, patience: .seconds(20), execution: .reactor)
         let sleeper = try await supervisor.load(manifest: PluginManifest(name: "sleeper", capabilities: [.custom("rendezvous")]),
-                                                module: try Fixtures.wasm(Plugins.rendezvous), policy: Fixtures.policy(wallMs: 30_000),
+                                                module: try Fixtures.wasm(Plugins.rendezvous), policy: Fixtures.policy(),
                                                 host: host)
         let adder = try await supervisor.load(manifest: PluginManifest(name: "adder"), module: try Fixtures.wasm(Fixtures.add))
         let sleeping = Task { try await sleeper.call("meet") }
@@ -66,7 +66,7 @@ import Testing
         for i in 0..<cores {
             blocked.append(try await supervisor.load(manifest: PluginManifest(name: "blocked\(i)", capabilities: [.custom("rendezvous")]),
                                                      module: try Fixtures.wasm(Plugins.rendezvous),
-                                                     policy: Fixtures.policy(wallMs: 30_000), host: host))
+                                                     policy: Fixtures.policy(), host: host))
         }
         let other = try await Self.load(supervisor, capabilities: [.timer], host: InMemoryHost())
         let calls = blocked.map { plugin in Task { try await plugin.call("meet") } }

@@ -31,7 +31,7 @@ import Testing
         let host = RendezvousHost(parties: 2, patience: .seconds(15))
         let manifest = PluginManifest(name: "parallel", capabilities: [.custom("rendezvous")], workers: 2)
         let plugin = try await supervisor.load(manifest: manifest, module: try Fixtures.wasm(Plugins.rendezvous),
-                                               policy: Fixtures.policy(wallMs: 30_000), host: host)
+                                               policy: Fixtures.policy(), host: host)
         #expect(await plugin.workerPIDs().count == 2)
         async let a = plugin.call("meet")
         async let b = plugin.call("meet")
