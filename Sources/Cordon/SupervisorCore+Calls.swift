@@ -55,8 +55,7 @@ extension SupervisorCore {
                 let error = CordonError.limitExceeded(limit: .wallTime, value: Self.format(wall),
                                                       measured: "> \(Self.format(wall)), worker killed", export: call.export)
                 self.breach(record, process.pid, .wallTime, value: Self.milliseconds(wall), measured: Self.milliseconds(call.startedAt.map { $0.duration(to: .now) } ?? wall), export: call.export)
-                slot.pendingFailure = error
-                self.kill(record, slot, process, reason: "wall time \(Self.format(wall)) exceeded in '\(call.export)'")
+                self.kill(record, slot, process, reason: "wall time \(Self.format(wall)) exceeded in '\(call.export)'", failure: error)
             }
             send(.call(request), record, slot, process)
         }
@@ -166,9 +165,9 @@ extension SupervisorCore {
             // A guest that keeps calling after ten times its budget ignores -4 on purpose: stop it
             // rather than let every refused call cost a round trip until the wall-time kill.
             if call.hostCalls > record.limits.hostCallsPerCall.multipliedReportingOverflow(by: 10).partialValue {
-                slot.pendingFailure = .limitExceeded(limit: .hostCallsPerCall, value: "\(record.limits.hostCallsPerCall)",
-                                                     measured: "\(call.hostCalls) host calls, worker killed", export: call.export)
-                return kill(record, slot, process, reason: "host-call flood: \(call.hostCalls) calls in '\(call.export)'")
+                return kill(record, slot, process, reason: "host-call flood: \(call.hostCalls) calls in '\(call.export)'",
+                            failure: .limitExceeded(limit: .hostCallsPerCall, value: "\(record.limits.hostCallsPerCall)",
+                                                    measured: "\(call.hostCalls) host calls, worker killed", export: call.export))
             }
             if !call.breachReported {
                 call.breachReported = true

@@ -242,10 +242,8 @@ extension SupervisorCore {
             reactor.cancel(timer: slot.restartTimer)
             if let process = slot.process {
                 slot.reloadPending = true
-                if slot.current != nil {
-                    slot.pendingFailure = .unavailable(plugin: record.manifest.name, state: .restarting)
-                }
-                kill(record, slot, process, reason: "reload")
+                kill(record, slot, process, reason: "reload",
+                     failure: slot.current == nil ? nil : .unavailable(plugin: record.manifest.name, state: .restarting))
             } else {
                 startWorker(record, slot)
             }

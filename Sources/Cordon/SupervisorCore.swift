@@ -318,8 +318,8 @@ final class SupervisorCore: @unchecked Sendable {
     func armLoadTimer(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
         slot.loadTimer = reactor.schedule(at: .now + configuration.loadTimeout) { [weak self, weak slot] in
             guard let self, let slot, slot.process === process, slot.phase == .confining || slot.phase == .loading else { return }
-            slot.pendingFailure = .timedOut("worker did not load the module within \(self.configuration.loadTimeout)")
-            self.kill(record, slot, process, reason: "load timeout")
+            self.kill(record, slot, process, reason: "load timeout",
+                      failure: .timedOut("worker did not load the module within \(self.configuration.loadTimeout)"))
         }
     }
 
@@ -370,8 +370,8 @@ final class SupervisorCore: @unchecked Sendable {
         slot.listenerToken = reactor.replaceHandler(token, handler: handler)
             ? token : reactor.watch(process.listenerFD, events: EPOLLIN.rawValue, handler: handler)
         guard slot.listenerToken == nil else { return true }
-        slot.pendingFailure = .confinementFailed(detail: "cannot watch the seccomp listener")
-        kill(record, slot, process, reason: "cannot watch the seccomp listener")
+        kill(record, slot, process, reason: "cannot watch the seccomp listener",
+             failure: .confinementFailed(detail: "cannot watch the seccomp listener"))
         return false
     }
 
@@ -457,8 +457,7 @@ final class SupervisorCore: @unchecked Sendable {
             }
             if hello.listenerFD >= 0 {
                 do { try process.takeListener(workerFD: hello.listenerFD) } catch {
-                    slot.pendingFailure = error
-                    return kill(record, slot, process, reason: "could not take the seccomp listener")
+                    return kill(record, slot, process, reason: "could not take the seccomp listener", failure: error)
                 }
                 guard watchListener(process, slot: slot, record: record) else { return }
             }
@@ -476,11 +475,10 @@ final class SupervisorCore: @unchecked Sendable {
             let missing = record.manifest.exports.filter { name in !report.exports.contains { $0.name == name } }
             if !missing.isEmpty {
                 let error = CordonError.invalidModule(stage: "link", message: "manifest promises exports the module lacks: \(missing.joined(separator: ", "))")
-                slot.pendingFailure = error
                 cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: "link", message: "\(error)"))
                 record.unloading = true
                 resolveLoad(record, .failure(error))
-                return kill(record, slot, process, reason: "module rejected")
+                return kill(record, slot, process, reason: "module rejected", failure: error)
             }
             record.exports = report.exports
             record.metrics.memoryPages = report.memoryPages
@@ -498,10 +496,9 @@ final class SupervisorCore: @unchecked Sendable {
             let stage = "\(failure.stage)"
             let error = CordonError.invalidModule(stage: stage, message: String(failure.message.prefix(1000)))
             cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: stage, message: String(failure.message.prefix(1000))))
-            slot.pendingFailure = error
             record.unloading = true   // a module that fails to load fails every time: no restart
             resolveLoad(record, .failure(error))
-            kill(record, slot, process, reason: "module rejected")
+            kill(record, slot, process, reason: "module rejected", failure: error)
         case .callOutcome(let outcome):
             guard slot.phase == .busy, let call = slot.current, call.id == outcome.id else {
                 return protocolViolation(record, slot, process, "outcome for a call that is not running (id \(outcome.id))")
@@ -546,13 +543,16 @@ final class SupervisorCore: @unchecked Sendable {
         guard process.killReason == nil else { return }
         audit.record(.protocolViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, reason: reason))
         emit(record, process.pid, .protocolViolation(reason: reason))
-        slot.pendingFailure = .protocolViolation(reason)
-        kill(record, slot, process, reason: "protocol violation: \(reason)")
+        kill(record, slot, process, reason: "protocol violation: \(reason)", failure: .protocolViolation(reason))
     }
 
     /// Kills a worker through its pidfd and audits it; the exit is handled when the pidfd fires.
-    func kill(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, reason: String) {
+    /// `failure` is what the running call and the exit are reported as. The first cause stands: a
+    /// worker already being killed runs on until SIGKILL lands, and a second cause found meanwhile (a
+    /// further seccomp notification, a timer) neither kills again nor renames its death.
+    func kill(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, reason: String, failure: CordonError? = nil) {
         guard process.exit == nil, process.killReason == nil else { return }
+        if let failure { slot.pendingFailure = failure }
         process.kill(SIGKILL, reason: reason)
         audit.record(.workerKill(tenant: configuration.tenant, plugin: record.id, pid: process.pid, signal: SIGKILL, reason: reason))
         emit(record, process.pid, .workerKilled(signal: SIGKILL, reason: reason))
@@ -585,19 +585,17 @@ final class SupervisorCore: @unchecked Sendable {
         audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
                                        nr: event.nr, arch: Self.archName(event.arch), args: args, reportedBy: .kernel))
         emit(record, process.pid, .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel"))
-        // The first cause stands. A worker already being killed runs on until SIGKILL lands, and what
-        // it tries meanwhile (abort() goes on to rt_sigaction after its refused tgkill) is audited
-        // above but does not rename its death.
-        guard process.killReason == nil else { return }
+        // A worker already being killed may still be heard from (abort() goes on to rt_sigaction
+        // after its refused tgkill): audited above, but `kill` keeps the first cause.
         if Self.isSelfAbort(name: name, args: args) {
             // abort() (every Swift runtime trap ends there) raises SIGABRT with tgkill, which the filter
             // refuses. The audit record above keeps the kernel's fact; the caller learns what it means.
-            slot.pendingFailure = .workerDied("crashed: the worker aborted (a runtime trap in the worker; its tgkill(SIGABRT) was refused by the filter)")
-            kill(record, slot, process, reason: "worker aborted (\(name) SIGABRT refused)")
+            kill(record, slot, process, reason: "worker aborted (\(name) SIGABRT refused)",
+                 failure: .workerDied("crashed: the worker aborted (a runtime trap in the worker; its tgkill(SIGABRT) was refused by the filter)"))
             return
         }
-        slot.pendingFailure = .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel")
-        kill(record, slot, process, reason: "seccomp violation: \(name)")
+        kill(record, slot, process, reason: "seccomp violation: \(name)",
+             failure: .sandboxViolation(syscall: name, number: event.nr, reportedBy: "kernel"))
     }
 
     /// tgkill(_, _, SIGABRT) or tkill(_, SIGABRT): a process raising SIGABRT, i.e. abort(). Which
