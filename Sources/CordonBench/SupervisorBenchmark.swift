@@ -7,18 +7,41 @@ import WasmKit
 /// `cordon-bench supervisor`: spawn, warm pool, compute, host calls and memory per worker, each next to
 /// a baseline measured in the same run (bubblewrap, in-process WasmKit).
 func runSupervisorBenchmark(arguments: [String]) async throws {
+    func value(_ flag: String) -> String? {
+        arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+    }
     let quick = arguments.contains("--quick")
-    let maxWorkers = arguments.firstIndex(of: "--workers").flatMap { Int(arguments[$0 + 1]) } ?? (quick ? 100 : 1000)
+    var maxWorkers = quick ? 100 : 1000
+    if arguments.contains("--workers") {
+        guard let count = value("--workers").flatMap({ Int($0) }), count > 0 else {
+            throw BenchmarkArgumentError("--workers takes a positive number of workers")
+        }
+        maxWorkers = count
+    }
+    let sections = ["compute", "hostcalls", "cold", "warm", "idle", "memory"]
+    if arguments.contains("--only"), value("--only") == nil { throw BenchmarkArgumentError("--only takes a list of sections") }
+    let only = value("--only").map { Set($0.split(separator: ",").map(String.init)) } ?? Set(sections)
+    if let unknown = only.first(where: { !sections.contains($0) }) {
+        throw BenchmarkArgumentError("--only: unknown section '\(unknown)' (\(sections.joined(separator: ", ")))")
+    }
     print("Cordon supervisor benchmark (\(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
     print("")
     // Compute and host calls first: the spawn runs leave the kernel tearing down hundreds of network
     // namespaces (cleanup_net) for a while, on the same two cores.
-    try await compute(quick: quick)
-    try await hostCalls(quick: quick)
-    try await coldSpawn(iterations: quick ? 20 : 100)
-    try await warmPool(iterations: quick ? 20 : 100)
-    try await firstCallAfterIdle(rounds: quick ? 8 : 30)
-    try await memoryPerWorker(counts: [1, 100, maxWorkers].filter { $0 <= maxWorkers }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
+    if only.contains("compute") { try await compute(quick: quick) }
+    if only.contains("hostcalls") { try await hostCalls(quick: quick) }
+    if only.contains("cold") { try await coldSpawn(iterations: quick ? 20 : 100) }
+    if only.contains("warm") { try await warmPool(iterations: quick ? 20 : 100) }
+    if only.contains("idle") { try await firstCallAfterIdle(rounds: quick ? 8 : 30) }
+    if only.contains("memory") {
+        try await memoryPerWorker(counts: [1, 100, maxWorkers].filter { $0 <= maxWorkers }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
+    }
+}
+
+/// A benchmark option that cannot be used, named in the message.
+struct BenchmarkArgumentError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 // MARK: - Plugins

@@ -8,7 +8,7 @@ usage: cordon-bench <channel|audit|supervisor|soak|all> [options]
   channel      SharedMemoryBuffer round trips vs a Unix socketpair (64 B, 4 KiB, 64 KiB)
   audit        audit records/s, group commit vs fsync per record
   supervisor   cold spawn vs bwrap, warm pool, compute vs in-process WasmKit, host calls, PSS per worker
-               [--quick] [--workers N]
+               [--quick] [--workers N] [--only compute,hostcalls,cold,warm,idle,memory]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
   all          channel, audit and supervisor in one run
 """
