@@ -95,7 +95,8 @@ let package = Package(
                     dependencies: ["CordonWorkerRuntime", "CordonChannel", .product(name: "WAT", package: "WasmKit")],
                     swiftSettings: strict),
         .testTarget(name: "CordonTests",
-                    dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit")],
+                    dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit"),
+                                   .product(name: "MetricsTestKit", package: "swift-metrics")],
                     swiftSettings: strict),
     ]
 )

@@ -16,6 +16,14 @@ enum CordonMetrics {
         Counter(label: "cordon_restarts_total", dimensions: [("plugin", plugin)]).increment()
     }
 
+    static func memoryPages(plugin: String, pages: Int) {
+        Gauge(label: "cordon_memory_pages", dimensions: [("plugin", plugin)]).record(pages)
+    }
+
+    static func hostCall(plugin: String, function: String) {
+        Counter(label: "cordon_host_calls_total", dimensions: [("plugin", plugin), ("function", function)]).increment()
+    }
+
     static func liveWorkers(_ count: Int) {
         Gauge(label: "cordon_live_workers").record(count)
     }

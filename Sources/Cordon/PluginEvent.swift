@@ -37,6 +37,8 @@ public struct PluginMetrics: Sendable, Hashable {
     public var capabilityDenials: UInt64 = 0
     public var restarts: UInt64 = 0
     public var totalCallTime: Duration = .zero
+    /// Linear-memory pages of the plugin's live workers, summed, as each last reported (after its load
+    /// and after every call).
     public var memoryPages: UInt32 = 0
     public var workerPIDs: [Int32] = []
 }

@@ -52,6 +52,8 @@ final class WorkerSlot {
     var reloadPending = false
     /// Names the spawn this slot waits for; a spawn that returns with another ticket is discarded.
     var spawnTicket: UInt64 = 0
+    /// Linear-memory pages its worker last reported (at load, after each call); 0 without a worker.
+    var memoryPages: UInt32 = 0
 }
 
 /// A loaded plugin, as the reactor sees it.

@@ -62,6 +62,16 @@ extension SupervisorCore {
     }
 
     func completeCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ outcome: CallOutcome) {
+        // The worker's account is hostile too. A lie kills it while the call is still its current one,
+        // so the kill fails the call (it used to be detached first, and its caller waited forever).
+        if case .values(let values) = outcome.result,
+           let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
+            return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
+        }
+        // Its limiter refuses growth past the limit, so a larger memory can only be a lie.
+        guard outcome.memoryPages <= record.limits.memoryPages else {
+            return protocolViolation(record, slot, process, "reported \(outcome.memoryPages) pages of memory, limit \(record.limits.memoryPages)")
+        }
         reactor.cancel(timer: call.deadlineTimer)
         slot.current = nil
         slot.phase = .idle
@@ -69,13 +79,10 @@ extension SupervisorCore {
         record.metrics.calls += 1
         record.metrics.fuelUsed &+= outcome.fuelUsed
         record.metrics.totalCallTime += duration
+        recordMemory(record, slot, pages: outcome.memoryPages)
         let result: Result<CallValue, CordonError>
         switch outcome.result {
         case .values(let values):
-            // The worker's values are hostile too: they must match the export's declared results.
-            if let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
-                return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
-            }
             result = call.input == nil ? .success(.values(values)) : .failure(.protocolViolation("values for a bytes call"))
         case .bytes(let bytes):
             result = call.input != nil ? .success(.bytes(bytes)) : .failure(.protocolViolation("bytes for a value call"))
@@ -116,6 +123,14 @@ extension SupervisorCore {
         call.finish(result)
         if record.state == .running, !record.workers.contains(where: { $0.phase == .busy }) { setState(record, .ready) }
         dispatch(record)
+    }
+
+    /// Keeps `PluginMetrics.memoryPages` at the sum of the live workers' last reports.
+    func recordMemory(_ record: PluginRecord, _ slot: WorkerSlot, pages: UInt32) {
+        slot.memoryPages = pages
+        let total = record.workers.reduce(UInt64(0)) { $0 + UInt64($1.memoryPages) }
+        record.metrics.memoryPages = UInt32(clamping: total)
+        CordonMetrics.memoryPages(plugin: record.manifest.name, pages: Int(clamping: total))
     }
 
     func breach(_ record: PluginRecord, _ pid: Int32?, _ limit: LimitKind, value: Int64, measured: Int64, export: String?) {
@@ -186,6 +201,8 @@ extension SupervisorCore {
         if !isKnown, !record.host.customFunctionNames.contains(function) {
             return refuse(.notFound, .denied)
         }
+        // Counted only once the name is one that exists: guest-chosen names would be unbounded labels.
+        CordonMetrics.hostCall(plugin: record.manifest.name, function: function)
         if let capability = PluginCapability.required(forHostFunction: function), !record.granted.contains(capability) {
             record.metrics.capabilityDenials += 1
             audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,

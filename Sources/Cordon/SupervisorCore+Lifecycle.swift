@@ -40,6 +40,7 @@ extension SupervisorCore {
         releaseSlot(process.slot)
         process.closeResources()
         slot.process = nil
+        recordMemory(record, slot, pages: 0)
         CordonMetrics.liveWorkers(liveWorkerCount())
 
         if !record.loadWaiters.isEmpty, record.state == .starting {

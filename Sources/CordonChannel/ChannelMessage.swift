@@ -174,7 +174,8 @@ public enum TrapKind: UInt8, Sendable, Hashable {
          outOfFuel, memoryLimit, indirectCall, reentryLimit, hostFunction, other, tableLimit
 }
 
-/// A finished call: values (or bytes, for the bytes convention) or a trap, plus fuel consumed.
+/// A finished call: values (or bytes, for the bytes convention) or a trap, plus fuel consumed and
+/// the linear memory's size after the call.
 public struct CallOutcome: Sendable, Hashable {
     /// What the call produced.
     public enum Result: Sendable, Hashable {
@@ -185,10 +186,13 @@ public struct CallOutcome: Sendable, Hashable {
     public var id: UInt32
     public var result: Result
     public var fuelUsed: UInt64
-    public init(id: UInt32, result: Result, fuelUsed: UInt64) {
+    /// Pages of the exported `memory` when the call ended (0 without one): it only grows.
+    public var memoryPages: UInt32
+    public init(id: UInt32, result: Result, fuelUsed: UInt64, memoryPages: UInt32) {
         self.id = id
         self.result = result
         self.fuelUsed = fuelUsed
+        self.memoryPages = memoryPages
     }
 }
 

@@ -177,6 +177,7 @@ public enum FrameCodec {
             w.string(f.message)
         case .callOutcome(let o):
             w.u64(o.fuelUsed)
+            w.u32(o.memoryPages)
             switch o.result {
             case .values(let values):
                 w.u8(0)
@@ -309,6 +310,7 @@ public enum FrameCodec {
             return .loadFailed(LoadFailure(stage: stage, message: try r.string(cap: FrameLimits.maxTextBytes)))
         case .callOutcome:
             let fuel = try r.u64()
+            let pages = try r.u32()
             let tag = try r.u8()
             let result: CallOutcome.Result
             switch tag {
@@ -322,7 +324,7 @@ public enum FrameCodec {
                 result = .trap(trap, try r.string(cap: FrameLimits.maxTextBytes))
             default: throw .corrupt(.invalidEnumValue(.resultTag, value: tag))
             }
-            return .callOutcome(CallOutcome(id: callID, result: result, fuelUsed: fuel))
+            return .callOutcome(CallOutcome(id: callID, result: result, fuelUsed: fuel, memoryPages: pages))
         case .hostCall:
             let function = try r.string(cap: FrameLimits.maxNameBytes)
             let ni = try r.count(cap: FrameLimits.maxHostCallIntegers, minimumElementSize: 8)

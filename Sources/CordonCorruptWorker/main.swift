@@ -165,7 +165,7 @@ func run() -> Never {
             case .shutdown: exit(0)
             default: exit(76)
             }
-            let honest = ChannelMessage.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1))
+            let honest = ChannelMessage.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1, memoryPages: 0))
             switch mode {
             case "honest":
                 try channel.send(honest, timeout: nil)
@@ -186,8 +186,14 @@ func run() -> Never {
             case "trailing":
                 try channel.sendRaw(FrameCodec.encode(honest) + [0, 1, 2, 3], timeout: nil)
             case "wrong-callid":
-                try channel.send(.callOutcome(CallOutcome(id: request.id &+ 1000, result: .values([.i32(1)]), fuelUsed: 1)),
+                try channel.send(.callOutcome(CallOutcome(id: request.id &+ 1000, result: .values([.i32(1)]), fuelUsed: 1, memoryPages: 0)),
                                  timeout: nil)
+            case "wrong-type":   // "run" is declared () -> i32
+                try channel.send(.callOutcome(CallOutcome(id: request.id, result: .values([.i64(1)]), fuelUsed: 1, memoryPages: 0)),
+                                 timeout: nil)
+            case "memory-lie":   // more pages than the limiter it was given could ever allow
+                try channel.send(.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1,
+                                                          memoryPages: UInt32.max)), timeout: nil)
             case "wrong-kind":
                 try channel.send(.bootstrap(Bootstrap(module: [1, 2, 3], limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
                                     fuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1, maxCallDepth: 1), customFunctions: [])), timeout: nil)

@@ -76,8 +76,7 @@ public final class PluginRuntime {
             exports.append(ExportedFunction(name: name, parameters: params, results: results))
         }
         exports.sort { $0.name < $1.name }
-        let pages = context.memory.map { UInt32($0.memory.byteCount / 65536) } ?? 0
-        report = ModuleReport(exports: exports, memoryPages: pages)
+        report = ModuleReport(exports: exports, memoryPages: Self.pages(context))
     }
 
     /// Links Cordon's host functions for every import; anything else is a link failure naming it.
@@ -153,6 +152,10 @@ public final class PluginRuntime {
         }
     }
 
+    private static func pages(_ context: HostContext) -> UInt32 {
+        context.memory.map { UInt32(clamping: $0.memory.byteCount / 65536) } ?? 0
+    }
+
     /// Runs one call to completion: values, bytes (bytes convention) or a classified trap.
     public func call(_ request: CallRequest) -> CallOutcome {
         let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.fuelPerCall > 0 ? limits.fuelPerCall : 0)
@@ -169,13 +172,14 @@ public final class PluginRuntime {
             } else {
                 result = .values(try callWithValues(request.export, arguments: request.arguments))
             }
-            return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed())
+            return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed(), memoryPages: Self.pages(context))
         } catch {
             var (kind, message) = TrapClassifier.classify(error, growthDenied: limiter.takeDenial())
             if kind == .stackExhausted {
                 message += " (call depth limit \(limits.maxCallDepth): a \(Self.stackBytes(forCallDepth: limits.maxCallDepth))-byte interpreter stack)"
             }
-            return CallOutcome(id: request.id, result: .trap(kind, message), fuelUsed: kind == .outOfFuel ? budget : fuelUsed())
+            return CallOutcome(id: request.id, result: .trap(kind, message), fuelUsed: kind == .outOfFuel ? budget : fuelUsed(),
+                               memoryPages: Self.pages(context))
         }
     }
 

@@ -125,11 +125,11 @@ import Testing
             try FrameCodec.decode(frame(kind: .loadFailed, payload: [0] + le32(0)))
         }
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.resultTag, value: 3))) {
-            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1, payload: [UInt8](repeating: 0, count: 8) + [3]))
+            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1, payload: [UInt8](repeating: 0, count: 8) + le32(0) + [3]))
         }
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.wasmType, value: 0x7B))) {
             try FrameCodec.decode(frame(kind: .callOutcome, callID: 1,
-                                        payload: [UInt8](repeating: 0, count: 8) + [0] + le32(1) + [0x7B, 0, 0, 0, 0]))
+                                        payload: [UInt8](repeating: 0, count: 8) + le32(0) + [0] + le32(1) + [0x7B, 0, 0, 0, 0]))
         }
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.optionalTag, value: 2))) {
             try FrameCodec.decode(frame(kind: .call, callID: 1,

@@ -139,7 +139,7 @@ enum RandomMessages {
                 case 1: return .bytes(blob(&rng))
                 default: return .trap(TrapKind(rawValue: UInt8(1 + rng.below(12)))!, string(&rng))
                 }
-            }(), fuelUsed: rng.next()))
+            }(), fuelUsed: rng.next(), memoryPages: UInt32(truncatingIfNeeded: rng.next())))
         case .hostCall:
             .hostCall(HostCallRequest(id: UInt32(truncatingIfNeeded: rng.next()), function: string(&rng),
                                       integers: (0..<rng.below(4)).map { _ in Int64(bitPattern: rng.next()) },

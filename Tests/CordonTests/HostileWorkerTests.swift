@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test(arguments: ["garbage", "badmagic", "oversize", "tail-back", "tail-huge", "tail-misaligned",
-                      "wrong-callid", "wrong-kind", "trailing"])
+                      "wrong-callid", "wrong-kind", "trailing", "wrong-type", "memory-lie"])
     func channelGarbageIsAProtocolViolation(mode: String) async throws {
         let supervisor = try Self.supervisor()
         let plugin = try await Self.load(supervisor, mode: mode)

@@ -118,3 +118,16 @@ extension Plugins {
         (call $rendezvous (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))))
     """
 }
+
+extension Plugins {
+    /// `grow` adds pages to its memory (memory.grow's old size back), `now` makes one host call,
+    /// `trap` traps.
+    static let grower = """
+    (module
+      (import "env" "host_now_ms" (func $now (result i64)))
+      (memory (export "memory") 1)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "now") (result i64) (call $now))
+      (func (export "trap") unreachable))
+    """
+}
