@@ -132,6 +132,7 @@ extension SupervisorCore {
     func adopt(_ pooled: PooledWorker, into slot: WorkerSlot, record: PluginRecord) {
         let process = pooled.process
         slot.process = process
+        CordonMetrics.liveWorkers(liveWorkerCount())
         slot.phase = .loading
         watch(process, slot: slot, record: record, adopting: pooled.tokens)
         emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))

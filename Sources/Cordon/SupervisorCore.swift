@@ -175,6 +175,7 @@ final class SupervisorCore: @unchecked Sendable {
             discard(process, plugin: record.id, reason: "spawned for a slot that no longer wants it")
         case .success(let process):
             slot.process = process
+            CordonMetrics.liveWorkers(liveWorkerCount())
             slot.phase = .confining
             watch(process, slot: slot, record: record)
             armLoadTimer(record, slot, process)
