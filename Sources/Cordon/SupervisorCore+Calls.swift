@@ -79,7 +79,7 @@ extension SupervisorCore {
         record.metrics.calls += 1
         record.metrics.fuelUsed &+= outcome.fuelUsed
         record.metrics.totalCallTime += duration
-        recordMemory(record, slot, pages: outcome.memoryPages)
+        if outcome.memoryPages != slot.memoryPages { recordMemory(record, slot, pages: outcome.memoryPages) }
         let result: Result<CallValue, CordonError>
         switch outcome.result {
         case .values(let values):
