@@ -54,9 +54,9 @@ enum ExamplesSupport {
         var stderr: String
     }
 
-    /// Runs `cordon` with `arguments` (cwd = repository root); output goes through files so a
-    /// chatty plugin cannot fill a pipe and deadlock the test.
-    /// Runs `cordon` with `arguments`; with `asUser`, through setpriv(1) as that uid and gid (no groups).
+    /// Runs `cordon` with `arguments` (cwd = repository root); with `asUser`, through setpriv(1) as
+    /// that uid and gid (no groups). Output goes through files so a chatty plugin cannot fill a pipe
+    /// and deadlock the test.
     static func cordon(_ arguments: [String], asUser: UInt32? = nil) async throws -> Outcome {
         guard let binary = cordonBinary else { throw CocoaError(.fileNoSuchFile) }
         if let asUser {
