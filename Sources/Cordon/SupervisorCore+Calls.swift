@@ -68,10 +68,7 @@ extension SupervisorCore {
            let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
             return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
         }
-        // Its limiter refuses growth past the limit, so a larger memory can only be a lie.
-        guard outcome.memoryPages <= record.limits.memoryPages else {
-            return protocolViolation(record, slot, process, "reported \(outcome.memoryPages) pages of memory, limit \(record.limits.memoryPages)")
-        }
+        guard acceptMemoryReport(record, slot, process, pages: outcome.memoryPages) else { return }
         reactor.cancel(timer: call.deadlineTimer)
         slot.current = nil
         slot.phase = .idle
@@ -79,7 +76,6 @@ extension SupervisorCore {
         record.metrics.calls += 1
         record.metrics.fuelUsed &+= outcome.fuelUsed
         record.metrics.totalCallTime += duration
-        if outcome.memoryPages != slot.memoryPages { recordMemory(record, slot, pages: outcome.memoryPages) }
         let result: Result<CallValue, CordonError>
         switch outcome.result {
         case .values(let values):
@@ -123,6 +119,19 @@ extension SupervisorCore {
         call.finish(result)
         if record.state == .running, !record.workers.contains(where: { $0.phase == .busy }) { setState(record, .ready) }
         dispatch(record)
+    }
+
+    /// A worker's report of its memory size (after its load or a call). Its limiter refuses growth
+    /// past the limit, so a larger memory can only be a lie: a protocol violation, and false. A size
+    /// that changed (or any size at load) is recorded.
+    func acceptMemoryReport(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, pages: UInt32,
+                            atLoad: Bool = false) -> Bool {
+        guard pages <= record.limits.memoryPages else {
+            protocolViolation(record, slot, process, "reported \(pages) pages of memory, limit \(record.limits.memoryPages)")
+            return false
+        }
+        if atLoad || pages != slot.memoryPages { recordMemory(record, slot, pages: pages) }
+        return true
     }
 
     /// Keeps `PluginMetrics.memoryPages` at the sum of the live workers' last reports.
@@ -234,17 +243,18 @@ extension SupervisorCore {
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
             reply(answer.status, answer.data, auditStatus: answer.status < 0 ? .error : .ok)
         }
+        // Off the reactor: on the global executor (nil) or on the application's thread pool.
+        func offReactor(_ executor: (any TaskExecutor)?) {
+            Task(executorPreference: executor) {
+                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
+                reactor.execute { deliver.value(answer) }
+            }
+        }
         switch host.execution {
         case .cooperativePool:
-            Task {
-                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
-                reactor.execute { deliver.value(answer) }
-            }
+            offReactor(nil)
         case .threads(let pool):
-            Task(executorPreference: pool) {
-                let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
-                reactor.execute { deliver.value(answer) }
-            }
+            offReactor(pool)
         case .reactor:
             // Starts on the reactor's next drain and resumes there after every suspension, so the
             // answer is usually delivered in the same turn, with no thread hand-off at all.

@@ -481,11 +481,8 @@ final class SupervisorCore: @unchecked Sendable {
                 resolveLoad(record, .failure(error))
                 return kill(record, slot, process, reason: "module rejected", failure: error)
             }
-            guard report.memoryPages <= record.limits.memoryPages else {
-                return protocolViolation(record, slot, process, "reported \(report.memoryPages) pages of memory, limit \(record.limits.memoryPages)")
-            }
+            guard acceptMemoryReport(record, slot, process, pages: report.memoryPages, atLoad: true) else { return }
             record.exports = report.exports
-            recordMemory(record, slot, pages: report.memoryPages)
             cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
             slot.phase = .idle
             if record.state != .ready && record.state != .running { setState(record, .ready) }
