@@ -3,11 +3,13 @@
 // `cordon build Plugin.swift -o plugin.wasm` compiles a plugin together with this file:
 //   swiftc -target wasm32-unknown-none-wasm -enable-experimental-feature Embedded
 //          -enable-experimental-feature Extern -wmo -Osize -parse-as-library
-//          -Xfrontend -disable-stack-protector -Xlinker --no-entry -Xclang-linker -nostdlib
+//          -Xfrontend -disable-stack-protector -Xlinker --no-entry -Xlinker --wrap=free -Xclang-linker -nostdlib
 //
 // There is no libc: Embedded Swift's runtime needs posix_memalign and free, which this file
 // provides as a bump allocator over memory.grow (memory is never reused; a plugin instance lives
-// for one worker, and `Cordon.resetHeap()` can drop everything between calls).
+// for one worker, and `Cordon.resetHeap()` can drop everything between calls). Swift reserves the
+// name `free` for its runtime, so the allocator defines `__wrap_free` and the linker's
+// `--wrap=free` sends the runtime's calls there.
 
 // MARK: - Raw imports (module "env")
 
@@ -43,6 +45,22 @@ func _cordon_host_storage_set(_ key: UnsafePointer<UInt8>?, _ keyLen: Int32, _ v
 @_extern(wasm, module: "env", name: "host_storage_delete")
 @_extern(c)
 func _cordon_host_storage_delete(_ key: UnsafePointer<UInt8>?, _ keyLen: Int32) -> Int32
+
+@_extern(wasm, module: "env", name: "host_receive_message")
+@_extern(c)
+func _cordon_host_receive_message(_ out: UnsafeMutablePointer<UInt8>?, _ cap: Int32) -> Int32
+
+@_extern(wasm, module: "env", name: "host_random_bytes")
+@_extern(c)
+func _cordon_host_random_bytes(_ out: UnsafeMutablePointer<UInt8>?, _ count: Int32) -> Int32
+
+@_extern(wasm, module: "env", name: "host_now_ms")
+@_extern(c)
+func _cordon_host_now_ms() -> Int64
+
+@_extern(wasm, module: "env", name: "host_sleep_ms")
+@_extern(c)
+func _cordon_host_sleep_ms(_ milliseconds: Int64) -> Int32
 
 // MARK: - Typed API
 
@@ -94,6 +112,33 @@ enum Cordon {
             withUTF8(name) { n in arguments.withUnsafeBufferPointer { a in
                 _cordon_host_call_tool(n.baseAddress, Int32(n.count), a.baseAddress, Int32(a.count), out, cap) } }
         }
+    }
+
+    /// The next message in the plugin's inbox (needs receive_message); nil when it is empty.
+    static func receiveMessage() throws(HostError) -> [UInt8]? {
+        do {
+            return try readReply { out, cap in _cordon_host_receive_message(out, cap) }
+        } catch .notFound { return nil }
+    }
+
+    /// `count` random bytes from the host (needs random).
+    static func randomBytes(_ count: Int) throws(HostError) -> [UInt8] {
+        guard count >= 0, count <= maxReply else { throw .tooLarge }
+        var buffer = [UInt8](repeating: 0, count: count)
+        try check(buffer.withUnsafeMutableBufferPointer { _cordon_host_random_bytes($0.baseAddress, Int32(count)) })
+        return buffer
+    }
+
+    /// Unix time in milliseconds (needs timer); a negative value is the host's error code.
+    static func nowMilliseconds() throws(HostError) -> Int64 {
+        let now = _cordon_host_now_ms()
+        if now < 0 { throw HostError(rawValue: Int32(clamping: now)) ?? .hostError }
+        return now
+    }
+
+    /// Sleeps up to `milliseconds`, never past the call's wall-time limit (needs timer).
+    static func sleep(milliseconds: Int64) throws(HostError) {
+        try check(_cordon_host_sleep_ms(milliseconds))
     }
 
     /// Per-plugin storage in the host (needs storage): survives worker restarts.
@@ -175,8 +220,9 @@ func _cordon_posix_memalign(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?
     return 0
 }
 
-// A bump allocator frees nothing; objects die with the worker (or with resetHeap).
-@_cdecl("free")
+// A bump allocator frees nothing; objects die with the worker (or with resetHeap). Reached as
+// `free` through the linker's --wrap=free (the name itself is the Swift runtime's).
+@_cdecl("__wrap_free")
 func _cordon_free(_ pointer: UnsafeMutableRawPointer?) {}
 
 /// The bytes convention's input allocator: the host calls it before `f(ptr, len) -> i64`.

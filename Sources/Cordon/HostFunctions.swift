@@ -13,6 +13,10 @@ public struct PluginContext: Sendable, Hashable {
     public var manifest: PluginManifest
     /// The worker's pid in the supervisor's PID namespace.
     public var workerPID: Int32
+    /// What the application granted this plugin (a subset of `manifest.capabilities`): a host
+    /// function that serves several capabilities can tell which this caller holds. The supervisor
+    /// has already refused every call whose own capability is missing.
+    public var grantedCapabilities: Set<PluginCapability> = []
 }
 
 /// An error a host function implementation throws to return a specific ABI code to the guest.

@@ -109,7 +109,8 @@ public final class Supervisor: Sendable {
     }
 
     /// Every lifecycle change, call outcome, breach, denial, violation, kill and restart. Each access
-    /// is a new subscription.
+    /// is a new subscription; every subscription ends when `shutdown()` returns (one made after it
+    /// is empty).
     public var events: AsyncStream<PluginEvent> { hub.subscribe() }
 
     /// Loads `module` into a fresh confined worker and waits until it is ready for calls.
@@ -139,11 +140,14 @@ public final class Supervisor: Sendable {
     }
 
     /// Stops every plugin: asks workers to exit, kills those still alive after `gracePeriod`, reaps all.
+    /// Then every `events` sequence ends (after the events of the shutdown itself), so a
+    /// `for await event in supervisor.events` loop finishes.
     public func shutdown(gracePeriod: Duration = .seconds(2)) async {
         let core = self.core
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             reactor.execute { core.shutdown(grace: gracePeriod) { continuation.resume() } }
         }
+        hub.finish()
     }
 
     /// A snapshot of the supervisor.

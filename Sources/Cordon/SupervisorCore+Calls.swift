@@ -235,7 +235,8 @@ extension SupervisorCore {
         }
         // The application's code runs off the reactor; its answer comes back through `execute`.
         let host = record.host
-        let context = PluginContext(pluginID: record.id, manifest: record.manifest, workerPID: process.pid)
+        let context = PluginContext(pluginID: record.id, manifest: record.manifest, workerPID: process.pid,
+                                    grantedCapabilities: record.granted)
         let reactor = self.reactor
         let remaining = call.startedAt.map { record.limits.wallTimePerCall - $0.duration(to: .now) } ?? record.limits.wallTimePerCall
         // Only the reactor thread runs `deliver`; the box just carries it across the task.

@@ -57,19 +57,19 @@ enum ExamplesSupport {
     /// Runs `cordon` with `arguments` (cwd = repository root); with `asUser`, through setpriv(1) as
     /// that uid and gid (no groups). Output goes through files so a chatty plugin cannot fill a pipe
     /// and deadlock the test.
-    static func cordon(_ arguments: [String], asUser: UInt32? = nil) async throws -> Outcome {
+    static func cordon(_ arguments: [String], asUser: UInt32? = nil, in directory: String? = nil) async throws -> Outcome {
         guard let binary = cordonBinary else { throw CocoaError(.fileNoSuchFile) }
         if let asUser {
             return try await run("/usr/bin/setpriv", ["--reuid", "\(asUser)", "--regid", "\(asUser)", "--clear-groups", binary] + arguments)
         }
-        return try await run(binary, arguments)
+        return try await run(binary, arguments, in: directory)
     }
 
     /// Runs `executable` with `arguments` in the repository root; stdout and stderr go through files.
     /// The test suspends until the process exits instead of blocking in `waitUntilExit`: the
     /// cooperative pool has one thread per core (two here) and never grows, so a blocked thread
     /// stalls every other test and every host function the supervisors under test run on it.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Outcome {
+    static func run(_ executable: String, _ arguments: [String], in workingDirectory: String? = nil) async throws -> Outcome {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = directory + "/stdout", err = directory + "/stderr"
@@ -79,7 +79,7 @@ enum ExamplesSupport {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory ?? root)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in

@@ -310,6 +310,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let built = try await ExamplesSupport.cordon(["build", "Examples/swift/Greeter.swift", "-o", "\(directory)/greeter.wasm"])
         #expect(built.status == 0, "\(built.stderr)")
+        #expect(!built.stderr.contains("warning"), "the PDK compiles without warnings: \(built.stderr)")
         let supervisor = try ExamplesSupport.supervisor()
         let host = InMemoryHost(tools: ["reverse": { Array($0.reversed()) }])
         let module = try ExamplesSupport.module("\(directory)/greeter.wasm")
@@ -325,5 +326,37 @@ import Testing
         let denied = try await supervisor.load(manifest: PluginManifest(name: "greeter-denied"), module: module, host: host)
         #expect(try await denied.call("greet") == [.i32(UInt32(bitPattern: -2))])
         await supervisor.shutdown()
+    }
+
+    /// `cordon init` writes a project in a folder of its own, far from any checkout; the two
+    /// commands it prints build and run it (the header and the PDK come from the binary).
+    @Test(.enabled(if: ExamplesSupport.hasCordon && ExamplesSupport.hasClang, "cordon or clang missing"),
+          arguments: ["c", "swift", "wat"])
+    func initProjectBuildsAndRunsOutsideTheCheckout(language: String) async throws {
+        if language == "swift", !ExamplesSupport.hasEmbeddedSwift { return }
+        let directory = try ExamplesSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let created = try await ExamplesSupport.cordon(["init", "--lang", language, "hello-plugin"], in: directory)
+        #expect(created.status == 0, "\(created.stderr)")
+        let next = created.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("cordon ") }
+        try #require(next.count == 2, "init prints the two next commands: \(created.stdout)")
+        let build = try await ExamplesSupport.cordon(next[0].split(separator: " ").dropFirst().map(String.init), in: directory)
+        #expect(build.status == 0, "\(next[0]): \(build.stderr)")
+        #expect(!build.stderr.contains("warning"), "\(build.stderr)")
+        let run = try await ExamplesSupport.cordon(next[1].split(separator: " ").dropFirst().map(String.init), in: directory)
+        #expect(run.status == 0, "\(next[1]): \(run.stderr)")
+        #expect(run.stdout == "12\n")
+        #expect(run.stderr.contains("[hello-plugin] info: hello, World"))
+        let again = try await ExamplesSupport.cordon(["init", "--lang", language, "hello-plugin"], in: directory)
+        #expect(again.status == 65 && again.stderr.contains("already exists"))
+    }
+
+    /// The kit inside the binary is the one in Examples/ (scripts/embed-plugin-kit regenerates it).
+    @Test func builtInPluginKitMatchesExamples() throws {
+        let generated = try String(contentsOfFile: ExamplesSupport.root + "/Sources/CordonCLI/PluginKitFiles.swift", encoding: .utf8)
+        for file in ["c/cordon.h", "swift/CordonPDK.swift"] {
+            let text = try String(contentsOfFile: ExamplesSupport.example(file), encoding: .utf8)
+            #expect(generated.contains(text.trimmingCharacters(in: .newlines)), "Examples/\(file) changed: run scripts/embed-plugin-kit")
+        }
     }
 }

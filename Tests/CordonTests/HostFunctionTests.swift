@@ -80,6 +80,22 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// A host function sees what the application granted, not what the manifest asked for.
+    @Test func contextCarriesTheGrantedCapabilities() async throws {
+        final class GrantRecordingHost: HostFunctions, Sendable {
+            let seen = Mutex<[Set<PluginCapability>]>([])
+            func log(_ context: PluginContext, level: LogLevel, message: String) async {
+                seen.withLock { $0.append(context.grantedCapabilities) }
+            }
+        }
+        let supervisor = try Fixtures.supervisor()
+        let host = GrantRecordingHost()
+        let plugin = try await Self.load(supervisor, capabilities: Self.everything, host: host, grant: [.storage, .timer])
+        _ = try await plugin.call("log")
+        #expect(host.seen.withLock { $0 } == [[.storage, .timer]])
+        await supervisor.shutdown()
+    }
+
     @Test func ungrantedHostFunctionsAreDeniedAndReported() async throws {
         let supervisor = try Fixtures.supervisor()
         let events = supervisor.events

@@ -220,3 +220,25 @@ import Testing
 extension ConfinementTests {
     static func statusOrEmpty(_ pid: Int32) -> [String: String] { (try? status(pid)) ?? [:] }
 }
+
+/// The README's library example, as written: its events loop ends when the supervisor shuts down.
+@Suite struct ReadmeExampleTests {
+    @Test func eventsLoopEndsAtShutdown() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let events = supervisor.events
+        let watcher = Task { () -> [PluginEvent] in
+            var seen: [PluginEvent] = []
+            for await event in events { seen.append(event) }
+            return seen
+        }
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "readme"), module: try Fixtures.wasm(Plugins.bytes))
+        _ = try await plugin.call("upper", bytes: Array("x".utf8))
+        await supervisor.shutdown()
+        let seen = await watcher.value
+        #expect(!seen.isEmpty)
+        // A subscription made after the shutdown is already over.
+        var late = 0
+        for await _ in supervisor.events { late += 1 }
+        #expect(late == 0)
+    }
+}
