@@ -70,6 +70,8 @@ final class PluginRecord {
     let granted: Set<PluginCapability>
     let limits: ResourceLimits
     let restart: RestartPolicy
+    /// Arguments, environment and preopens of a WASI program; each worker gets its own broker.
+    let wasi: WASIConfiguration
     var state: PluginState = .created
     var workers: [WorkerSlot] = []
     var queue: [PendingCall] = []
@@ -97,6 +99,7 @@ final class PluginRecord {
         self.granted = request.granted
         self.limits = request.limits
         self.restart = request.restart
+        self.wasi = request.wasi
         self.hostCallBucket = TokenBucket(perSecond: request.limits.hostCallsPerSecond)
         self.logBucket = TokenBucket(perSecond: request.limits.logBytesPerSecond)
     }

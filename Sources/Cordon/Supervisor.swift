@@ -117,12 +117,17 @@ public final class Supervisor: Sendable {
     ///   - grant: capabilities the application grants; the effective set is `grant ∩ manifest.capabilities`
     ///     (nil grants what the manifest asks).
     ///   - limits: per-plugin limits, used as given (not clamped to the policy's); nil takes the policy's.
+    ///   - wasi: a WASI program's arguments, environment and preopened directories (docs/wasi.md);
+    ///     preopens need `filesystem` in the grant, or the load fails naming it.
     public func load(manifest: PluginManifest, module: [UInt8], policy: SandboxPolicy = .builtinDefault,
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
-                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy()) async throws(CordonError) -> PluginHandle {
+                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
+                     wasi: WASIConfiguration = WASIConfiguration()) async throws(CordonError) -> PluginHandle {
+        let granted = grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities
+        try wasi.validate(granted: granted)
         let request = LoadRequest(manifest: manifest, module: module, policy: policy, host: host,
-                                  granted: grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities,
-                                  limits: limits ?? ResourceLimits(policy: policy), restart: restart)
+                                  granted: granted,
+                                  limits: limits ?? ResourceLimits(policy: policy), restart: restart, wasi: wasi)
         let core = self.core
         let id: String = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, CordonError>, Never>) in
             reactor.execute { core.load(request) { continuation.resume(returning: $0) } }
@@ -267,4 +272,5 @@ struct LoadRequest: @unchecked Sendable {
     var granted: Set<PluginCapability>
     var limits: ResourceLimits
     var restart: RestartPolicy
+    var wasi: WASIConfiguration = WASIConfiguration()
 }

@@ -206,6 +206,9 @@ extension SupervisorCore {
             }
             return refuse(.rateLimited, .denied)
         }
+        if function.hasPrefix("wasi.") {
+            return wasiCall(record, slot, process, call, request, function: function) { reply($0, $1, auditStatus: $2) }
+        }
         let isKnown = HostCallDecoder.knownFunctions.contains(function)
         if !isKnown, !record.host.customFunctionNames.contains(function) {
             return refuse(.notFound, .denied)

@@ -468,7 +468,7 @@ final class SupervisorCore: @unchecked Sendable {
             emit(record, process.pid, .workerSpawned(layers: hello.layers, uid: hello.uid))
             send(.listenerTaken, record, slot, process)
             slot.phase = .loading
-            send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
+            sendBootstrap(record, slot, process)
         case .loaded(let report):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
             reactor.cancel(timer: slot.loadTimer)
