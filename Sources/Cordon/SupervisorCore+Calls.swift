@@ -82,6 +82,9 @@ extension SupervisorCore {
             result = call.input == nil ? .success(.values(values)) : .failure(.protocolViolation("values for a bytes call"))
         case .bytes(let bytes):
             result = call.input != nil ? .success(.bytes(bytes)) : .failure(.protocolViolation("bytes for a value call"))
+        case .exited:
+            // A WASI guest's proc_exit; surfaced as an empty value result until the WASI API reports the code.
+            result = .success(.values([]))
         case .trap(let kind, let message):
             record.metrics.traps += 1
             switch kind {

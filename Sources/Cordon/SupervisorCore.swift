@@ -510,6 +510,11 @@ final class SupervisorCore: @unchecked Sendable {
                 return protocolViolation(record, slot, process, "host call outside a call")
             }
             hostCall(record, slot, process, call, request)
+        case .output(let chunk):
+            // WASI stdout/stderr of the running call; not yet delivered anywhere.
+            guard slot.phase == .busy, let call = slot.current, call.id == chunk.id else {
+                return protocolViolation(record, slot, process, "output for a call that is not running (id \(chunk.id))")
+            }
         case .log(let log):
             slot.lastWorkerLog = String(log.message.prefix(2000))
         case .violation(let report):
