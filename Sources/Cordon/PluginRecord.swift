@@ -13,6 +13,11 @@ final class PendingCall {
     var breachReported = false
     var refusalsAudited = 0
     let id: UInt32
+    /// A WASI command (`PluginHandle.run`): fd 0 for the guest, and its output so far, each stream
+    /// bounded by what the worker was told (`Bootstrap.wasi.maxOutputBytes`).
+    var stdin: [UInt8]?
+    var stdout: [UInt8] = []
+    var stderr: [UInt8] = []
 
     init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]?,
          completion: @escaping (Result<CallValue, CordonError>) -> Void) {

@@ -199,7 +199,7 @@ public struct PluginHandle: Sendable, Hashable {
     public func call(_ export: String, _ arguments: [WasmValue] = []) async throws(CordonError) -> [WasmValue] {
         switch try await submit(export: export, arguments: arguments, input: nil) {
         case .values(let values): return values
-        case .bytes: throw .protocolViolation("bytes returned for a value call")
+        case .bytes, .command: throw .protocolViolation("bytes returned for a value call")
         }
     }
 
@@ -207,8 +207,23 @@ public struct PluginHandle: Sendable, Hashable {
     public func call(_ export: String, bytes: [UInt8]) async throws(CordonError) -> [UInt8] {
         switch try await submit(export: export, arguments: [], input: bytes) {
         case .bytes(let bytes): return bytes
-        case .values: throw .protocolViolation("values returned for a bytes call")
+        case .values, .command: throw .protocolViolation("values returned for a bytes call")
         }
+    }
+
+    /// Runs the module as a WASI command: calls `_start` with `stdin` as fd 0, and returns the exit
+    /// status and what the program wrote to stdout and stderr (docs/wasi.md). Arguments,
+    /// environment and preopens are the load's `WASIConfiguration`.
+    public func run(stdin: [UInt8] = []) async throws(CordonError) -> CommandOutput {
+        let core = supervisor.core
+        let id = self.id
+        let value = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallValue, CordonError>, Never>) in
+            supervisor.reactor.execute {
+                core.call(plugin: id, export: "_start", arguments: [], input: nil, stdin: stdin) { continuation.resume(returning: $0) }
+            }
+        }.get()
+        guard case .command(let output) = value else { throw .protocolViolation("a value result for a WASI command") }
+        return output
     }
 
     private func submit(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> CallValue {
@@ -261,7 +276,7 @@ public struct PluginHandle: Sendable, Hashable {
 }
 
 /// What a call produced.
-enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]) }
+enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(CommandOutput) }
 
 /// Everything `load` needs, bundled to cross to the reactor thread.
 struct LoadRequest: @unchecked Sendable {

@@ -5,7 +5,7 @@ import Foundation
 extension SupervisorCore {
     // MARK: - Calls
 
-    func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?,
+    func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?, stdin: [UInt8]? = nil,
               completion: @escaping (Result<CallValue, CordonError>) -> Void) {
         guard let record = plugins[id], !record.unloading else {
             return completion(.failure(.unavailable(plugin: id, state: .stopped)))
@@ -25,9 +25,9 @@ extension SupervisorCore {
             } else if signature.parameters != [.i32, .i32] || signature.results != [.i64] {
                 return completion(.failure(.invalidArguments(export: export, reason: "the bytes convention needs (i32, i32) -> i64, the export is (\(signature.parameters.map(\.description).joined(separator: ", "))) -> (\(signature.results.map(\.description).joined(separator: ", ")))")))
             }
-            if let input, input.count > Int(record.limits.maxMessageBytes) {
+            if let bytes = input ?? stdin, bytes.count > Int(record.limits.maxMessageBytes) {
                 return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
-                                                          measured: "\(input.count) bytes", export: export)))
+                                                          measured: "\(bytes.count) bytes", export: export)))
             }
         }
         let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
@@ -35,7 +35,9 @@ extension SupervisorCore {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))
         }
         record.nextCallID &+= 1
-        record.queue.append(PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion))
+        let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion)
+        pending.stdin = stdin
+        record.queue.append(pending)
         dispatch(record)
     }
 
@@ -48,7 +50,7 @@ extension SupervisorCore {
             call.startedAt = .now
             setState(record, .running)
             let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
-                                      fuel: record.limits.fuelPerCall)
+                                      fuel: record.limits.fuelPerCall, stdin: call.stdin ?? [])
             let wall = record.limits.wallTimePerCall
             call.deadlineTimer = reactor.schedule(at: .now + wall) { [weak self, weak slot] in
                 guard let self, let slot, slot.current === call, let process = slot.process else { return }
@@ -78,6 +80,11 @@ extension SupervisorCore {
         record.metrics.totalCallTime += duration
         let result: Result<CallValue, CordonError>
         switch outcome.result {
+        case .values(let values) where call.stdin != nil:
+            result = values.isEmpty ? .success(.command(commandOutput(record, process, call, outcome, exitCode: 0)))
+                : .failure(.protocolViolation("values for a WASI command"))
+        case .exited(let code) where call.stdin != nil:
+            result = .success(.command(commandOutput(record, process, call, outcome, exitCode: code)))
         case .values(let values):
             result = call.input == nil ? .success(.values(values)) : .failure(.protocolViolation("values for a bytes call"))
         case .bytes(let bytes):

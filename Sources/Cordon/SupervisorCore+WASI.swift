@@ -20,7 +20,9 @@ extension SupervisorCore {
         } catch {
             return kill(record, slot, process, reason: "could not open the WASI preopens", failure: error)
         }
-        send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
+        var bootstrap = record.bootstrap(idleRelease: configuration.workerIdleRelease)
+        bootstrap.wasi = wasiBootstrap(record)
+        send(.bootstrap(bootstrap), record, slot, process)
     }
 
     /// A `wasi.*` host call, after the budgets every host call goes through: the `filesystem`
@@ -54,5 +56,41 @@ extension SupervisorCore {
             let answer = broker.serve(function: function, integers: integers, blobs: blobs)
             reactor.execute { deliver.value(answer) }
         }
+    }
+}
+
+extension SupervisorCore {
+    /// The worker's WASI world: the load's arguments, environment and preopen names, a fresh random
+    /// seed per worker (from the kernel's getrandom, via the system generator), the clock resolution
+    /// (1 ns with `timer`, else the policy's) and the output cap.
+    func wasiBootstrap(_ record: PluginRecord) -> WASIBootstrap {
+        var generator = SystemRandomNumberGenerator()
+        let seed = (0..<FrameLimits.wasiRandomSeedBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return WASIBootstrap(arguments: record.wasi.arguments, environment: record.wasi.environment,
+                             preopens: record.wasi.preopens.map(\.guestPath),
+                             clockResolutionNanoseconds: record.granted.contains(.timer) ? 1 : record.policy.wasi.clockResolutionNanoseconds,
+                             randomSeed: seed, maxOutputBytes: UInt32(clamping: record.policy.wasi.maxOutputBytes))
+    }
+
+    /// Appends a chunk of stdout/stderr to the running call. The worker was told the cap per stream;
+    /// more than that is a lie about its own accounting, and kills it.
+    func acceptOutput(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ chunk: OutputChunk) {
+        let cap = Int(UInt32(clamping: record.policy.wasi.maxOutputBytes))
+        let kept = chunk.stream == .stdout ? call.stdout.count : call.stderr.count
+        guard kept + chunk.data.count <= cap else {
+            return protocolViolation(record, slot, process, "\(chunk.stream) output past the \(cap)-byte cap the worker was given")
+        }
+        if chunk.stream == .stdout { call.stdout += chunk.data } else { call.stderr += chunk.data }
+    }
+
+    /// The `CommandOutput` of a finished command; a truncation is recorded as `limit.breach`.
+    func commandOutput(_ record: PluginRecord, _ process: WorkerProcess, _ call: PendingCall, _ outcome: CallOutcome,
+                       exitCode: Int32) -> CommandOutput {
+        if outcome.droppedOutput > 0 {
+            audit.record(.limitBreach(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
+                                      limit: "wasi_output_bytes", value: Int64(clamping: record.policy.wasi.maxOutputBytes),
+                                      measured: Int64(clamping: outcome.droppedOutput), export: call.export))
+        }
+        return CommandOutput(exitCode: exitCode, stdout: call.stdout, stderr: call.stderr, truncated: outcome.droppedOutput > 0)
     }
 }

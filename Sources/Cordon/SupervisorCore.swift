@@ -511,10 +511,11 @@ final class SupervisorCore: @unchecked Sendable {
             }
             hostCall(record, slot, process, call, request)
         case .output(let chunk):
-            // WASI stdout/stderr of the running call; not yet delivered anywhere.
+            // WASI stdout/stderr of the running call, kept for its `CommandOutput`.
             guard slot.phase == .busy, let call = slot.current, call.id == chunk.id else {
                 return protocolViolation(record, slot, process, "output for a call that is not running (id \(chunk.id))")
             }
+            acceptOutput(record, slot, process, call, chunk)
         case .log(let log):
             slot.lastWorkerLog = String(log.message.prefix(2000))
         case .violation(let report):
