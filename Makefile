@@ -6,7 +6,7 @@ SCRATCH ?= .build
 BIN = $(SCRATCH)/debug
 RELEASE_BIN = $(SCRATCH)/release
 
-.PHONY: deps demo build test bench fuzz clean
+.PHONY: deps demo build test wasi-test bench fuzz clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -34,6 +34,15 @@ test: deps
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
+
+# WASI programs end to end through `cordon run`: the official wasi-testsuite (../shared/wasi-testsuite,
+# read-only; each test's root is copied to a temporary directory), then our C programs compared with
+# wasmtime (scripts/wasi-differential.py).
+wasi-test: deps
+	$(SWIFT) build --scratch-path $(SCRATCH) --product cordon-worker
+	$(SWIFT) build --scratch-path $(SCRATCH) --product cordon
+	python3 scripts/wasi-testsuite.py --cordon $(BIN)/cordon
+	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
 
 bench: deps
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product cordon-worker

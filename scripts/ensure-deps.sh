@@ -2,7 +2,8 @@
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
 # bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
-packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap)
+# wasi-libc, libclang-rt-dev-wasm32: the WASI differential test compiles its C programs with them.
+packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,4 +21,9 @@ fi
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
   $sudo apt-get install -y -qq python3-jsonschema >/dev/null 2>&1 || true
   python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema >/dev/null 2>&1 || true
+fi
+
+# The WASI differential test runs each program under wasmtime too (its Python embedding).
+if ! python3 -c 'import wasmtime' 2>/dev/null; then
+  python3 -m pip install -q wasmtime >/dev/null 2>&1 || python3 -m pip install -q --break-system-packages wasmtime >/dev/null 2>&1 || true
 fi

@@ -293,3 +293,9 @@ int cordon_statfs(const char *path, int64_t *fs_type, uint64_t *mount_flags) {
     *mount_flags = (uint64_t)fs.f_flags;
     return 0;
 }
+
+int cordon_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    // struct open_how from <linux/openat2.h>, spelled out: the kernel checks its size argument.
+    struct { uint64_t flags, mode, resolve; } how = { flags, mode, resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}

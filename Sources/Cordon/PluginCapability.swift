@@ -2,6 +2,9 @@
 /// application grants a subset; a host call needing an ungranted capability is denied and audited.
 public enum PluginCapability: Sendable, Hashable, CustomStringConvertible {
     case readConfig, writeConfig, sendMessage, receiveMessage, callTool, storage, random, timer
+    /// WASI file access beneath the load's preopens (`WASIConfiguration`); every brokered `wasi.*`
+    /// call needs it, and a load with preopens fails without it.
+    case filesystem
     /// An application-defined host function, by name.
     case custom(String)
 
@@ -16,6 +19,7 @@ public enum PluginCapability: Sendable, Hashable, CustomStringConvertible {
         case .storage: "storage"
         case .random: "random"
         case .timer: "timer"
+        case .filesystem: "filesystem"
         case .custom(let name): "custom:\(name)"
         }
     }
@@ -31,6 +35,7 @@ public enum PluginCapability: Sendable, Hashable, CustomStringConvertible {
         case "storage": self = .storage
         case "random": self = .random
         case "timer": self = .timer
+        case "filesystem": self = .filesystem
         default:
             guard text.hasPrefix("custom:"), text.count > 7 else { return nil }
             self = .custom(String(text.dropFirst(7)))
@@ -50,6 +55,7 @@ public enum PluginCapability: Sendable, Hashable, CustomStringConvertible {
         case "host_random_bytes": .random
         case "host_now_ms", "host_sleep_ms": .timer
         case "host_log": nil
+        case _ where name.hasPrefix("wasi."): .filesystem
         default: .custom(name)
         }
     }

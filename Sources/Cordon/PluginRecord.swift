@@ -13,6 +13,11 @@ final class PendingCall {
     var breachReported = false
     var refusalsAudited = 0
     let id: UInt32
+    /// A WASI command (`PluginHandle.run`): fd 0 for the guest, and its output so far, each stream
+    /// bounded by what the worker was told (`Bootstrap.wasi.maxOutputBytes`).
+    var stdin: [UInt8]?
+    var stdout: [UInt8] = []
+    var stderr: [UInt8] = []
 
     init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]?,
          completion: @escaping (Result<CallValue, CordonError>) -> Void) {
@@ -70,6 +75,8 @@ final class PluginRecord {
     let granted: Set<PluginCapability>
     let limits: ResourceLimits
     let restart: RestartPolicy
+    /// Arguments, environment and preopens of a WASI program; each worker gets its own broker.
+    let wasi: WASIConfiguration
     var state: PluginState = .created
     var workers: [WorkerSlot] = []
     var queue: [PendingCall] = []
@@ -97,6 +104,7 @@ final class PluginRecord {
         self.granted = request.granted
         self.limits = request.limits
         self.restart = request.restart
+        self.wasi = request.wasi
         self.hostCallBucket = TokenBucket(perSecond: request.limits.hostCallsPerSecond)
         self.logBucket = TokenBucket(perSecond: request.limits.logBytesPerSecond)
     }

@@ -118,12 +118,17 @@ public final class Supervisor: Sendable {
     ///   - grant: capabilities the application grants; the effective set is `grant ∩ manifest.capabilities`
     ///     (nil grants what the manifest asks).
     ///   - limits: per-plugin limits, used as given (not clamped to the policy's); nil takes the policy's.
+    ///   - wasi: a WASI program's arguments, environment and preopened directories (docs/wasi.md);
+    ///     preopens need `filesystem` in the grant, or the load fails naming it.
     public func load(manifest: PluginManifest, module: [UInt8], policy: SandboxPolicy = .builtinDefault,
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
-                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy()) async throws(CordonError) -> PluginHandle {
+                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
+                     wasi: WASIConfiguration = WASIConfiguration()) async throws(CordonError) -> PluginHandle {
+        let granted = grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities
+        try wasi.validate(granted: granted)
         let request = LoadRequest(manifest: manifest, module: module, policy: policy, host: host,
-                                  granted: grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities,
-                                  limits: limits ?? ResourceLimits(policy: policy), restart: restart)
+                                  granted: granted,
+                                  limits: limits ?? ResourceLimits(policy: policy), restart: restart, wasi: wasi)
         let core = self.core
         let id: String = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, CordonError>, Never>) in
             reactor.execute { core.load(request) { continuation.resume(returning: $0) } }
@@ -198,7 +203,7 @@ public struct PluginHandle: Sendable, Hashable {
     public func call(_ export: String, _ arguments: [WasmValue] = []) async throws(CordonError) -> [WasmValue] {
         switch try await submit(export: export, arguments: arguments, input: nil) {
         case .values(let values): return values
-        case .bytes: throw .protocolViolation("bytes returned for a value call")
+        case .bytes, .command: throw .protocolViolation("bytes returned for a value call")
         }
     }
 
@@ -206,8 +211,23 @@ public struct PluginHandle: Sendable, Hashable {
     public func call(_ export: String, bytes: [UInt8]) async throws(CordonError) -> [UInt8] {
         switch try await submit(export: export, arguments: [], input: bytes) {
         case .bytes(let bytes): return bytes
-        case .values: throw .protocolViolation("values returned for a bytes call")
+        case .values, .command: throw .protocolViolation("values returned for a bytes call")
         }
+    }
+
+    /// Runs the module as a WASI command: calls `_start` with `stdin` as fd 0, and returns the exit
+    /// status and what the program wrote to stdout and stderr (docs/wasi.md). Arguments,
+    /// environment and preopens are the load's `WASIConfiguration`.
+    public func run(stdin: [UInt8] = []) async throws(CordonError) -> CommandOutput {
+        let core = supervisor.core
+        let id = self.id
+        let value = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallValue, CordonError>, Never>) in
+            supervisor.reactor.execute {
+                core.call(plugin: id, export: "_start", arguments: [], input: nil, stdin: stdin) { continuation.resume(returning: $0) }
+            }
+        }.get()
+        guard case .command(let output) = value else { throw .protocolViolation("a value result for a WASI command") }
+        return output
     }
 
     private func submit(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> CallValue {
@@ -260,7 +280,7 @@ public struct PluginHandle: Sendable, Hashable {
 }
 
 /// What a call produced.
-enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]) }
+enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(CommandOutput) }
 
 /// Everything `load` needs, bundled to cross to the reactor thread.
 struct LoadRequest: @unchecked Sendable {
@@ -271,4 +291,5 @@ struct LoadRequest: @unchecked Sendable {
     var granted: Set<PluginCapability>
     var limits: ResourceLimits
     var restart: RestartPolicy
+    var wasi: WASIConfiguration = WASIConfiguration()
 }

@@ -5,7 +5,7 @@ import Foundation
 extension SupervisorCore {
     // MARK: - Calls
 
-    func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?,
+    func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?, stdin: [UInt8]? = nil,
               completion: @escaping (Result<CallValue, CordonError>) -> Void) {
         guard let record = plugins[id], !record.unloading else {
             return completion(.failure(.unavailable(plugin: id, state: .stopped)))
@@ -25,9 +25,9 @@ extension SupervisorCore {
             } else if signature.parameters != [.i32, .i32] || signature.results != [.i64] {
                 return completion(.failure(.invalidArguments(export: export, reason: "the bytes convention needs (i32, i32) -> i64, the export is (\(signature.parameters.map(\.description).joined(separator: ", "))) -> (\(signature.results.map(\.description).joined(separator: ", ")))")))
             }
-            if let input, input.count > Int(record.limits.maxMessageBytes) {
+            if let bytes = input ?? stdin, bytes.count > Int(record.limits.maxMessageBytes) {
                 return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
-                                                          measured: "\(input.count) bytes", export: export)))
+                                                          measured: "\(bytes.count) bytes", export: export)))
             }
         }
         let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
@@ -35,7 +35,9 @@ extension SupervisorCore {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))
         }
         record.nextCallID &+= 1
-        record.queue.append(PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion))
+        let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion)
+        pending.stdin = stdin
+        record.queue.append(pending)
         dispatch(record)
     }
 
@@ -48,7 +50,7 @@ extension SupervisorCore {
             call.startedAt = .now
             setState(record, .running)
             let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
-                                      fuel: record.limits.fuelPerCall)
+                                      fuel: record.limits.fuelPerCall, stdin: call.stdin ?? [])
             let wall = record.limits.wallTimePerCall
             call.deadlineTimer = reactor.schedule(at: .now + wall) { [weak self, weak slot] in
                 guard let self, let slot, slot.current === call, let process = slot.process else { return }
@@ -78,10 +80,18 @@ extension SupervisorCore {
         record.metrics.totalCallTime += duration
         let result: Result<CallValue, CordonError>
         switch outcome.result {
+        case .values(let values) where call.stdin != nil:
+            result = values.isEmpty ? .success(.command(commandOutput(record, process, call, outcome, exitCode: 0)))
+                : .failure(.protocolViolation("values for a WASI command"))
+        case .exited(let code) where call.stdin != nil:
+            result = .success(.command(commandOutput(record, process, call, outcome, exitCode: code)))
         case .values(let values):
             result = call.input == nil ? .success(.values(values)) : .failure(.protocolViolation("values for a bytes call"))
         case .bytes(let bytes):
             result = call.input != nil ? .success(.bytes(bytes)) : .failure(.protocolViolation("bytes for a value call"))
+        case .exited:
+            // A WASI guest's proc_exit; surfaced as an empty value result until the WASI API reports the code.
+            result = .success(.values([]))
         case .trap(let kind, let message):
             record.metrics.traps += 1
             switch kind {
@@ -205,6 +215,9 @@ extension SupervisorCore {
                 breach(record, process.pid, .hostCallRate, value: Int64(record.limits.hostCallsPerSecond), measured: Int64(call.hostCalls), export: call.export)
             }
             return refuse(.rateLimited, .denied)
+        }
+        if function.hasPrefix("wasi.") {
+            return wasiCall(record, slot, process, call, request, function: function) { reply($0, $1, auditStatus: $2) }
         }
         let isKnown = HostCallDecoder.knownFunctions.contains(function)
         if !isKnown, !record.host.customFunctionNames.contains(function) {

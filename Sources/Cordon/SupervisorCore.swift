@@ -468,7 +468,7 @@ final class SupervisorCore: @unchecked Sendable {
             emit(record, process.pid, .workerSpawned(layers: hello.layers, uid: hello.uid))
             send(.listenerTaken, record, slot, process)
             slot.phase = .loading
-            send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
+            sendBootstrap(record, slot, process)
         case .loaded(let report):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
             reactor.cancel(timer: slot.loadTimer)
@@ -510,6 +510,12 @@ final class SupervisorCore: @unchecked Sendable {
                 return protocolViolation(record, slot, process, "host call outside a call")
             }
             hostCall(record, slot, process, call, request)
+        case .output(let chunk):
+            // WASI stdout/stderr of the running call, kept for its `CommandOutput`.
+            guard slot.phase == .busy, let call = slot.current, call.id == chunk.id else {
+                return protocolViolation(record, slot, process, "output for a call that is not running (id \(chunk.id))")
+            }
+            acceptOutput(record, slot, process, call, chunk)
         case .log(let log):
             slot.lastWorkerLog = String(log.message.prefix(2000))
         case .violation(let report):

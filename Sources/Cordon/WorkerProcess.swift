@@ -57,6 +57,8 @@ final class WorkerProcess {
     var stderrFD: CInt = -1
     /// Whether the reactor forwards `stderrFD` (it then closes it at end of file).
     var stderrForwarded = false
+    /// The WASI file broker serving this worker's `wasi.*` calls; opened at bootstrap.
+    var wasiBroker: WASIFileBroker?
 
     private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32) {
         self.pid = pid
@@ -217,6 +219,8 @@ final class WorkerProcess {
 
     /// Releases the supervisor's fds; call once the worker is reaped.
     func closeResources() {
+        wasiBroker?.close()
+        wasiBroker = nil
         channel.close()
         if stderrFD >= 0, !stderrForwarded { close(stderrFD); stderrFD = -1 }
         if listenerFD >= 0 { close(listenerFD); listenerFD = -1 }

@@ -127,6 +127,22 @@ extension AuditEvent {
                    data: ["restarts": .int(Int64(restarts)), "period_ms": .int(periodMs)])
     }
 
+    /// `fs.open`: a WASI program opened `path` (guest path, first 256 bytes) through the file broker.
+    public static func fsOpen(tenant: String? = nil, plugin: String, pid: Int32?, path: String, read: Bool,
+                              write: Bool) -> AuditEvent {
+        AuditEvent(type: .fsOpen, tenant: tenant, plugin: plugin, worker: pid,
+                   data: ["path": .string(path), "read": .bool(read), "write": .bool(write)])
+    }
+
+    /// `fs.denied`: the file broker refused a WASI call on its own authority (an escape, a
+    /// read-only preopen, a malformed path, a limit); `errno` is the WASI errno name it answered.
+    public static func fsDenied(tenant: String? = nil, plugin: String, pid: Int32?, function: String, path: String,
+                                target: String? = nil, errno: String) -> AuditEvent {
+        var data: [String: AuditValue] = ["function": .string(function), "path": .string(path), "errno": .string(errno)]
+        if let target { data["target"] = .string(target) }
+        return AuditEvent(type: .fsDenied, tenant: tenant, plugin: plugin, worker: pid, data: data)
+    }
+
     /// `hostcall`: one host function call (subject to `HostCallSampling`).
     public static func hostcall(tenant: String? = nil, plugin: String, pid: Int32?, function: String,
                                 status: HostCallStatus, bytes: Int) -> AuditEvent {

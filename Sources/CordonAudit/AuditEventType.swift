@@ -14,6 +14,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     case workerRestart = "worker.restart"
     case restartExhausted = "restart.exhausted"
     case hostcall = "hostcall"
+    case fsOpen = "fs.open"
+    case fsDenied = "fs.denied"
     case auditError = "audit.error"
     case auditRecovered = "audit.recovered"
     case logRotate = "log.rotate"
@@ -70,6 +72,11 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
             return [.init("function", .string),
                     .init("status", .oneOf(HostCallStatus.allCases.map(\.rawValue))),
                     .init("bytes", .int)]
+        case .fsOpen:
+            return [.init("path", .string), .init("read", .bool), .init("write", .bool)]
+        case .fsDenied:
+            return [.init("function", .string), .init("path", .string), .init("target", .string, required: false),
+                    .init("errno", .string)]
         case .auditError:
             return [.init("operation", .string), .init("errno", .int)]
         case .auditRecovered:

@@ -7,8 +7,10 @@ import Foundation
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run one export of a plugin in a confined worker process.",
+        abstract: "Run one export of a plugin, or a WASI program, in a confined worker process.",
         discussion: """
+        Without --export, a module exporting _start runs as a WASI command: ARGS are its argv after the program name, --env sets its environment, --dir HOST[::GUEST] preopens a host directory (read-write; GUEST defaults to HOST) and grants filesystem, --dir-ro the same read-only; stdin is the CLI's stdin (when not a terminal), stdout and stderr are written out, and the exit status is the program's.
+
         PLUGIN is a .wasm binary or .wat text. ARGS are parsed by the export's signature (i32/i64: decimal or 0x hex; f32/f64: decimal). Results are printed one per line, or as one JSON object with --json. Guest logs (host_log) go to stderr.
 
         Without --manifest the manifest is synthesized: name = file stem, capabilities = the --grant flags. With --manifest, --grant adds to the manifest's capabilities. Without --policy the built-in default policy confines the worker.
@@ -25,8 +27,17 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Arguments of the export, typed by its signature.")
     var arguments: [String] = []
 
-    @Option(help: "The export to call.")
-    var export: String
+    @Option(help: "The export to call (without it, a module exporting _start runs as a WASI command).")
+    var export: String?
+
+    @Option(name: .customLong("env"), help: "A WASI environment variable KEY=VALUE. Repeatable.")
+    var environment: [String] = []
+
+    @Option(name: .customLong("dir"), help: "Preopen HOST[::GUEST] read-write for a WASI program (grants filesystem). Repeatable.")
+    var directories: [String] = []
+
+    @Option(name: .customLong("dir-ro"), help: "Preopen HOST[::GUEST] read-only for a WASI program. Repeatable.")
+    var readOnlyDirectories: [String] = []
 
     @Option(help: "A Cordon policy JSON file (default: the built-in default policy).")
     var policy: String?
@@ -64,6 +75,12 @@ struct RunCommand: AsyncParsableCommand {
         for grant in grants where PluginCapability(grant) == nil {
             throw ValidationError("unknown capability '\(grant)' for --grant")
         }
+        for entry in environment where !entry.contains("=") || entry.hasPrefix("=") {
+            throw ValidationError("--env expects KEY=VALUE, got '\(entry)'")
+        }
+        if export != nil, !(directories.isEmpty && readOnlyDirectories.isEmpty && environment.isEmpty) {
+            throw ValidationError("--env, --dir and --dir-ro are for WASI programs, run without --export")
+        }
         for entry in configValues where !entry.contains("=") || entry.hasPrefix("=") {
             throw ValidationError("--config expects KEY=VALUE, got '\(entry)'")
         }
@@ -80,6 +97,8 @@ struct RunCommand: AsyncParsableCommand {
         var pluginManifest = try manifest.map { path throws(CordonError) in try PluginManifest.load(path: path) }
             ?? PluginManifest(name: PluginInput.stem(of: plugin))
         pluginManifest.capabilities.formUnion(grants.compactMap(PluginCapability.init))
+        let preopens = WASICommand.preopens(directories, readOnly: false) + WASICommand.preopens(readOnlyDirectories, readOnly: true)
+        if !preopens.isEmpty { pluginManifest.capabilities.insert(.filesystem) }
         for entry in configValues {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             pluginManifest.configuration[String(parts[0])] = String(parts[1])
@@ -93,16 +112,26 @@ struct RunCommand: AsyncParsableCommand {
         var configuration = SupervisorConfiguration(auditLog: log)
         configuration.tenant = "cli"
         let supervisor = try Supervisor(configuration: configuration)
+        var exitCode: Int32 = 0
         do {
-            try await call(supervisor, module: module, manifest: pluginManifest, policy: sandbox, limits: limits)
+            if let export {
+                try await call(supervisor, export: export, module: module, manifest: pluginManifest, policy: sandbox, limits: limits)
+            } else {
+                let wasi = WASIConfiguration(arguments: [PluginInput.stem(of: plugin)] + WASICommand.programArguments(arguments),
+                                             environment: environment, preopens: preopens)
+                exitCode = try await WASICommand.run(supervisor, module: module, manifest: pluginManifest, policy: sandbox,
+                                                     limits: limits, wasi: wasi)
+            }
         } catch {
             await Self.finish(supervisor, log)
             throw error
         }
         await Self.finish(supervisor, log)
+        // The WASI program's own exit status is the CLI's.
+        if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
-    private func call(_ supervisor: Supervisor, module: [UInt8], manifest: PluginManifest, policy: SandboxPolicy,
+    private func call(_ supervisor: Supervisor, export: String, module: [UInt8], manifest: PluginManifest, policy: SandboxPolicy,
                       limits: ResourceLimits) async throws {
         let host = InMemoryHost(tools: Self.demonstrationTools, echoLogs: true)
         let handle = try await Terminal.withProgress("starting confined worker") {

@@ -63,6 +63,25 @@ struct ByteReader {
         return Array(UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)]))
     }
 
+    /// Reads a u32 length (at most `cap`) then that many bytes.
+    mutating func blob(cap: Int) throws(ChannelError) -> [UInt8] {
+        let length = try u32()
+        guard Int(length) <= cap else { throw .corrupt(.bytesTooLong(length: length, cap: cap)) }
+        let n = Int(length)
+        try need(n)
+        defer { offset &+= n }
+        return Array(UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)]))
+    }
+
+    /// Reads a u32 length, which must be exactly `length`, then that many bytes.
+    mutating func blob(exactly length: Int) throws(ChannelError) -> [UInt8] {
+        let declared = try u32()
+        guard Int(declared) == length else { throw .corrupt(.bytesLengthMismatch(length: declared, required: length)) }
+        try need(length)
+        defer { offset &+= length }
+        return Array(UnsafeRawBufferPointer(rebasing: base[offset..<(offset + length)]))
+    }
+
     /// Reads a u32 length (at most `cap`) then that many bytes, which must be valid UTF-8.
     mutating func string(cap: Int) throws(ChannelError) -> String {
         let length = try u32()

@@ -19,7 +19,7 @@ public enum ChannelCounter: Sendable, Hashable, CustomStringConvertible {
 
 /// Which closed set of raw values a decoded byte failed to belong to.
 public enum EncodedEnum: Sendable, Hashable, CustomStringConvertible {
-    case wasmType, trapKind, loadStage, resultTag, optionalTag
+    case wasmType, trapKind, loadStage, resultTag, optionalTag, outputStream
 
     /// A human-readable explanation.
     public var description: String {
@@ -29,6 +29,7 @@ public enum EncodedEnum: Sendable, Hashable, CustomStringConvertible {
         case .loadStage: "LoadFailure.Stage"
         case .resultTag: "CallOutcome.Result tag"
         case .optionalTag: "optional tag"
+        case .outputStream: "OutputStream"
         }
     }
 }
@@ -75,6 +76,12 @@ public enum CorruptionReason: Sendable, Hashable, CustomStringConvertible {
     case countExceedsRemaining(count: UInt32, minimumElementSize: Int, remaining: Int)
     /// A byte that encodes an enum has no matching case.
     case invalidEnumValue(EncodedEnum, value: UInt8)
+    /// A byte string is longer than its cap.
+    case bytesTooLong(length: UInt32, cap: Int)
+    /// A fixed-size byte string (the WASI random seed) has another length.
+    case bytesLengthMismatch(length: UInt32, required: Int)
+    /// The WASI clock resolution is 0 (it must be at least 1 ns: readings are rounded down to it).
+    case zeroClockResolution
 
     /// A human-readable explanation.
     public var description: String {
@@ -101,6 +108,9 @@ public enum CorruptionReason: Sendable, Hashable, CustomStringConvertible {
         case let .countExceedsRemaining(n, size, r):
             "element count \(n) × at least \(size) bytes exceeds the \(r) bytes remaining"
         case let .invalidEnumValue(e, v): "value \(v) is not a valid \(e)"
+        case let .bytesTooLong(l, cap): "byte string of \(l) bytes exceeds the cap of \(cap)"
+        case let .bytesLengthMismatch(l, required): "byte string of \(l) bytes where exactly \(required) are required"
+        case .zeroClockResolution: "WASI clock resolution 0 ns (must be at least 1)"
         }
     }
 }

@@ -113,11 +113,45 @@ public struct Bootstrap: Sendable, Hashable {
     /// code and read-only data (`ImagePages`); 0 keeps them.
     public var idleReleaseMilliseconds: UInt32
 
-    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0) {
+    /// The WASI preview-1 world of the guest (docs/wasi.md); the default is an empty one.
+    public var wasi: WASIBootstrap
+
+    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0,
+                wasi: WASIBootstrap = WASIBootstrap()) {
         self.module = module
         self.limits = limits
         self.customFunctions = customFunctions
         self.idleReleaseMilliseconds = idleReleaseMilliseconds
+        self.wasi = wasi
+    }
+}
+
+/// What a WASI preview-1 guest sees of the world, chosen by the supervisor: the worker serves args,
+/// environ, clocks and random from it without a host call (docs/wasi.md).
+public struct WASIBootstrap: Sendable, Hashable {
+    /// `argv`, program name first.
+    public var arguments: [String]
+    /// The environment, each entry "KEY=VALUE".
+    public var environment: [String]
+    /// Guest paths of the preopened directories: preopen `i` is guest fd `3 + i`.
+    public var preopens: [String]
+    /// Every clock reading is rounded down to a multiple of this (≥ 1): a timing side-channel defence.
+    public var clockResolutionNanoseconds: UInt64
+    /// The key of the worker's `random_get` stream, exactly `FrameLimits.wasiRandomSeedBytes` bytes.
+    public var randomSeed: [UInt8]
+    /// Most bytes the worker forwards per output stream (stdout, stderr) per call; the rest is dropped and counted.
+    public var maxOutputBytes: UInt32
+
+    public init(arguments: [String] = [], environment: [String] = [], preopens: [String] = [],
+                clockResolutionNanoseconds: UInt64 = 1_000,
+                randomSeed: [UInt8] = [UInt8](repeating: 0, count: FrameLimits.wasiRandomSeedBytes),
+                maxOutputBytes: UInt32 = 1 << 20) {
+        self.arguments = arguments
+        self.environment = environment
+        self.preopens = preopens
+        self.clockResolutionNanoseconds = clockResolutionNanoseconds
+        self.randomSeed = randomSeed
+        self.maxOutputBytes = maxOutputBytes
     }
 }
 
@@ -157,13 +191,36 @@ public struct CallRequest: Sendable, Hashable {
     public var input: [UInt8]?
     /// Fuel for this call; 0 means unmetered.
     public var fuel: UInt64
+    /// What a WASI guest reads from fd 0 during this call.
+    public var stdin: [UInt8]
 
-    public init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]? = nil, fuel: UInt64) {
+    public init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]? = nil, fuel: UInt64,
+                stdin: [UInt8] = []) {
         self.id = id
         self.export = export
         self.arguments = arguments
         self.input = input
         self.fuel = fuel
+        self.stdin = stdin
+    }
+}
+
+/// A WASI output stream of the guest.
+public enum OutputStream: UInt8, Sendable, Hashable {
+    case stdout = 1, stderr = 2
+}
+
+/// Bytes a WASI guest wrote to stdout or stderr during a call, sent before the call's outcome.
+public struct OutputChunk: Sendable, Hashable {
+    /// The call that produced the bytes.
+    public var id: UInt32
+    public var stream: OutputStream
+    /// At most `FrameLimits.maxOutputChunkBytes` bytes.
+    public var data: [UInt8]
+    public init(id: UInt32, stream: OutputStream, data: [UInt8]) {
+        self.id = id
+        self.stream = stream
+        self.data = data
     }
 }
 
@@ -182,17 +239,22 @@ public struct CallOutcome: Sendable, Hashable {
         case values([WasmValue])
         case bytes([UInt8])
         case trap(TrapKind, String)
+        /// The WASI guest called `proc_exit(code)`.
+        case exited(Int32)
     }
     public var id: UInt32
     public var result: Result
     public var fuelUsed: UInt64
     /// Pages of the exported `memory` when the call ended (0 without one): it only grows.
     public var memoryPages: UInt32
-    public init(id: UInt32, result: Result, fuelUsed: UInt64, memoryPages: UInt32) {
+    /// Bytes of stdout and stderr the worker dropped because a stream went over `maxOutputBytes`.
+    public var droppedOutput: UInt64
+    public init(id: UInt32, result: Result, fuelUsed: UInt64, memoryPages: UInt32, droppedOutput: UInt64 = 0) {
         self.id = id
         self.result = result
         self.fuelUsed = fuelUsed
         self.memoryPages = memoryPages
+        self.droppedOutput = droppedOutput
     }
 }
 
@@ -258,6 +320,7 @@ public enum ChannelMessage: Sendable, Hashable {
     case hostCall(HostCallRequest)
     case log(WorkerLog)
     case violation(ViolationReport)
+    case output(OutputChunk)
     // supervisor → worker
     case listenerTaken
     case bootstrap(Bootstrap)

@@ -6,14 +6,14 @@
 /// The one-byte message kinds of frame version 1.
 public enum FrameKind: UInt8, Sendable, Hashable, CaseIterable {
     case hello = 0x01, loaded = 0x02, loadFailed = 0x03, callOutcome = 0x04, hostCall = 0x05, log = 0x06,
-         violation = 0x07
+         violation = 0x07, output = 0x08
     case listenerTaken = 0x10, bootstrap = 0x11, call = 0x12, hostReply = 0x13, shutdown = 0x14
     case heartbeat = 0x20
 
     /// Whether frames of this kind carry a call id in the header (all others must send 0).
     var carriesCallID: Bool {
         switch self {
-        case .callOutcome, .hostCall, .call, .hostReply: true
+        case .callOutcome, .hostCall, .call, .hostReply, .output: true
         default: false
         }
     }
@@ -45,6 +45,16 @@ public enum FrameLimits {
     public static let maxHostCallBlobs = 64
     /// Most custom host function names in a bootstrap.
     public static let maxCustomFunctions = 4_096
+    /// Most WASI arguments, and most WASI environment entries, in a bootstrap.
+    public static let maxWASIArguments = 4_096
+    /// Longest WASI argument or environment entry, in UTF-8 bytes.
+    public static let maxWASIArgumentBytes = 64 << 10
+    /// Most WASI preopened directories (guest fds 3 … 3 + count − 1).
+    public static let maxWASIPreopens = 1_024
+    /// Exact length of the WASI random seed (a ChaCha20 key).
+    public static let wasiRandomSeedBytes = 32
+    /// Most bytes in one output frame.
+    public static let maxOutputChunkBytes = 65_536
 }
 
 /// Encodes `ChannelMessage` values into frames and decodes untrusted frames back.
@@ -115,6 +125,7 @@ public enum FrameCodec {
         case .hostCall(let h): (.hostCall, h.id)
         case .log: (.log, 0)
         case .violation: (.violation, 0)
+        case .output(let o): (.output, o.id)
         case .listenerTaken: (.listenerTaken, 0)
         case .bootstrap: (.bootstrap, 0)
         case .call(let c): (.call, c.id)
@@ -127,16 +138,19 @@ public enum FrameCodec {
     /// A cheap upper-ish estimate of the payload size so large blobs are copied once, not regrown.
     private static func estimatedPayloadSize(_ message: ChannelMessage) -> Int {
         switch message {
-        case .bootstrap(let b): 68 + b.module.count + b.customFunctions.count * 32
+        case .bootstrap(let b): 128 + b.module.count + b.customFunctions.count * 32
+            + (b.wasi.arguments + b.wasi.environment + b.wasi.preopens).reduce(0) { $0 + 4 + $1.utf8.count }
+        case .output(let o): 8 + o.data.count
         case .hostCall(let h): 64 + h.function.utf8.count + h.integers.count * 8
             + h.blobs.reduce(0) { $0 + 4 + $1.count }
         case .hostReply(let h): 16 + h.data.count
-        case .call(let c): 64 + c.export.utf8.count + c.arguments.count * 9 + (c.input?.count ?? 0)
+        case .call(let c): 64 + c.export.utf8.count + c.arguments.count * 9 + (c.input?.count ?? 0) + c.stdin.count
         case .callOutcome(let o):
             switch o.result {
             case .bytes(let b): 32 + b.count
             case .values(let v): 32 + v.count * 9
             case .trap(_, let m): 32 + m.utf8.count
+            case .exited: 32
             }
         default: 256
         }
@@ -178,6 +192,7 @@ public enum FrameCodec {
         case .callOutcome(let o):
             w.u64(o.fuelUsed)
             w.u32(o.memoryPages)
+            w.u64(o.droppedOutput)
             switch o.result {
             case .values(let values):
                 w.u8(0)
@@ -190,6 +205,9 @@ public enum FrameCodec {
                 w.u8(2)
                 w.u8(kind.rawValue)
                 w.string(text)
+            case .exited(let code):
+                w.u8(3)
+                w.i32(code)
             }
         case .hostCall(let h):
             w.string(h.function)
@@ -203,6 +221,9 @@ public enum FrameCodec {
         case .violation(let v):
             w.i32(v.syscall)
             w.u32(v.arch)
+        case .output(let o):
+            w.u8(o.stream.rawValue)
+            w.blob(o.data)
         case .listenerTaken, .shutdown:
             break
         case .bootstrap(let b):
@@ -216,6 +237,15 @@ public enum FrameCodec {
             w.count(b.customFunctions.count)
             for f in b.customFunctions { w.string(f) }
             w.u32(b.idleReleaseMilliseconds)
+            w.count(b.wasi.arguments.count)
+            for a in b.wasi.arguments { w.string(a) }
+            w.count(b.wasi.environment.count)
+            for e in b.wasi.environment { w.string(e) }
+            w.count(b.wasi.preopens.count)
+            for p in b.wasi.preopens { w.string(p) }
+            w.u64(b.wasi.clockResolutionNanoseconds)
+            w.blob(b.wasi.randomSeed)
+            w.u32(b.wasi.maxOutputBytes)
         case .call(let c):
             w.u64(c.fuel)
             w.string(c.export)
@@ -227,6 +257,7 @@ public enum FrameCodec {
             } else {
                 w.u8(0)
             }
+            w.blob(c.stdin)
         case .hostReply(let h):
             w.i64(h.status)
             w.blob(h.data)
@@ -269,13 +300,26 @@ public enum FrameCodec {
         return values
     }
 
-    private static func decodeStrings(_ r: inout ByteReader, cap: Int) throws(ChannelError) -> [String] {
+    private static func decodeStrings(_ r: inout ByteReader, cap: Int,
+                                      stringCap: Int = FrameLimits.maxNameBytes) throws(ChannelError) -> [String] {
         // Smallest encoded string: its 4-byte length prefix.
         let n = try r.count(cap: cap, minimumElementSize: 4)
         var strings: [String] = []
         strings.reserveCapacity(n)
-        for _ in 0..<n { strings.append(try r.string(cap: FrameLimits.maxNameBytes)) }
+        for _ in 0..<n { strings.append(try r.string(cap: stringCap)) }
         return strings
+    }
+
+    private static func decodeWASIBootstrap(_ r: inout ByteReader) throws(ChannelError) -> WASIBootstrap {
+        let arguments = try decodeStrings(&r, cap: FrameLimits.maxWASIArguments, stringCap: FrameLimits.maxWASIArgumentBytes)
+        let environment = try decodeStrings(&r, cap: FrameLimits.maxWASIArguments, stringCap: FrameLimits.maxWASIArgumentBytes)
+        let preopens = try decodeStrings(&r, cap: FrameLimits.maxWASIPreopens)
+        let resolution = try r.u64()
+        // Readings are rounded down to a multiple of the resolution: 0 would divide by zero.
+        guard resolution > 0 else { throw .corrupt(.zeroClockResolution) }
+        let seed = try r.blob(exactly: FrameLimits.wasiRandomSeedBytes)
+        return WASIBootstrap(arguments: arguments, environment: environment, preopens: preopens,
+                             clockResolutionNanoseconds: resolution, randomSeed: seed, maxOutputBytes: try r.u32())
     }
 
     private static func decodePayload(kind: FrameKind, callID: UInt32,
@@ -311,6 +355,7 @@ public enum FrameCodec {
         case .callOutcome:
             let fuel = try r.u64()
             let pages = try r.u32()
+            let dropped = try r.u64()
             let tag = try r.u8()
             let result: CallOutcome.Result
             switch tag {
@@ -322,9 +367,11 @@ public enum FrameCodec {
                     throw .corrupt(.invalidEnumValue(.trapKind, value: raw))
                 }
                 result = .trap(trap, try r.string(cap: FrameLimits.maxTextBytes))
+            case 3: result = .exited(try r.i32())
             default: throw .corrupt(.invalidEnumValue(.resultTag, value: tag))
             }
-            return .callOutcome(CallOutcome(id: callID, result: result, fuelUsed: fuel, memoryPages: pages))
+            return .callOutcome(CallOutcome(id: callID, result: result, fuelUsed: fuel, memoryPages: pages,
+                                            droppedOutput: dropped))
         case .hostCall:
             let function = try r.string(cap: FrameLimits.maxNameBytes)
             let ni = try r.count(cap: FrameLimits.maxHostCallIntegers, minimumElementSize: 8)
@@ -342,6 +389,12 @@ public enum FrameCodec {
         case .violation:
             let nr = try r.i32()
             return .violation(ViolationReport(syscall: nr, arch: try r.u32()))
+        case .output:
+            let raw = try r.u8()
+            guard let stream = OutputStream(rawValue: raw) else {
+                throw .corrupt(.invalidEnumValue(.outputStream, value: raw))
+            }
+            return .output(OutputChunk(id: callID, stream: stream, data: try r.blob(cap: FrameLimits.maxOutputChunkBytes)))
         case .listenerTaken:
             return .listenerTaken
         case .shutdown:
@@ -352,8 +405,9 @@ public enum FrameCodec {
                                     maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
             let module = try r.blob()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
+            let idle = try r.u32()
             return .bootstrap(Bootstrap(module: module, limits: limits, customFunctions: custom,
-                                        idleReleaseMilliseconds: try r.u32()))
+                                        idleReleaseMilliseconds: idle, wasi: try decodeWASIBootstrap(&r)))
         case .call:
             let fuel = try r.u64()
             let export = try r.string(cap: FrameLimits.maxNameBytes)
@@ -365,7 +419,8 @@ public enum FrameCodec {
             case 1: input = try r.blob()
             default: throw .corrupt(.invalidEnumValue(.optionalTag, value: tag))
             }
-            return .call(CallRequest(id: callID, export: export, arguments: arguments, input: input, fuel: fuel))
+            return .call(CallRequest(id: callID, export: export, arguments: arguments, input: input, fuel: fuel,
+                                     stdin: try r.blob()))
         case .hostReply:
             let status = try r.i64()
             return .hostReply(HostCallReply(id: callID, status: status, data: try r.blob()))

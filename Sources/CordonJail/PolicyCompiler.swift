@@ -117,6 +117,9 @@ public enum PolicyCompiler {
         out += "# wasm: pages=\(w.maxMemoryPages) table=\(w.maxTableElements) fuel=\(w.fuelPerCall) depth=\(w.maxCallDepth) reentry=\(w.maxReentryDepth)\n"
         out += "# limits: wall=\(l.wallTimeMillisecondsPerCall)ms cpu=\(l.cpuSecondsPerWorker)s hostcalls=\(l.hostCallsPerSecond)/s,\(l.hostCallsPerCall)/call "
         out += "hostcallBytes=\(l.maxHostCallBytes) messageBytes=\(l.maxMessageBytes) log=\(l.logBytesPerSecond)B/s\n"
+        let x = policy.wasi
+        out += "# wasi: openFiles=\(x.maxOpenFiles) writeBytesPerCall=\(x.maxWriteBytesPerCall) outputBytes=\(x.maxOutputBytes) "
+        out += "clockResolution=\(x.clockResolutionNanoseconds)ns\n"
         if policy.seccomp.usesNotify {
             out += "# non-root supervisor: the filter also allows prctl(PR_SET_DUMPABLE, 0), for the step after the listener hand-over\n"
         }

@@ -20,7 +20,7 @@ public extension SandboxPolicy {
         case .fixed(let gid): identity += [("gidStrategy", .string("fixed")), ("fixedGid", .integer(UInt64(gid)))]
         }
         let n = namespaces
-        return [
+        var out: [(String, CanonicalJSON)] = [
             ("name", .string(name)),
             ("seccomp", .object(seccomp.canonicalValue)),
             ("rlimits", .object([
@@ -53,6 +53,17 @@ public extension SandboxPolicy {
                 ("logBytesPerSecond", .integer(UInt64(limits.logBytesPerSecond))),
             ])),
         ]
+        // Written only when it differs from the defaults, so a policy without a `wasi` section
+        // keeps the digest it always had; with one, all four keys are written.
+        if wasi != .standard {
+            out.append(("wasi", .object([
+                ("maxOpenFiles", .integer(UInt64(wasi.maxOpenFiles))),
+                ("maxWriteBytesPerCall", .integer(wasi.maxWriteBytesPerCall)),
+                ("maxOutputBytes", .integer(wasi.maxOutputBytes)),
+                ("clockResolutionNanoseconds", .integer(wasi.clockResolutionNanoseconds)),
+            ])))
+        }
+        return out
     }
 }
 

@@ -139,7 +139,7 @@ enum PolicyParser {
 
     // MARK: Cordon policy
 
-    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits"]
+    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits", "wasi"]
 
     static func policy(_ root: JSONValue, file: String) throws(PolicyError) -> SandboxPolicy {
         let top = try ObjectReader(root, file: file, path: "$", allowed: topKeys)
@@ -149,7 +149,7 @@ enum PolicyParser {
         }
         guard nameOK else { throw top.fail("name", .unknownValue(name, allowed: ["[A-Za-z0-9._-]{1,64}"])) }
         let seccomp = try profile(try top.required("seccomp"), file: file, path: top.childPath("seccomp"))
-        return SandboxPolicy(
+        var policy = SandboxPolicy(
             name: name,
             seccomp: seccomp,
             rlimits: try rlimits(try top.required("rlimits"), file: file, path: top.childPath("rlimits")),
@@ -157,6 +157,25 @@ enum PolicyParser {
             identity: try identity(try top.required("identity"), file: file, path: top.childPath("identity")),
             wasm: try wasm(try top.required("wasm"), file: file, path: top.childPath("wasm")),
             limits: try limits(try top.required("limits"), file: file, path: top.childPath("limits")))
+        if let v = top.optional("wasi") { policy.wasi = try wasi(v, file: file, path: top.childPath("wasi")) }
+        return policy
+    }
+
+    /// The optional `wasi` section; every key is optional and defaults to `WASIPolicy.standard`'s.
+    static func wasi(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> WASIPolicy {
+        let o = try ObjectReader(v, file: file, path: path, allowed: [
+            "maxOpenFiles", "maxWriteBytesPerCall", "maxOutputBytes", "clockResolutionNanoseconds",
+        ])
+        var w = WASIPolicy.standard
+        if o.has("maxOpenFiles") { w.maxOpenFiles = UInt32(try o.integer("maxOpenFiles", in: WASIPolicy.openFilesRange)) }
+        if o.has("maxWriteBytesPerCall") {
+            w.maxWriteBytesPerCall = try o.integer("maxWriteBytesPerCall", in: WASIPolicy.writeBytesRange)
+        }
+        if o.has("maxOutputBytes") { w.maxOutputBytes = try o.integer("maxOutputBytes", in: WASIPolicy.outputBytesRange) }
+        if o.has("clockResolutionNanoseconds") {
+            w.clockResolutionNanoseconds = try o.integer("clockResolutionNanoseconds", in: WASIPolicy.clockResolutionRange)
+        }
+        return w
     }
 
     static func rlimits(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> RLimitPolicy {

@@ -14,6 +14,8 @@ public struct SandboxPolicy: Sendable, Hashable {
     public var identity: IdentityPolicy
     public var wasm: WasmPolicy
     public var limits: SupervisionLimits
+    /// Limits of WASI programs (the optional `wasi` section); the defaults when the file has none.
+    public var wasi: WASIPolicy = .standard
 
     public init(name: String, seccomp: SeccompProfile, rlimits: RLimitPolicy, namespaces: NamespacePolicy,
                 identity: IdentityPolicy, wasm: WasmPolicy, limits: SupervisionLimits) {

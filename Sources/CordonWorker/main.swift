@@ -33,6 +33,10 @@ final class ChannelTransport: HostCallTransport {
             }
         }
     }
+
+    func emit(_ output: OutputChunk) throws {
+        try channel.send(.output(output), timeout: nil)
+    }
 }
 
 func fail(_ channel: SharedMemoryBuffer?, _ code: Int32, _ message: String) -> Never {

@@ -5,6 +5,8 @@ import CordonChannel
 public protocol HostCallTransport: AnyObject {
     /// Sends `request` and blocks until the supervisor's reply arrives (calls are synchronous in the guest).
     func perform(_ request: HostCallRequest) throws -> HostCallReply
+    /// Sends a chunk of the running call's WASI stdout or stderr; it must arrive before the call's outcome.
+    func emit(_ output: OutputChunk) throws
 }
 
 /// A transport failure that must end the current call: the guest cannot continue without the host.

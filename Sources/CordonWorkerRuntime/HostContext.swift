@@ -64,13 +64,8 @@ final class HostContext {
         switch request {
         case .failed(let code):
             return Int64(code.rawValue)
-        case .ready(var call, let output):
-            nextID &+= 1
-            call.id = nextID
-            let reply = try transport.perform(call)
-            guard reply.id == call.id else {
-                throw HostTransportFailure(reason: "reply id \(reply.id) does not match request \(call.id)")
-            }
+        case .ready(let call, let output):
+            let reply = try forward(call.function, integers: call.integers, blobs: call.blobs)
             guard let output else { return reply.status }
             if reply.status < 0 { return reply.status }
             // The full length is returned either way; bytes are written only when they fit, so a
@@ -82,6 +77,23 @@ final class HostContext {
             }
             return Int64(reply.data.count)
         }
+    }
+
+    /// Sends one host call under the next request id and returns the matching reply (the id check
+    /// is the only thing the worker trusts about a reply: a mismatch means the channel is out of step).
+    func forward(_ function: String, integers: [Int64], blobs: [[UInt8]]) throws -> HostCallReply {
+        nextID &+= 1
+        let request = HostCallRequest(id: nextID, function: function, integers: integers, blobs: blobs)
+        let reply = try transport.perform(request)
+        guard reply.id == request.id else {
+            throw HostTransportFailure(reason: "reply id \(reply.id) does not match request \(request.id)")
+        }
+        return reply
+    }
+
+    /// Sends guest output (WASI stdout/stderr) on the host-call channel.
+    func emit(_ chunk: OutputChunk) throws {
+        try transport.emit(chunk)
     }
 
     private enum Decoded {

@@ -5,12 +5,17 @@ import CordonChannel
 /// WasmKit, links Cordon's host functions, and runs calls. Synchronous by design: the worker is a
 /// single thread under a seccomp filter that allows no thread creation.
 public final class PluginRuntime {
-    private let store: Store
-    private let instance: Instance
+    private let module: Module
+    private var store: Store
+    private var instance: Instance
     private let limiter: GrowthLimiter
     private let limits: WasmLimits
     private let context: HostContext
+    private let wasi: WASISystem
+    private let custom: Set<String>
     private let fuelMetered: Bool
+    /// A WASI command's `_start` ran on the current instance: the next `_start` gets a fresh one.
+    private var startConsumed = false
 
     /// What the module exports, reported to the supervisor once loaded.
     public let report: ModuleReport
@@ -29,7 +34,7 @@ public final class PluginRuntime {
     private init(bootstrap: Bootstrap, transport: HostCallTransport) throws {
         limits = bootstrap.limits
         fuelMetered = bootstrap.limits.fuelPerCall > 0
-        let module: Module
+        custom = Set(bootstrap.customFunctions)
         do {
             module = try parseWasm(bytes: bootstrap.module)
         } catch {
@@ -40,31 +45,12 @@ public final class PluginRuntime {
             stackSize: Self.stackBytes(forCallDepth: bootstrap.limits.maxCallDepth),
             memoryBoundsChecking: .software,         // mprotect mode reserves 4 GiB and adds a syscall per call
             fuelMetering: fuelMetered))
-        store = Store(engine: engine)
         limiter = GrowthLimiter(maxMemoryPages: bootstrap.limits.maxMemoryPages,
                                 maxTableElements: bootstrap.limits.maxTableElements)
-        store.resourceLimiter = limiter
         context = HostContext(transport: transport, limits: bootstrap.limits)
-
-        let imports = try Self.link(module: module, store: store, context: context, custom: Set(bootstrap.customFunctions))
-        if fuelMetered { store.fuel = Fuel(remaining: bootstrap.limits.fuelPerCall) }
-        do {
-            instance = try module.instantiate(store: store, imports: imports)
-        } catch {
-            let denied = limiter.takeDenial()
-            if error is Trap || error is RuntimeTrap {
-                let (kind, message) = TrapClassifier.classify(error, growthDenied: denied)
-                let blameStart = kind != .memoryLimit && kind != .tableLimit
-                    && Self.startFunctionWasTheCause(module, engine: engine, limits: bootstrap.limits, custom: bootstrap.customFunctions)
-                throw LoadFailure(stage: blameStart ? .start : .instantiation, message: message)
-            }
-            let text = Self.clean(error)
-            let stage: LoadFailure.Stage = text.contains("out of bounds") || text.contains("exceeds the resource limit")
-                ? .instantiation : .validation
-            throw LoadFailure(stage: stage, message: text)
-        }
-        context.instance = instance
-        if let memory = instance.exports[memory: "memory"] { context.memory = GuestMemory(memory: memory) }
+        wasi = WASISystem(bootstrap: bootstrap.wasi, context: context, limits: bootstrap.limits)
+        (store, instance) = try Self.instantiate(module, engine: engine, limiter: limiter, context: context, wasi: wasi,
+                                                 custom: custom, limits: bootstrap.limits)
 
         var exports: [ExportedFunction] = []
         for (name, value) in instance.exports {
@@ -92,11 +78,65 @@ public final class PluginRuntime {
         Int(min(max(depth, 1), 1_000_000)) * minimumFrameBytes
     }
 
-    private static func link(module: Module, store: Store, context: HostContext, custom: Set<String>) throws -> Imports {
+    /// Instantiates `module` in a fresh store (its own memory, tables and globals), links it, and runs
+    /// a WASI reactor's `_initialize` once. Every failure is a `LoadFailure` naming its stage.
+    private static func instantiate(_ module: Module, engine: Engine, limiter: GrowthLimiter, context: HostContext,
+                                    wasi: WASISystem, custom: Set<String>, limits: WasmLimits) throws -> (Store, Instance) {
+        let store = Store(engine: engine)
+        store.resourceLimiter = limiter
+        let imports = try link(module: module, store: store, context: context, wasi: wasi, custom: custom)
+        if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        // Output of a start function or `_initialize` belongs to no call: it is counted, never sent.
+        wasi.beginCall(id: 0, stdin: [], allowance: 0)
+        let instance: Instance
+        do {
+            instance = try module.instantiate(store: store, imports: imports)
+        } catch {
+            let denied = limiter.takeDenial()
+            if let exit = error as? ProcExit {
+                throw LoadFailure(stage: .start, message: "the start function called \(exit)")
+            }
+            if error is Trap || error is RuntimeTrap {
+                let (kind, message) = TrapClassifier.classify(error, growthDenied: denied)
+                let blameStart = kind != .memoryLimit && kind != .tableLimit
+                    && Self.startFunctionWasTheCause(module, engine: engine, limits: limits, custom: custom)
+                throw LoadFailure(stage: blameStart ? .start : .instantiation, message: message)
+            }
+            let text = Self.clean(error)
+            let stage: LoadFailure.Stage = text.contains("out of bounds") || text.contains("exceeds the resource limit")
+                ? .instantiation : .validation
+            throw LoadFailure(stage: stage, message: text)
+        }
+        context.instance = instance
+        context.memory = instance.exports[memory: "memory"].map { GuestMemory(memory: $0) }
+        if let initialize = instance.exports[function: "_initialize"] {
+            guard initialize.type.parameters.isEmpty, initialize.type.results.isEmpty else {
+                throw LoadFailure(stage: .start, message: "export _initialize has type \(initialize.type.parameters) -> \(initialize.type.results); a WASI reactor's _initialize takes and returns nothing")
+            }
+            if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+            do {
+                _ = try initialize.invoke([])
+            } catch let exit as ProcExit {
+                throw LoadFailure(stage: .start, message: "_initialize called \(exit)")
+            } catch {
+                throw LoadFailure(stage: .start, message: "_initialize: " + TrapClassifier.classify(error, growthDenied: limiter.takeDenial()).1)
+            }
+        }
+        return (store, instance)
+    }
+
+    private static func link(module: Module, store: Store, context: HostContext, wasi: WASISystem, custom: Set<String>) throws -> Imports {
         var imports = Imports()
         for entry in module.imports {
+            if entry.module == WASIFunction.moduleName {
+                guard case .function(let typeIndex) = entry.descriptor, let type = module.functionType(at: typeIndex) else {
+                    throw LoadFailure(stage: .link, message: "import \(entry.module).\(entry.name) is not a function; WASI preview 1 provides only functions")
+                }
+                imports.define(module: entry.module, name: entry.name, try linkWASI(entry.name, type: type, store: store, wasi: wasi))
+                continue
+            }
             guard entry.module == HostABI.moduleName else {
-                throw LoadFailure(stage: .link, message: "unknown import module '\(entry.module)' (\(entry.module).\(entry.name)); Cordon provides only 'env'")
+                throw LoadFailure(stage: .link, message: "unknown import module '\(entry.module)' (\(entry.module).\(entry.name)); Cordon provides 'env' and '\(WASIFunction.moduleName)'")
             }
             guard case .function(let typeIndex) = entry.descriptor, let type = module.functionType(at: typeIndex) else {
                 throw LoadFailure(stage: .link, message: "import env.\(entry.name) is not a function; Cordon provides only functions")
@@ -119,9 +159,25 @@ public final class PluginRuntime {
         return imports
     }
 
+    /// One WASI import, checked against the exact preview-1 signature and bound to its function by
+    /// index, so a call costs a switch and no name lookup.
+    private static func linkWASI(_ importName: String, type: FunctionType, store: Store, wasi: WASISystem) throws -> Function {
+        let name = "\(WASIFunction.moduleName).\(importName)"
+        guard let function = WASIFunction(name: importName) else {
+            throw LoadFailure(stage: .link, message: "unknown import \(name): not a function of WASI preview 1")
+        }
+        guard type == function.type else {
+            throw LoadFailure(stage: .link, message: "import \(name) has type \(type.parameters) -> \(type.results); WASI preview 1 expects \(function.signatureText)")
+        }
+        return Function(store: store, parameters: type.parameters, results: type.results) { _, parameters, results in
+            let errno = try wasi.invoke(function, WASIArguments(values: parameters))
+            if results.count == 1 { results[0] = .i32(UInt32(errno)) }
+        }
+    }
+
     /// WasmKit reports a trap in the start function and one in segment initialisation the same way.
     /// Instantiating again without the start function (a fresh store, only after a failure) tells them apart.
-    private static func startFunctionWasTheCause(_ module: Module, engine: Engine, limits: WasmLimits, custom: [String]) -> Bool {
+    private static func startFunctionWasTheCause(_ module: Module, engine: Engine, limits: WasmLimits, custom: Set<String>) -> Bool {
         var withoutStart = module
         withoutStart.dropStartFunction()
         let store = Store(engine: engine)
@@ -129,9 +185,11 @@ public final class PluginRuntime {
         if engine.configuration.fuelMetering { store.fuel = Fuel(remaining: limits.fuelPerCall) }
         final class NoTransport: HostCallTransport {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "probe") }
+            func emit(_ output: OutputChunk) throws { throw HostTransportFailure(reason: "probe") }
         }
         let context = HostContext(transport: NoTransport(), limits: limits)
-        guard let imports = try? link(module: withoutStart, store: store, context: context, custom: Set(custom)) else { return false }
+        let wasi = WASISystem(bootstrap: WASIBootstrap(), context: context, limits: limits)
+        guard let imports = try? link(module: withoutStart, store: store, context: context, wasi: wasi, custom: custom) else { return false }
         return (try? withoutStart.instantiate(store: store, imports: imports)) != nil
     }
 
@@ -145,6 +203,7 @@ public final class PluginRuntime {
                               0x20, 0x00, 0x41, 0x01, 0x6A, 0x0B]
         final class Idle: HostCallTransport {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "warm-up") }
+            func emit(_ output: OutputChunk) throws { throw HostTransportFailure(reason: "warm-up") }
         }
         let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64, maxCallDepth: 64)
         if case .success(let runtime) = load(Bootstrap(module: bytes, limits: limits, customFunctions: []), transport: Idle()) {
@@ -156,8 +215,34 @@ public final class PluginRuntime {
         context.memory.map { UInt32(clamping: $0.memory.byteCount / 65536) } ?? 0
     }
 
-    /// Runs one call to completion: values, bytes (bytes convention) or a classified trap.
+    /// Runs one call to completion: values, bytes (bytes convention), a WASI exit or a classified trap.
+    /// The call's buffered WASI output is sent before this returns.
     public func call(_ request: CallRequest) -> CallOutcome {
+        if request.export == "_start", instance.exports[function: "_start"] != nil {
+            // A WASI command runs once per instance: its globals, heap and libc state are spent.
+            if startConsumed {
+                do {
+                    (store, instance) = try Self.instantiate(module, engine: store.engine, limiter: limiter, context: context,
+                                                             wasi: wasi, custom: custom, limits: limits)
+                } catch {
+                    let text = (error as? LoadFailure).map { "\($0.stage): \($0.message)" } ?? Self.clean(error)
+                    return CallOutcome(id: request.id, result: .trap(.other, "re-instantiating for _start failed at \(text)"),
+                                       fuelUsed: 0, memoryPages: Self.pages(context))
+                }
+            }
+            startConsumed = true
+        }
+        wasi.beginCall(id: request.id, stdin: request.stdin)
+        var outcome = run(request)
+        do {
+            outcome.droppedOutput = try wasi.endCall()
+        } catch {
+            outcome.result = .trap(.hostFunction, "sending the call's output failed: \(error)")
+        }
+        return outcome
+    }
+
+    private func run(_ request: CallRequest) -> CallOutcome {
         let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.fuelPerCall > 0 ? limits.fuelPerCall : 0)
         if fuelMetered { store.fuel = Fuel(remaining: budget > 0 ? budget : UInt64.max) }
         _ = limiter.takeDenial()
@@ -173,6 +258,8 @@ public final class PluginRuntime {
                 result = .values(try callWithValues(request.export, arguments: request.arguments))
             }
             return CallOutcome(id: request.id, result: result, fuelUsed: fuelUsed(), memoryPages: Self.pages(context))
+        } catch let exit as ProcExit {
+            return CallOutcome(id: request.id, result: .exited(exit.code), fuelUsed: fuelUsed(), memoryPages: Self.pages(context))
         } catch {
             var (kind, message) = TrapClassifier.classify(error, growthDenied: limiter.takeDenial())
             if kind == .stackExhausted {

@@ -33,7 +33,7 @@ import Testing
         let config = AuditLogConfiguration(path: dir.log, durability: .fsyncEachRecord,
                                            rotation: .init(maxBytes: 3000), hostCallSampling: .all)
         let log = try AuditLog(configuration: config)
-        for e in sampleEvents() + sampleEvents(tenant: nil, plugin: "other") { try log.append(e) }
+        for e in sampleEvents() + fileBrokerSampleEvents() + sampleEvents(tenant: nil, plugin: "other") { try log.append(e) }
         try log.close()
         // Simulate an interrupted write, then reopen so audit.recovered is written.
         let fh = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.log))

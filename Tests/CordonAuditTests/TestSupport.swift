@@ -121,3 +121,14 @@ func run(_ executable: String, _ args: [String], environment: [String: String]? 
     try? out.close()
     return (p.terminationStatus, String(decoding: readBytes(outPath), as: UTF8.self))
 }
+
+/// The file broker's records (kept out of `sampleEvents`, whose count other tests rely on).
+func fileBrokerSampleEvents(tenant: String? = "acme", plugin: String = "thumbnailer") -> [AuditEvent] {
+    [
+        .fsOpen(tenant: tenant, plugin: plugin, pid: 31337, path: "data/in.txt", read: true, write: false),
+        .fsDenied(tenant: tenant, plugin: plugin, pid: 31337, function: "wasi.path_open", path: "../etc/passwd",
+                  errno: "NOTCAPABLE"),
+        .fsDenied(tenant: tenant, plugin: plugin, pid: 31337, function: "wasi.path_rename", path: "a",
+                  target: "../b", errno: "NOTCAPABLE"),
+    ]
+}

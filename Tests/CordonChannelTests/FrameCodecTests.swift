@@ -124,16 +124,134 @@ import Testing
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.loadStage, value: 0))) {
             try FrameCodec.decode(frame(kind: .loadFailed, payload: [0] + le32(0)))
         }
-        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.resultTag, value: 3))) {
-            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1, payload: [UInt8](repeating: 0, count: 8) + le32(0) + [3]))
+        // fuelUsed u64, memoryPages u32, droppedOutput u64, then the tag.
+        let outcomeHead = [UInt8](repeating: 0, count: 8) + le32(0) + [UInt8](repeating: 0, count: 8)
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.resultTag, value: 4))) {
+            try FrameCodec.decode(frame(kind: .callOutcome, callID: 1, payload: outcomeHead + [4]))
         }
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.wasmType, value: 0x7B))) {
             try FrameCodec.decode(frame(kind: .callOutcome, callID: 1,
-                                        payload: [UInt8](repeating: 0, count: 8) + le32(0) + [0] + le32(1) + [0x7B, 0, 0, 0, 0]))
+                                        payload: outcomeHead + [0] + le32(1) + [0x7B, 0, 0, 0, 0]))
         }
         #expect(throws: ChannelError.corrupt(.invalidEnumValue(.optionalTag, value: 2))) {
             try FrameCodec.decode(frame(kind: .call, callID: 1,
                                         payload: [UInt8](repeating: 0, count: 8) + le32(0) + le32(0) + [2]))
+        }
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.outputStream, value: 0))) {
+            try FrameCodec.decode(frame(kind: .output, callID: 1, payload: [0] + le32(0)))
+        }
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.outputStream, value: 3))) {
+            try FrameCodec.decode(frame(kind: .output, callID: 1, payload: [3] + le32(0)))
+        }
+    }
+
+    // MARK: - WASI additions
+
+    private func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    private func str(_ s: String) -> [UInt8] { le32(UInt32(s.utf8.count)) + Array(s.utf8) }
+
+    /// A bootstrap payload up to and including idleReleaseMilliseconds (empty module, no custom functions).
+    private var bootstrapHead: [UInt8] {
+        le32(1) + le32(1) + le64(0) + le32(1) + le32(1024) + le32(100) + le32(0) + le32(0) + le32(0)
+    }
+
+    @Test func wasiFieldsRoundTripAtTheDocumentedOffsets() throws {
+        let wasi = WASIBootstrap(arguments: ["prog", "-v"], environment: ["A=1"], preopens: ["/data"],
+                                 clockResolutionNanoseconds: 1_000_000, randomSeed: Array(0..<32), maxOutputBytes: 4096)
+        let bootstrap = Bootstrap(module: [], limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 0,
+                                                                 maxReentryDepth: 1, maxHostCallBytes: 1024, maxCallDepth: 100),
+                                  customFunctions: [], wasi: wasi)
+        let encoded = FrameCodec.encode(.bootstrap(bootstrap))
+        let expected = bootstrapHead + le32(2) + str("prog") + str("-v") + le32(1) + str("A=1") + le32(1) + str("/data")
+            + le64(1_000_000) + le32(32) + Array(0..<32) + le32(4096)
+        #expect(Array(encoded[12...]) == expected)
+        #expect(try FrameCodec.decode(encoded) == .bootstrap(bootstrap))
+        // The default WASI world: nothing, 1 µs resolution, 1 MiB per stream.
+        #expect(Bootstrap(module: [], limits: bootstrap.limits, customFunctions: []).wasi
+                == WASIBootstrap(arguments: [], environment: [], preopens: [], clockResolutionNanoseconds: 1_000,
+                                 randomSeed: [UInt8](repeating: 0, count: 32), maxOutputBytes: 1 << 20))
+
+        let call = CallRequest(id: 9, export: "_start", arguments: [], fuel: 5, stdin: [1, 2, 3])
+        let callFrame = FrameCodec.encode(.call(call))
+        #expect(Array(callFrame[(callFrame.count - 7)...]) == le32(3) + [1, 2, 3])
+        #expect(try FrameCodec.decode(callFrame) == .call(call))
+
+        let exited = CallOutcome(id: 4, result: .exited(-3), fuelUsed: 7, memoryPages: 2, droppedOutput: 0x0102)
+        let outcomeFrame = FrameCodec.encode(.callOutcome(exited))
+        #expect(Array(outcomeFrame[12...]) == le64(7) + le32(2) + le64(0x0102) + [3] + le32(UInt32(bitPattern: -3)))
+        #expect(try FrameCodec.decode(outcomeFrame) == .callOutcome(exited))
+
+        let chunk = OutputChunk(id: 4, stream: .stderr, data: [UInt8](repeating: 7, count: FrameLimits.maxOutputChunkBytes))
+        let chunkFrame = FrameCodec.encode(.output(chunk))
+        #expect(Array(chunkFrame[0..<8]) == [0xC0, 1, 0x08, 0, 4, 0, 0, 0])
+        #expect(Array(chunkFrame[12..<17]) == [2] + le32(65_536))
+        #expect(try FrameCodec.decode(chunkFrame) == .output(chunk))
+    }
+
+    @Test func outputWithoutCallIDIsStillDecodedWithOne() throws {
+        // The output kind carries the call id: a non-zero id is legal, unlike on a log.
+        #expect(try FrameCodec.decode(frame(kind: .output, callID: 77, payload: [1] + le32(1) + [65]))
+                == .output(OutputChunk(id: 77, stream: .stdout, data: [65])))
+    }
+
+    @Test func rejectsEveryWASICap() {
+        #expect(throws: ChannelError.corrupt(.bytesTooLong(length: 65_537, cap: FrameLimits.maxOutputChunkBytes))) {
+            try FrameCodec.decode(frame(kind: .output, callID: 1, payload: [1] + le32(65_537) + [UInt8](repeating: 0, count: 65_537)))
+        }
+        let tail = le64(1000) + le32(32) + [UInt8](repeating: 0, count: 32) + le32(0)
+        // Too many arguments, too many environment entries, too many preopens.
+        #expect(throws: ChannelError.corrupt(.countExceedsCap(count: 4097, cap: FrameLimits.maxWASIArguments))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(4097)))
+        }
+        #expect(throws: ChannelError.corrupt(.countExceedsCap(count: 4097, cap: FrameLimits.maxWASIArguments))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(4097)))
+        }
+        #expect(throws: ChannelError.corrupt(.countExceedsCap(count: 1025, cap: FrameLimits.maxWASIPreopens))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(0) + le32(1025)))
+        }
+        // A count under its cap but beyond the remaining bytes.
+        #expect(throws: ChannelError.corrupt(.countExceedsRemaining(count: 4096, minimumElementSize: 4, remaining: tail.count + 8))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(4096) + le32(0) + le32(0) + tail))
+        }
+        // An argument, an environment entry, a preopen over their string caps.
+        let longArgument = le32(UInt32(FrameLimits.maxWASIArgumentBytes + 1))
+        #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxWASIArgumentBytes + 1),
+                                                            cap: FrameLimits.maxWASIArgumentBytes))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(1) + longArgument))
+        }
+        #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxWASIArgumentBytes + 1),
+                                                            cap: FrameLimits.maxWASIArgumentBytes))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(1) + longArgument))
+        }
+        #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxNameBytes + 1), cap: FrameLimits.maxNameBytes))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(0) + le32(1)
+                                        + le32(UInt32(FrameLimits.maxNameBytes + 1))))
+        }
+        // A 64 KiB argument is fine.
+        let big = String(repeating: "x", count: FrameLimits.maxWASIArgumentBytes)
+        #expect((try? FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(1) + str(big) + le32(0) + le32(0) + tail))) != nil)
+        // Invalid UTF-8 in an environment entry.
+        #expect(throws: ChannelError.corrupt(.invalidUTF8)) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(1) + le32(2) + [0xC3, 0x28]))
+        }
+        // Resolution 0, a seed of 31 and of 33 bytes.
+        let lists = le32(0) + le32(0) + le32(0)
+        #expect(throws: ChannelError.corrupt(.zeroClockResolution)) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + lists + le64(0) + Array(tail[8...])))
+        }
+        for length: UInt32 in [0, 31, 33, .max] {
+            #expect(throws: ChannelError.corrupt(.bytesLengthMismatch(length: length, required: 32))) {
+                try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + lists + le64(1) + le32(length)
+                                            + [UInt8](repeating: 0, count: 40)))
+            }
+        }
+        // A bootstrap without the WASI tail (an older encoder) is truncated, not defaulted.
+        #expect(throws: ChannelError.corrupt(.truncated(needed: 4, remaining: 0))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead))
+        }
+        // A call without stdin is truncated too.
+        #expect(throws: ChannelError.corrupt(.truncated(needed: 4, remaining: 0))) {
+            try FrameCodec.decode(frame(kind: .call, callID: 1, payload: le64(0) + le32(0) + le32(0) + [0]))
         }
     }
 

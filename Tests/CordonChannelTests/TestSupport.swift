@@ -134,12 +134,13 @@ enum RandomMessages {
             .loadFailed(LoadFailure(stage: LoadFailure.Stage(rawValue: UInt8(1 + rng.below(5)))!, message: string(&rng)))
         case .callOutcome:
             .callOutcome(CallOutcome(id: UInt32(truncatingIfNeeded: rng.next()), result: {
-                switch rng.below(3) {
+                switch rng.below(4) {
                 case 0: return .values((0..<rng.below(5)).map { _ in value(&rng) })
                 case 1: return .bytes(blob(&rng))
+                case 2: return .exited(Int32(truncatingIfNeeded: rng.next()))
                 default: return .trap(TrapKind(rawValue: UInt8(1 + rng.below(12)))!, string(&rng))
                 }
-            }(), fuelUsed: rng.next(), memoryPages: UInt32(truncatingIfNeeded: rng.next())))
+            }(), fuelUsed: rng.next(), memoryPages: UInt32(truncatingIfNeeded: rng.next()), droppedOutput: rng.next()))
         case .hostCall:
             .hostCall(HostCallRequest(id: UInt32(truncatingIfNeeded: rng.next()), function: string(&rng),
                                       integers: (0..<rng.below(4)).map { _ in Int64(bitPattern: rng.next()) },
@@ -149,6 +150,9 @@ enum RandomMessages {
         case .violation:
             .violation(ViolationReport(syscall: Int32(truncatingIfNeeded: rng.next()),
                                        arch: UInt32(truncatingIfNeeded: rng.next())))
+        case .output:
+            .output(OutputChunk(id: UInt32(truncatingIfNeeded: rng.next()), stream: rng.below(2) == 0 ? .stdout : .stderr,
+                                data: blob(&rng, max: 200)))
         case .listenerTaken: .listenerTaken
         case .bootstrap:
             .bootstrap(Bootstrap(module: blob(&rng, max: 100), limits: WasmLimits(
@@ -156,11 +160,17 @@ enum RandomMessages {
                 fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
                 maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
                 customFunctions: (0..<rng.below(4)).map { _ in string(&rng) },
-                idleReleaseMilliseconds: UInt32(truncatingIfNeeded: rng.next())))
+                idleReleaseMilliseconds: UInt32(truncatingIfNeeded: rng.next()),
+                wasi: WASIBootstrap(arguments: (0..<rng.below(4)).map { _ in string(&rng) },
+                                    environment: (0..<rng.below(4)).map { _ in string(&rng) + "=" + string(&rng) },
+                                    preopens: (0..<rng.below(3)).map { _ in "/" + string(&rng) },
+                                    clockResolutionNanoseconds: 1 + rng.next() % 1_000_000_000,
+                                    randomSeed: rng.bytes(FrameLimits.wasiRandomSeedBytes),
+                                    maxOutputBytes: UInt32(truncatingIfNeeded: rng.next()))))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),
                               arguments: (0..<rng.below(5)).map { _ in value(&rng) },
-                              input: rng.below(2) == 0 ? nil : blob(&rng), fuel: rng.next()))
+                              input: rng.below(2) == 0 ? nil : blob(&rng), fuel: rng.next(), stdin: blob(&rng)))
         case .hostReply:
             .hostReply(HostCallReply(id: UInt32(truncatingIfNeeded: rng.next()), status: Int64(bitPattern: rng.next()),
                                      data: blob(&rng)))

@@ -10,10 +10,12 @@ import WAT
     final class Recorder: HostCallTransport {
         var requests: [HostCallRequest] = []
         var reply: (HostCallRequest) -> HostCallReply = { HostCallReply(id: $0.id, status: 0, data: []) }
+        var outputs: [OutputChunk] = []
         func perform(_ request: HostCallRequest) throws -> HostCallReply {
             requests.append(request)
             return reply(request)
         }
+        func emit(_ output: OutputChunk) throws { outputs.append(output) }
     }
 
     static let limits = WasmLimits(maxMemoryPages: 4, maxTableElements: 16, fuelPerCall: 1_000_000,
@@ -123,7 +125,8 @@ import WAT
     @Test func importsAreLinkedOnlyWithTheirDocumentedShapes() throws {
         let cases: [(String, String)] = [
             (#"(module (import "env" "host_get_config" (func (param i32 i32) (result i32))))"#, "link"),
-            (#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#, "link"),
+            (#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32) (result i32))))"#, "link"),
+            (#"(module (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#, "link"),
             (#"(module (import "env" "memory" (memory 1)))"#, "link"),
             (#"(module (import "env" "my_tool" (func (param i32 i32 i32 i32) (result i32))))"#, "link"),
         ]

@@ -27,29 +27,36 @@ i64 = lambda v: struct.pack("<q", v)
 def s(text): b = text.encode(); return u32(len(b)) + b
 def blob(b): return u32(len(b)) + b
 
-KINDS = dict(hello=1, loaded=2, loadFailed=3, callOutcome=4, hostCall=5, log=6, violation=7,
+KINDS = dict(hello=1, loaded=2, loadFailed=3, callOutcome=4, hostCall=5, log=6, violation=7, output=8,
              listenerTaken=0x10, bootstrap=0x11, call=0x12, hostReply=0x13, shutdown=0x14, heartbeat=0x20)
 
 def frame(kind, payload, call_id=0):
     return bytes([0xC0, 1, KINDS[kind], 0]) + u32(call_id) + u32(len(payload)) + payload
 
 I32, I64, F32, F64 = 0x7F, 0x7E, 0x7D, 0x7C
+# The WASI tail of a bootstrap: no args, env or preopens; 1 us clock resolution; a zero seed; 1 MiB output.
+WASI_DEFAULT = u32(0) + u32(0) + u32(0) + u64(1000) + blob(bytes(32)) + u32(1 << 20)
 def types(ts): return u32(len(ts)) + bytes(ts)
 
 frames = {
     "hello": frame("hello", u16(1) + i32(1) + u32(100001) + i32(-1) + u32(3) + s("namespace.net") + s("rlimits") + s("seccomp")),
     "loaded": frame("loaded", u32(1) + u32(2) + s("add") + types([I32, I32]) + types([I32]) + s("run") + types([]) + types([I64, F32, F64])),
     "loadFailed": frame("loadFailed", u8(2) + s("type mismatch in function 0")),
-    "callOutcome-values": frame("callOutcome", u64(1234) + u32(3) + u8(0) + u32(4) + u8(I32) + u32(5) + u8(I64) + u64(7) + u8(F32) + u32(0x3F800000) + u8(F64) + u64(0x7FF8000000000001), 7),
-    "callOutcome-bytes": frame("callOutcome", u64(99) + u32(1) + u8(1) + blob(b"hello bytes"), 8),
-    "callOutcome-trap": frame("callOutcome", u64(5) + u32(0) + u8(2) + u8(1) + s("unreachable executed"), 9),
+    "callOutcome-values": frame("callOutcome", u64(1234) + u32(3) + u64(0) + u8(0) + u32(4) + u8(I32) + u32(5) + u8(I64) + u64(7) + u8(F32) + u32(0x3F800000) + u8(F64) + u64(0x7FF8000000000001), 7),
+    "callOutcome-bytes": frame("callOutcome", u64(99) + u32(1) + u64(0) + u8(1) + blob(b"hello bytes"), 8),
+    "callOutcome-trap": frame("callOutcome", u64(5) + u32(0) + u64(0) + u8(2) + u8(1) + s("unreachable executed"), 9),
+    "callOutcome-exited": frame("callOutcome", u64(5) + u32(1) + u64(12) + u8(3) + i32(2), 10),
+    "output": frame("output", u8(1) + blob(b"hello, stdout\n"), 10),
     "hostCall": frame("hostCall", s("host_log") + u32(1) + i64(2) + u32(1) + blob(b"hi from guest"), 3),
     "log": frame("log", u8(2) + s("a worker diagnostic")),
     "violation": frame("violation", i32(41) + u32(0xC000003E)),
     "listenerTaken": frame("listenerTaken", b""),
-    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(2) + s("my_fn") + s("other") + u32(1000)),
-    "call": frame("call", u64(1000000) + s("add") + u32(2) + u8(I32) + u32(2) + u8(I32) + u32(3) + u8(0), 11),
-    "call-bytes": frame("call", u64(1000000) + s("process") + u32(0) + u8(1) + blob(b"input"), 12),
+    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT),
+    "bootstrap-wasi": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(0) + u32(0)
+                            + u32(2) + s("prog") + s("--flag") + u32(1) + s("HOME=/") + u32(1) + s("/data") + u64(1000000) + blob(bytes(range(32))) + u32(4096)),
+    "call": frame("call", u64(1000000) + s("add") + u32(2) + u8(I32) + u32(2) + u8(I32) + u32(3) + u8(0) + blob(b""), 11),
+    "call-bytes": frame("call", u64(1000000) + s("process") + u32(0) + u8(1) + blob(b"input") + blob(b""), 12),
+    "call-stdin": frame("call", u64(0) + s("_start") + u32(0) + u8(0) + blob(b"line one\nline two\n"), 13),
     "hostReply": frame("hostReply", i64(5) + blob(b"value"), 3),
     "shutdown": frame("shutdown", b""),
     "heartbeat": frame("heartbeat", u64(42)),
@@ -63,7 +70,7 @@ def script_records(fs, drain_each=True):
     for f in fs:
         out += u8(4) + u16(len(f)) + f + (u8(2) if drain_each else b"")
     return out
-worker_frames = [frames[k] for k in ("hello", "loaded", "callOutcome-values", "hostCall", "log", "violation", "heartbeat")]
+worker_frames = [frames[k] for k in ("hello", "loaded", "output", "callOutcome-values", "hostCall", "log", "violation", "heartbeat")]
 put("FuzzFrameDecoder", "script-worker-session", b"\x80" + script_records(worker_frames))
 put("FuzzFrameDecoder", "script-batched", b"\x80" + script_records(worker_frames, drain_each=False) + u8(2))
 # Wrap-around: many records so the ring's 4 KiB wraps, then a drain.

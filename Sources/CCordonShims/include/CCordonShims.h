@@ -147,6 +147,19 @@ int cordon_getresgid(gid_t *rgid, gid_t *egid, gid_t *sgid);
 /// statfs(2) reduced to what confinement verifies: the filesystem magic and the ST_* mount flags.
 int cordon_statfs(const char *path, int64_t *fs_type, uint64_t *mount_flags);
 
+// MARK: - Path resolution for the WASI file broker
+// openat2(2) flags glibc 2.36 does not define (<linux/openat2.h>), and the _GNU_SOURCE open flags.
+static const uint64_t CORDON_RESOLVE_NO_XDEV = 0x01;
+static const uint64_t CORDON_RESOLVE_NO_MAGICLINKS = 0x02;
+static const uint64_t CORDON_RESOLVE_NO_SYMLINKS = 0x04;
+static const uint64_t CORDON_RESOLVE_BENEATH = 0x08;
+static const int CORDON_O_PATH = 010000000;
+static const int CORDON_AT_EMPTY_PATH = 0x1000;
+/// openat2(2): the kernel resolves `path` relative to `dirfd` under the `resolve` restrictions
+/// (RESOLVE_BENEATH refuses `..` out, absolute paths and absolute symlinks with EXDEV). glibc 2.36
+/// has no wrapper. Returns the new fd, or -1 with errno.
+int cordon_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
 #ifdef __cplusplus
 }
 #endif

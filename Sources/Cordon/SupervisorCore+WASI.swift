@@ -1,0 +1,96 @@
+import CordonAudit
+import CordonChannel
+import Foundation
+
+extension SupervisorCore {
+    /// Brokered file calls run here, not on the reactor (a slow disk must not stall other tenants'
+    /// replies) and not on the cooperative pool (they block in the kernel). One small pool for the
+    /// whole process: calls from one worker are serial, so two threads serve many workers.
+    static let wasiPool = HostThreadPool(threads: 2, name: "cordon-wasi")
+
+    /// Sends the bootstrap, with the worker's file broker opened first: the broker lives exactly
+    /// as long as this worker (closed in `WorkerProcess.closeResources`).
+    func sendBootstrap(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        do {
+            process.wasiBroker = try WASIFileBroker(
+                preopens: record.wasi.preopens, policy: record.policy.wasi,
+                maxReplyBytes: Int(record.limits.maxHostCallBytes),
+                identity: WASIBrokerIdentity(tenant: configuration.tenant, plugin: record.id, pid: process.pid),
+                record: { [audit] event in audit.record(event) })
+        } catch {
+            return kill(record, slot, process, reason: "could not open the WASI preopens", failure: error)
+        }
+        var bootstrap = record.bootstrap(idleRelease: configuration.workerIdleRelease)
+        bootstrap.wasi = wasiBootstrap(record)
+        send(.bootstrap(bootstrap), record, slot, process)
+    }
+
+    /// A `wasi.*` host call, after the budgets every host call goes through: the `filesystem`
+    /// capability, the size cap, then the broker on `wasiPool`; the answer is delivered on the
+    /// reactor, if the worker and the call are still the ones that asked.
+    func wasiCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall,
+                  _ request: HostCallRequest, function: String,
+                  reply: @escaping (Int64, [UInt8], HostCallStatus?) -> Void) {
+        if !record.granted.contains(.filesystem) {
+            record.metrics.capabilityDenials += 1
+            audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
+                                           function: function, capability: PluginCapability.filesystem.description))
+            emit(record, process.pid, .capabilityDenied(function: function, capability: .filesystem))
+            return reply(Int64(ABIErrorCode.permissionDenied.rawValue), [], .denied)
+        }
+        let total = request.blobs.reduce(0) { $0 + $1.count }
+        guard total <= Int(record.limits.maxHostCallBytes) else {
+            breach(record, process.pid, .hostCallBytes, value: Int64(record.limits.maxHostCallBytes), measured: Int64(total), export: call.export)
+            return reply(Int64(ABIErrorCode.tooLarge.rawValue), [], .denied)
+        }
+        guard let broker = process.wasiBroker else {
+            return reply(Int64(WASIErrno.badFileDescriptor.rawValue), [], .error)
+        }
+        let reactor = self.reactor
+        let deliver = ReactorBound { [weak slot] (answer: WASIReply) in
+            guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
+            reply(Int64(answer.status.rawValue), answer.data, answer.status == .success ? .ok : .error)
+        }
+        let integers = request.integers, blobs = request.blobs
+        Task(executorPreference: Self.wasiPool) {
+            let answer = broker.serve(function: function, integers: integers, blobs: blobs)
+            reactor.execute { deliver.value(answer) }
+        }
+    }
+}
+
+extension SupervisorCore {
+    /// The worker's WASI world: the load's arguments, environment and preopen names, a fresh random
+    /// seed per worker (from the kernel's getrandom, via the system generator), the clock resolution
+    /// (1 ns with `timer`, else the policy's) and the output cap.
+    func wasiBootstrap(_ record: PluginRecord) -> WASIBootstrap {
+        var generator = SystemRandomNumberGenerator()
+        let seed = (0..<FrameLimits.wasiRandomSeedBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return WASIBootstrap(arguments: record.wasi.arguments, environment: record.wasi.environment,
+                             preopens: record.wasi.preopens.map(\.guestPath),
+                             clockResolutionNanoseconds: record.granted.contains(.timer) ? 1 : record.policy.wasi.clockResolutionNanoseconds,
+                             randomSeed: seed, maxOutputBytes: UInt32(clamping: record.policy.wasi.maxOutputBytes))
+    }
+
+    /// Appends a chunk of stdout/stderr to the running call. The worker was told the cap per stream;
+    /// more than that is a lie about its own accounting, and kills it.
+    func acceptOutput(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ chunk: OutputChunk) {
+        let cap = Int(UInt32(clamping: record.policy.wasi.maxOutputBytes))
+        let kept = chunk.stream == .stdout ? call.stdout.count : call.stderr.count
+        guard kept + chunk.data.count <= cap else {
+            return protocolViolation(record, slot, process, "\(chunk.stream) output past the \(cap)-byte cap the worker was given")
+        }
+        if chunk.stream == .stdout { call.stdout += chunk.data } else { call.stderr += chunk.data }
+    }
+
+    /// The `CommandOutput` of a finished command; a truncation is recorded as `limit.breach`.
+    func commandOutput(_ record: PluginRecord, _ process: WorkerProcess, _ call: PendingCall, _ outcome: CallOutcome,
+                       exitCode: Int32) -> CommandOutput {
+        if outcome.droppedOutput > 0 {
+            audit.record(.limitBreach(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
+                                      limit: "wasi_output_bytes", value: Int64(clamping: record.policy.wasi.maxOutputBytes),
+                                      measured: Int64(clamping: outcome.droppedOutput), export: call.export))
+        }
+        return CommandOutput(exitCode: exitCode, stdout: call.stdout, stderr: call.stderr, truncated: outcome.droppedOutput > 0)
+    }
+}
