@@ -19,6 +19,16 @@ enum HostCallDecoder {
         case nowMilliseconds
         case sleep(Int64)
         case custom(String, [UInt8], capacity: Int)
+
+        /// The guest's output buffer size, for the calls that return bytes.
+        var outputCapacity: Int? {
+            switch self {
+            case .getConfig(_, let capacity), .receiveMessage(let capacity), .callTool(_, _, let capacity),
+                 .storageGet(_, let capacity), .custom(_, _, let capacity): capacity
+            case .randomBytes(let count): count
+            case .log, .setConfig, .sendMessage, .storageSet, .storageDelete, .nowMilliseconds, .sleep: nil
+            }
+        }
     }
 
     static let knownFunctions: Set<String> = [

@@ -12,6 +12,10 @@ final class PendingCall {
     var hostCalls: UInt32 = 0
     var breachReported = false
     var refusalsAudited = 0
+    /// The id of the host call the worker waits on; the protocol allows one at a time.
+    var hostCallOutstanding: UInt32?
+    /// The application code serving that host call, cancelled when the call ends however it ends.
+    var hostTask: Task<Void, Never>?
     let id: UInt32
     /// A WASI command (`PluginHandle.run`): fd 0 for the guest, and its output so far, each stream
     /// bounded by what the worker was told (`Bootstrap.wasi.maxOutputBytes`).
@@ -30,6 +34,8 @@ final class PendingCall {
 
     /// Completes the call once; later completions are ignored (a kill and a late reply can race).
     func finish(_ result: Result<CallValue, CordonError>) {
+        hostTask?.cancel()
+        hostTask = nil
         guard let completion else { return }
         self.completion = nil
         completion(result)
@@ -47,10 +53,12 @@ final class WorkerSlot {
     var listenerToken: UInt64?
     var loadTimer: UInt64?
     var restartTimer: UInt64?
-    /// The worker-reported SIGSYS (fallback path), kept until the exit confirms it.
-    var reportedViolation: ViolationReport?
-    /// A diagnostic the worker sent before dying during confinement.
+    /// The worker's last log line: its own words, only ever shown marked as worker-reported.
     var lastWorkerLog: String?
+    /// Set once the worker's hello arrived: from then on its exit code means nothing.
+    var helloReceived = false
+    /// Ends a load whose module work (parse, validate, start function) overruns the call wall time.
+    var startTimer: UInt64?
     /// A breach decided by the supervisor, reported with the exit.
     var pendingFailure: CordonError?
     /// Restart this slot at once when its worker exits (reload), outside the restart budget.

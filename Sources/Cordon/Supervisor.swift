@@ -31,6 +31,9 @@ public struct SupervisorConfiguration: Sendable {
     /// Where forwarded worker stderr goes (with `passWorkerStderr`): the supervisor's fd 2 by default,
     /// or another descriptor the application keeps open for the supervisor's lifetime.
     public var workerStderrDestination: Int32 = 2
+    /// Forwarded stderr bytes each worker may write per second (with `passWorkerStderr`); beyond it its
+    /// lines are dropped and counted, and the drop is said once. A worker must not flood our stderr.
+    public var workerStderrBytesPerSecond: UInt32 = 64 * 1024
     /// Extra argv for the worker executable (diagnostics and tests, e.g. a deliberately corrupt worker).
     public var workerArguments: [String] = []
     /// How long the reactor polls for the next event before it sleeps, after a turn that did work.

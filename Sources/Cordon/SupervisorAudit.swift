@@ -21,8 +21,23 @@ final class SupervisorAudit: Sendable {
         return lastFailure.withLock { $0 }
     }
 
+    /// Manifest name and version by load id, for the records that name a loaded plugin.
+    private let names = Mutex<[String: (name: String, version: String)]>([:])
+
     func record(_ event: AuditEvent) {
         guard let log else { return }
+        var event = event
+        if let plugin = event.plugin, event.type != .pluginLoad {
+            if event.type.fields.contains(where: { $0.name == "plugin_name" }), let known = names.withLock({ $0[plugin] }) {
+                event.data["plugin_name"] = .string(known.name)
+                event.data["plugin_version"] = .string(known.version)
+            }
+        } else if event.type == .pluginLoad, let plugin = event.plugin,
+                  case .string(let name) = event.data["manifest_name"], case .string(let version) = event.data["manifest_version"] {
+            names.withLock { $0[plugin] = (name, version) }
+        }
+        // The unload is the plugin's last record: its workers have all exited by then.
+        if event.type == .pluginUnload, let plugin = event.plugin { names.withLock { _ = $0.removeValue(forKey: plugin) } }
         do {
             _ = try log.append(event)
             lastFailure.withLock { $0 = nil }

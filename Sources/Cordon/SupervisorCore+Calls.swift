@@ -25,10 +25,11 @@ extension SupervisorCore {
             } else if signature.parameters != [.i32, .i32] || signature.results != [.i64] {
                 return completion(.failure(.invalidArguments(export: export, reason: "the bytes convention needs (i32, i32) -> i64, the export is (\(signature.parameters.map(\.description).joined(separator: ", "))) -> (\(signature.results.map(\.description).joined(separator: ", ")))")))
             }
-            if let bytes = input ?? stdin, bytes.count > Int(record.limits.maxMessageBytes) {
-                return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
-                                                          measured: "\(bytes.count) bytes", export: export)))
-            }
+        }
+        // Checked before the exports are known too: a call frame over the channel's limit could not be sent.
+        if let bytes = input ?? stdin, bytes.count > Int(record.limits.maxMessageBytes) {
+            return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
+                                                      measured: "\(bytes.count) bytes", export: export)))
         }
         let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
         guard live, record.state != .failed, record.state != .stopped else {
@@ -125,10 +126,25 @@ extension SupervisorCore {
             record.metrics.errors += 1
             emit(record, process.pid, .callFailed(export: call.export, error: error))
         }
-        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failed: (try? result.get()) == nil)
+        var failure: CordonError?
+        if case .failure(let error) = result { failure = error }
+        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failure: failure)
         call.finish(result)
         if record.state == .running, !record.workers.contains(where: { $0.phase == .busy }) { setState(record, .ready) }
         dispatch(record)
+    }
+
+    /// A running call that ends without an outcome: killed (wall time, flood, violation) or its worker
+    /// died. Counted like any other call, so the metrics see every call that reached a worker.
+    func failRunningCall(_ record: PluginRecord, _ pid: Int32, _ call: PendingCall, _ error: CordonError) {
+        reactor.cancel(timer: call.deadlineTimer)
+        let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
+        call.finish(.failure(error))
+        record.metrics.calls += 1
+        record.metrics.errors += 1
+        record.metrics.totalCallTime += duration
+        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: 0, failure: error)
+        emit(record, pid, .callFailed(export: call.export, error: error))
     }
 
     /// A worker's report of its memory size (after its load or a call). Its limiter refuses growth
@@ -180,6 +196,7 @@ extension SupervisorCore {
     // MARK: - Host calls
 
     func hostCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall, _ request: HostCallRequest) {
+        call.hostCallOutstanding = request.id
         call.hostCalls &+= 1
         record.metrics.hostCalls += 1
         let function = String(request.function.prefix(128))
@@ -191,6 +208,8 @@ extension SupervisorCore {
                 audit.hostCall(plugin: record.id, pid: process.pid, function: function, status: auditStatus,
                                bytes: request.blobs.reduce(0) { $0 + $1.count })
             }
+            call.hostCallOutstanding = nil
+            call.hostTask = nil
             send(.hostReply(HostCallReply(id: request.id, status: status, data: data)), record, slot, process)
         }
         func refuse(_ code: ABIErrorCode, _ status: HostCallStatus) { reply(Int64(code.rawValue), auditStatus: status) }
@@ -253,13 +272,17 @@ extension SupervisorCore {
         let reactor = self.reactor
         let remaining = call.startedAt.map { record.limits.wallTimePerCall - $0.duration(to: .now) } ?? record.limits.wallTimePerCall
         // Only the reactor thread runs `deliver`; the box just carries it across the task.
+        let capacity = decoded.outputCapacity
+        let channelLimit = channelPayloadLimit
         let deliver = ReactorBound { [weak slot] (answer: (status: Int64, data: [UInt8])) in
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
-            reply(answer.status, answer.data, auditStatus: answer.status < 0 ? .error : .ok)
+            let fitted = Self.fit(answer, capacity: capacity, channelLimit: channelLimit)
+            reply(fitted.status, fitted.data, auditStatus: fitted.status < 0 ? .error : .ok)
         }
-        // Off the reactor: on the global executor (nil) or on the application's thread pool.
+        // Off the reactor: on the global executor (nil) or on the application's thread pool. The
+        // task is the call's, so a call that ends (or a worker that dies) cancels the host's work.
         func offReactor(_ executor: (any TaskExecutor)?) {
-            Task(executorPreference: executor) {
+            call.hostTask = Task(executorPreference: executor) {
                 let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
                 reactor.execute { deliver.value(answer) }
             }
@@ -272,11 +295,22 @@ extension SupervisorCore {
         case .reactor:
             // Starts on the reactor's next drain and resumes there after every suspension, so the
             // answer is usually delivered in the same turn, with no thread hand-off at all.
-            Task(executorPreference: reactor) {
+            call.hostTask = Task(executorPreference: reactor) {
                 let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
                 if reactor.isCurrent { deliver.value(answer) } else { reactor.execute { deliver.value(answer) } }
             }
         }
+    }
+
+    /// A host function's answer as the guest may receive it (docs/abi.md). Bytes that do not fit the
+    /// guest's buffer are not sent: the length alone says "retry with this size". Bytes that could
+    /// never fit one channel message are `-5`, whatever the buffer: sending them would fail the send
+    /// and kill the worker for the host's answer.
+    static func fit(_ answer: (status: Int64, data: [UInt8]), capacity: Int?, channelLimit: Int) -> (status: Int64, data: [UInt8]) {
+        guard answer.status >= 0 else { return (answer.status, []) }
+        if answer.data.count > channelLimit { return (Int64(ABIErrorCode.tooLarge.rawValue), []) }
+        if let capacity, answer.data.count > capacity { return (Int64(answer.data.count), []) }
+        return answer
     }
 }
 

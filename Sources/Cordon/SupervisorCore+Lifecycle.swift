@@ -17,8 +17,7 @@ extension SupervisorCore {
         let cpuSeconds = Self.cpuSeconds(of: process.pid)
         guard let exit = process.reap() else { return }
         unwatchAll(slot, process)
-        reactor.cancel(timer: slot.loadTimer)
-        slot.loadTimer = nil
+        cancelLoadTimers(slot)
 
         let (failure, classification) = classify(record, slot, process, exit, cpuSeconds: cpuSeconds)
         var status: Int32?
@@ -32,10 +31,7 @@ extension SupervisorCore {
         emit(record, process.pid, .workerExited(description: "\(exit) (\(classification))"))
         if let call = slot.current {
             slot.current = nil
-            reactor.cancel(timer: call.deadlineTimer)
-            call.finish(.failure(failure))
-            record.metrics.errors += 1
-            emit(record, process.pid, .callFailed(export: call.export, error: failure))
+            failRunningCall(record, process.pid, call, failure)
         }
         releaseSlot(process.slot)
         process.closeResources()
@@ -60,8 +56,7 @@ extension SupervisorCore {
         considerRestart(record, slot, failure: failure, ranFor: process.spawnedAt.duration(to: .now))
     }
 
-    /// Names what ended the worker. The kernel's exit status is the authority; the worker's own
-    /// SIGSYS report is used only to name the syscall and is labelled worker-reported.
+    /// Names what ended the worker: the supervisor's own decision first, then the kernel's exit status.
     private func classify(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ exit: WorkerExit,
                           cpuSeconds: Double?) -> (CordonError, String) {
         if let failure = slot.pendingFailure {
@@ -78,28 +73,31 @@ extension SupervisorCore {
             return (failure, kind)
         }
         if let reason = process.killReason { return (.workerDied("killed: \(reason)"), "killed") }
+        // After the hello the worker runs guest code: its exit code and its words are its own choice,
+        // so they name nothing. Only the kernel's account (the signal in the pidfd's exit status, the
+        // seccomp listener) does; the worker's last log line is shown, marked as its own.
+        let said = slot.lastWorkerLog.map { " (worker-reported: \($0))" } ?? ""
         switch exit {
-        case .exited(159), .signaled(SIGSYS, _):
-            // 159: the SIGSYS reporter's exit code (trap mode); SIGSYS: kill mode.
-            let report = slot.reportedViolation
-            let name = report.flatMap { SyscallTable.name(of: $0.syscall, arch: $0.arch) } ?? "unknown"
-            let nr = report?.syscall ?? -1
-            audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: name,
-                                           nr: nr, arch: Self.archName(report?.arch ?? 0xC000_003E), args: [], reportedBy: .worker))
-            emit(record, process.pid, .sandboxViolation(syscall: name, number: nr, reportedBy: "worker"))
-            return (.sandboxViolation(syscall: name, number: nr, reportedBy: report == nil ? "exit status" : "worker"), "seccomp_violation")
+        case .signaled(SIGSYS, _):
+            // Kill mode: the kernel ended it for a denied syscall; which one only a listener could say.
+            audit.record(.seccompViolation(tenant: configuration.tenant, plugin: record.id, pid: process.pid, syscall: "unknown",
+                                           nr: -1, arch: Self.archName(0xC000_003E), args: [], reportedBy: .kernel))
+            emit(record, process.pid, .sandboxViolation(syscall: "unknown", number: -1, reportedBy: "exit status"))
+            return (.sandboxViolation(syscall: "unknown", number: -1, reportedBy: "exit status"), "seccomp_violation")
         case .signaled(SIGXCPU, _):
             return cpuBreach(record, process, cpuSeconds)
         case .signaled(SIGKILL, _):
             let limit = Double(record.limits.cpuSecondsPerWorker)
             if let cpuSeconds, limit > 0, cpuSeconds >= limit { return cpuBreach(record, process, cpuSeconds) }
             return (.workerDied("killed by SIGKILL from outside the supervisor"), "killed_externally")
-        case .exited(71):
-            return (.confinementFailed(detail: slot.lastWorkerLog ?? "the worker could not confine itself (exit 71)"), "confinement_failed")
+        case .exited(71) where !slot.helloReceived:
+            // Before the hello the worker runs only Cordon's confinement code, which exits 71 on failure.
+            return (.confinementFailed(detail: slot.lastWorkerLog.map { "worker-reported: \($0)" }
+                        ?? "the worker could not confine itself (exit 71)"), "confinement_failed")
         case .exited(let code):
-            return (.workerDied("exited with status \(code)" + (slot.lastWorkerLog.map { ": \($0)" } ?? "")), "exited")
+            return (.workerDied("exited with status \(code)" + said), "exited")
         case .signaled(let sig, _):
-            return (.workerDied("crashed: \(WorkerExit.signalName(sig))"), "crashed")
+            return (.workerDied("crashed: \(WorkerExit.signalName(sig))" + said), "crashed")
         }
     }
 

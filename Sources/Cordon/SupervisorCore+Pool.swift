@@ -68,7 +68,15 @@ extension SupervisorCore {
         var doorbell: UInt64 = 0
         _ = read(process.channel.doorbellFD, &doorbell, 8)
         guard let index = pool[key]?.firstIndex(where: { $0.process === process }) else { return }
-        while true {
+        // The same per-turn budget as a plugin's worker: one that never stops talking must not
+        // starve the others on this one thread.
+        var budget = 64
+        while process.exit == nil, process.killReason == nil {
+            budget -= 1
+            if budget == 0 {
+                reactor.execute { [weak self] in self?.pooledMessage(key: key, process: process) }
+                return
+            }
             let message: ChannelMessage?
             do { message = try process.channel.tryReceive() } catch {
                 if case .peerDied = error { return }
@@ -82,15 +90,22 @@ extension SupervisorCore {
             case .hello(let hello) where pool[key]?[index].ready == false:
                 process.achievedLayers = hello.layers
                 process.seccompMode = hello.listenerFD >= 0 ? "notify" : "kill"
+                if poolTargets[key]?.policy.seccomp.usesNotify == true, hello.listenerFD < 0 {
+                    // As on the cold path: without the listener, denied syscalls would go unaudited.
+                    return killPooled(key: key, process: process, reason: "protocol violation: no seccomp listener under a notify policy")
+                }
                 if hello.listenerFD >= 0 {
                     do { try process.takeListener(workerFD: hello.listenerFD) } catch {
                         return killPooled(key: key, process: process, reason: "could not take the seccomp listener")
                     }
                     // Before adoption a notification means the runtime itself misbehaved: kill.
-                    pool[key]?[index].tokens.listener = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self] _ in
-                        var event = cordon_seccomp_event()
-                        if cordon_seccomp_notif_recv(process.listenerFD, &event) == 0 {
-                            _ = cordon_seccomp_notif_deny(process.listenerFD, event.id, ENOSYS)
+                    pool[key]?[index].tokens.listener = reactor.watch(process.listenerFD, events: EPOLLIN.rawValue) { [weak self] events in
+                        // Receive only on readiness: on a hang-up alone the ioctl would block the reactor.
+                        if events & EPOLLIN.rawValue != 0 {
+                            var event = cordon_seccomp_event()
+                            if cordon_seccomp_notif_recv(process.listenerFD, &event) == 0 {
+                                _ = cordon_seccomp_notif_deny(process.listenerFD, event.id, ENOSYS)
+                            }
                         }
                         self?.killPooled(key: key, process: process, reason: "seccomp violation while pooled")
                     }
@@ -100,10 +115,13 @@ extension SupervisorCore {
                                           achieved: hello.layers, seccompMode: process.seccompMode))
                 try? process.channel.trySend(.listenerTaken)
                 pool[key]?[index].ready = true
-            case .heartbeat, .log:
-                continue
+            case .log(let log) where pool[key]?[index].ready == false && log.message.utf8.count <= 4096
+                                     && (pool[key]?[index].logLines ?? 0) < 4:
+                // Before its hello a worker may explain a confinement failure, in a few short lines.
+                pool[key]?[index].logLines += 1
             default:
-                return killPooled(key: key, process: process, reason: "protocol violation: unexpected message while pooled")
+                // A pooled worker has nothing to say once confined: no call runs, no heartbeat was asked for.
+                return killPooled(key: key, process: process, reason: "protocol violation: unexpected \(message.kindName) while pooled")
             }
         }
     }
@@ -132,10 +150,16 @@ extension SupervisorCore {
     func adopt(_ pooled: PooledWorker, into slot: WorkerSlot, record: PluginRecord) {
         let process = pooled.process
         slot.process = process
+        slot.helloReceived = true   // its hello came while it was pooled
         CordonMetrics.liveWorkers(liveWorkerCount())
         slot.phase = .loading
         watch(process, slot: slot, record: record, adopting: pooled.tokens)
         emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))
+        // The pool's spawn record names no plugin: this one ties the worker (and its later exit,
+        // kill and violation records) to the plugin that adopted it.
+        audit.record(.workerSpawn(tenant: configuration.tenant, plugin: record.id, pid: process.pid, uid: process.uid,
+                                  requested: Self.requestedLayers(record.policy), achieved: process.achievedLayers,
+                                  seccompMode: process.seccompMode))
         armLoadTimer(record, slot, process)
         sendBootstrap(record, slot, process)
     }
@@ -151,6 +175,27 @@ extension SupervisorCore {
                 try? worker.process.channel.trySend(.shutdown)
                 killPooled(key: key, process: worker.process, reason: reason)
             }
+        }
+    }
+}
+
+extension ChannelMessage {
+    /// The frame kind's name, for violation reasons (never the payload, which the worker chose).
+    var kindName: String {
+        switch self {
+        case .hello: "hello"
+        case .loaded: "loaded"
+        case .loadFailed: "loadFailed"
+        case .callOutcome: "callOutcome"
+        case .hostCall: "hostCall"
+        case .log: "log"
+        case .violation: "violation"
+        case .listenerTaken: "listenerTaken"
+        case .bootstrap: "bootstrap"
+        case .call: "call"
+        case .hostReply: "hostReply"
+        case .shutdown: "shutdown"
+        case .heartbeat: "heartbeat"
         }
     }
 }

@@ -49,6 +49,8 @@ final class SupervisorCore: @unchecked Sendable {
         var process: WorkerProcess
         var tokens: (doorbell: UInt64?, pidfd: UInt64?, listener: UInt64?)
         var ready: Bool
+        /// Log lines it sent before its hello (a few are allowed: a confinement failure's explanation).
+        var logLines = 0
     }
 
     init(reactor: Reactor, spawner: SpawnThread, configuration: SupervisorConfiguration, workerExecutable: String, hub: EventHub) {
@@ -106,7 +108,8 @@ final class SupervisorCore: @unchecked Sendable {
         audit.record(.pluginLoad(tenant: configuration.tenant, plugin: id, manifestName: request.manifest.name,
                                  manifestVersion: request.manifest.version, moduleSHA256: digest,
                                  policyName: request.policy.name, policySHA256: record.policySHA256,
-                                 capabilities: request.granted.map(\.description).sorted()))
+                                 capabilities: request.granted.map(\.description).sorted(),
+                                 limits: request.limits.auditDescription))
         setState(record, .starting)
         for _ in 0..<max(1, request.manifest.workers) {
             let slot = WorkerSlot()
@@ -135,8 +138,8 @@ final class SupervisorCore: @unchecked Sendable {
     func startWorker(_ record: PluginRecord, _ slot: WorkerSlot) {
         slot.phase = .spawning
         slot.current = nil
-        slot.reportedViolation = nil
         slot.lastWorkerLog = nil
+        slot.helloReceived = false
         slot.pendingFailure = nil
         let key = record.policySHA256
         // Pooled workers carry the policy's rlimits; a plugin with its own CPU budget spawns fresh.
@@ -238,31 +241,34 @@ final class SupervisorCore: @unchecked Sendable {
     }
 
     /// Copies what the worker writes to its stderr pipe to the supervisor's stderr (or
-    /// `workerStderrDestination`), each chunk
-    /// prefixed with the worker's pid, until the pipe's end of file (the worker's exit). One chunk of
-    /// at most 4000 bytes per event, written only when fd 2 can take it at once (a pipe with room for
-    /// PIPE_BUF bytes, or a file): a chatty worker or a stalled reader of our stderr must never block
-    /// the reactor, so a chunk that cannot be written now is dropped.
+    /// `workerStderrDestination`) as prefixed, escaped, rate-limited lines (`WorkerStderrLines`),
+    /// until the pipe's end of file (the worker's exit). At most 4000 bytes are read per event, and
+    /// output is written only when fd 2 can take it at once (a pipe with room for PIPE_BUF bytes, or
+    /// a file): a chatty worker or a stalled reader of our stderr must never block the reactor, so
+    /// output that cannot be written now is dropped.
     func forwardStderr(of process: WorkerProcess) {
         let fd = process.stderrFD
         let destination = configuration.workerStderrDestination
         guard fd >= 0 else { return }
+        var lines = WorkerStderrLines(pid: process.pid, bytesPerSecond: configuration.workerStderrBytesPerSecond)
+        func write(_ output: [UInt8]) {
+            guard !output.isEmpty else { return }
+            var ready = pollfd(fd: destination, events: Int16(POLLOUT), revents: 0)
+            if poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 {
+                output.withUnsafeBytes { _ = Glibc.write(destination, $0.baseAddress, $0.count) }
+            }
+        }
         var token: UInt64?
         token = reactor.watch(fd, events: EPOLLIN.rawValue) { [weak self] _ in
             var buffer = [UInt8](repeating: 0, count: 4000)
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                var line = Array("[cordon-worker \(process.pid)] ".utf8)
-                line += buffer[0..<n]
-                if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
-                var ready = pollfd(fd: destination, events: Int16(POLLOUT), revents: 0)
-                if poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 {
-                    line.withUnsafeBytes { _ = write(destination, $0.baseAddress, $0.count) }
-                }
+                write(lines.feed(buffer[0..<n]))
                 return
             }
             if n < 0, errno == EAGAIN || errno == EINTR { return }
             // End of file (every copy of the write end is closed: the worker is gone) or an error.
+            write(lines.finish())
             self?.reactor.unwatch(fd, token: token)
             close(fd)
             process.stderrFD = -1
@@ -450,6 +456,7 @@ final class SupervisorCore: @unchecked Sendable {
         switch message {
         case .hello(let hello):
             guard slot.phase == .confining else { return protocolViolation(record, slot, process, "hello after confinement") }
+            slot.helloReceived = true
             process.achievedLayers = hello.layers
             process.seccompMode = hello.listenerFD >= 0 ? "notify" : "kill"
             if record.policy.seccomp.usesNotify, hello.listenerFD < 0 {
@@ -471,12 +478,11 @@ final class SupervisorCore: @unchecked Sendable {
             sendBootstrap(record, slot, process)
         case .loaded(let report):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
-            reactor.cancel(timer: slot.loadTimer)
-            slot.loadTimer = nil
+            cancelLoadTimers(slot)
             let missing = record.manifest.exports.filter { name in !report.exports.contains { $0.name == name } }
             if !missing.isEmpty {
+                // Not cached: it is this manifest's promise that fails, not the module bytes.
                 let error = CordonError.invalidModule(stage: "link", message: "manifest promises exports the module lacks: \(missing.joined(separator: ", "))")
-                cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: "link", message: "\(error)"))
                 record.unloading = true
                 resolveLoad(record, .failure(error))
                 return kill(record, slot, process, reason: "module rejected", failure: error)
@@ -493,11 +499,9 @@ final class SupervisorCore: @unchecked Sendable {
             dispatch(record)
         case .loadFailed(let failure):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loadFailed'") }
-            reactor.cancel(timer: slot.loadTimer)
-            let stage = "\(failure.stage)"
-            let error = CordonError.invalidModule(stage: stage, message: String(failure.message.prefix(1000)))
-            cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: stage, message: String(failure.message.prefix(1000))))
-            record.unloading = true   // a module that fails to load fails every time: no restart
+            cancelLoadTimers(slot)
+            let error = loadFailure(record, process, failure)
+            record.unloading = true   // the same module under the same host and policy fails every time: no restart
             resolveLoad(record, .failure(error))
             kill(record, slot, process, reason: "module rejected", failure: error)
         case .callOutcome(let outcome):
@@ -509,6 +513,11 @@ final class SupervisorCore: @unchecked Sendable {
             guard slot.phase == .busy, let call = slot.current else {
                 return protocolViolation(record, slot, process, "host call outside a call")
             }
+            // The worker blocks on each host call's reply: a second one while the first is served is
+            // a worker pipelining calls to multiply the supervisor's work and memory.
+            if let outstanding = call.hostCallOutstanding {
+                return protocolViolation(record, slot, process, "host call \(request.id) while host call \(outstanding) is outstanding")
+            }
             hostCall(record, slot, process, call, request)
         case .output(let chunk):
             // WASI stdout/stderr of the running call, kept for its `CommandOutput`.
@@ -517,11 +526,21 @@ final class SupervisorCore: @unchecked Sendable {
             }
             acceptOutput(record, slot, process, call, chunk)
         case .log(let log):
+            // Diagnostics are welcome in every phase (a confinement failure, a failed idle release),
+            // but never for free: they draw on the plugin's log byte budget like host_log does.
+            let size = log.message.utf8.count
+            guard record.logBucket.take(Double(size)) else {
+                breach(record, process.pid, .logRate, value: Int64(record.limits.logBytesPerSecond), measured: Int64(size), export: slot.current?.export)
+                return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.logBytesPerSecond) bytes/s)")
+            }
             slot.lastWorkerLog = String(log.message.prefix(2000))
-        case .violation(let report):
-            slot.reportedViolation = report
+        case .violation:
+            // Only the kernel names a denied syscall (the seccomp listener, the pidfd's exit status);
+            // a worker that claims one is trying to choose how its death is recorded.
+            protocolViolation(record, slot, process, "worker sent a seccomp violation report")
         case .heartbeat:
-            break
+            // The supervisor sends no heartbeats, so no answer to one is ever due.
+            protocolViolation(record, slot, process, "unsolicited heartbeat")
         case .listenerTaken, .bootstrap, .call, .hostReply, .shutdown:
             protocolViolation(record, slot, process, "worker sent a supervisor-only message")
         }
@@ -566,11 +585,7 @@ final class SupervisorCore: @unchecked Sendable {
         // Fail the running call now: nothing waits for the reaper.
         if let call = slot.current {
             slot.current = nil
-            reactor.cancel(timer: call.deadlineTimer)
-            let error = slot.pendingFailure ?? .workerDied("killed: \(reason)")
-            call.finish(.failure(error))
-            record.metrics.errors += 1
-            emit(record, process.pid, .callFailed(export: call.export, error: error))
+            failRunningCall(record, process.pid, call, slot.pendingFailure ?? .workerDied("killed: \(reason)"))
         }
     }
 

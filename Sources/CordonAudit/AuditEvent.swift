@@ -38,14 +38,18 @@ extension AuditEvent {
     }
 
     /// `plugin.load`: a plugin was admitted with this module and policy. Digests are hex SHA-256.
+    /// `limits`, when given, are the limits in force as `name=value` (the application's override of
+    /// the policy's, after the channel's clamp).
     public static func pluginLoad(tenant: String? = nil, plugin: String, manifestName: String, manifestVersion: String,
                                   moduleSHA256: String, policyName: String, policySHA256: String,
-                                  capabilities: [String]) -> AuditEvent {
-        AuditEvent(type: .pluginLoad, tenant: tenant, plugin: plugin, data: [
+                                  capabilities: [String], limits: [String]? = nil) -> AuditEvent {
+        var data: [String: AuditValue] = [
             "manifest_name": .string(manifestName), "manifest_version": .string(manifestVersion),
             "module_sha256": .string(moduleSHA256.lowercased()), "policy_name": .string(policyName),
             "policy_sha256": .string(policySHA256.lowercased()), "capabilities": strings(capabilities),
-        ])
+        ]
+        if let limits { data["limits"] = strings(limits) }
+        return AuditEvent(type: .pluginLoad, tenant: tenant, plugin: plugin, data: data)
     }
 
     /// `plugin.unload`: a plugin was removed.

@@ -37,7 +37,22 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     private static let fieldTable: [AuditEventType: [AuditField]] =
         Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.makeFields()) })
 
+    /// Records about a loaded plugin also name it as its users know it: the manifest's name and
+    /// version beside the load id in `plugin` (`plugin.load` carries them as its own fields).
+    private static let pluginNameFields: [AuditField] = [.init("plugin_name", .string, required: false),
+                                                         .init("plugin_version", .string, required: false)]
+
     private func makeFields() -> [AuditField] {
+        switch self {
+        case .pluginUnload, .workerSpawn, .capabilityDenied, .limitBreach, .seccompViolation, .protocolViolation,
+             .workerKill, .workerExit, .workerRestart, .restartExhausted, .hostcall:
+            return pluginFields + Self.pluginNameFields
+        default:
+            return pluginFields
+        }
+    }
+
+    private var pluginFields: [AuditField] {
         switch self {
         case .supervisorStart:
             return [.init("version", .string), .init("pid", .int)]
@@ -46,7 +61,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
         case .pluginLoad:
             return [.init("manifest_name", .string), .init("manifest_version", .string),
                     .init("module_sha256", .sha256), .init("policy_name", .string),
-                    .init("policy_sha256", .sha256), .init("capabilities", .stringArray)]
+                    .init("policy_sha256", .sha256), .init("capabilities", .stringArray),
+                    .init("limits", .stringArray, required: false)]
         case .workerSpawn:
             return [.init("uid", .int), .init("layers_requested", .stringArray),
                     .init("layers_achieved", .stringArray), .init("seccomp_mode", .string)]

@@ -18,7 +18,7 @@ func runSupervisorBenchmark(arguments: [String]) async throws {
         }
         maxWorkers = count
     }
-    let sections = ["compute", "hostcalls", "cold", "warm", "idle", "memory"]
+    let sections = ["compute", "hostcalls", "cold", "warm", "idle", "memory", "flood"]
     if arguments.contains("--only"), value("--only") == nil { throw BenchmarkArgumentError("--only takes a list of sections") }
     let only = value("--only").map { Set($0.split(separator: ",").map(String.init)) } ?? Set(sections)
     if let unknown = only.first(where: { !sections.contains($0) }) {
@@ -33,6 +33,7 @@ func runSupervisorBenchmark(arguments: [String]) async throws {
     if only.contains("cold") { try await coldSpawn(iterations: quick ? 20 : 100) }
     if only.contains("warm") { try await warmPool(iterations: quick ? 20 : 100) }
     if only.contains("idle") { try await firstCallAfterIdle(rounds: quick ? 8 : 30) }
+    if only.contains("flood") { try await bystanderUnderIdleLogFlood(calls: quick ? 300 : 2000) }
     if only.contains("memory") {
         try await memoryPerWorker(counts: [1, 100, maxWorkers].filter { $0 <= maxWorkers }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
     }
@@ -406,3 +407,46 @@ func runHold(arguments: [String]) async throws {
     FileHandle.standardOutput.write(Data((pids.map(String.init).joined(separator: " ") + "\n").utf8))
     while true { try await Task.sleep(for: .seconds(60)) }
 }
+
+/// A bystander plugin's call round trip while another plugin's worker floods the channel with
+/// 200 KiB log frames between calls (CordonCorruptWorker `idle-log-stream`), next to the same
+/// bystander on the same supervisor without it. Every flooder is stopped at its first frame over the
+/// log budget and restarted at once, so the flood goes on for the whole measurement.
+private func bystanderUnderIdleLogFlood(calls: Int) async throws {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let corrupt = ProcessInfo.processInfo.environment["CORDON_CORRUPT_WORKER"]
+        ?? (exe as NSString).deletingLastPathComponent + "/CordonCorruptWorker"
+    guard access(corrupt, X_OK) == 0 else {
+        print("flood: \(corrupt) not found (swift build --product CordonCorruptWorker); skipped")
+        return
+    }
+    var configuration = SupervisorConfiguration(workerExecutable: corrupt)
+    configuration.loadTimeout = .seconds(60)
+    let supervisor = try Supervisor(configuration: configuration)
+    let bystander = try await supervisor.load(manifest: PluginManifest(name: "bystander"), module: Array("cordon-corrupt:honest".utf8))
+    func measure() async throws -> Samples {
+        var samples = Samples()
+        for _ in 0..<calls {
+            let start = ContinuousClock.now
+            _ = try await bystander.call("run")
+            samples.add(start.duration(to: .now))
+        }
+        return samples
+    }
+    _ = try await measure()   // warm-up
+    let baseline = try await measure()
+    let flooder = try await supervisor.load(manifest: PluginManifest(name: "idle-log-flood"),
+                                            module: Array("cordon-corrupt:idle-log-stream".utf8),
+                                            restart: RestartPolicy(mode: .always, intensity: 1_000_000, initialBackoff: .milliseconds(1),
+                                                                   maximumBackoff: .milliseconds(1), jitter: 0))
+    let flooded = try await measure()
+    let stopped = await flooder.metrics().restarts
+    await supervisor.shutdown()
+    print("== bystander calls while another worker floods idle log frames (\(calls) calls each)")
+    let w = [58, 12, 12]
+    print(row(["", "p50", "p99"], widths: w))
+    print(row(["bystander call, no flood (baseline)", formatTime(baseline.p50), formatTime(baseline.p99)], widths: w))
+    print(row(["bystander call, idle-log flood (\(stopped) flooders stopped)", formatTime(flooded.p50), formatTime(flooded.p99)], widths: w))
+    print("")
+}
+

@@ -26,6 +26,15 @@
 //   silent         never answer (wall-time kill)         exit          exit(3) during the call
 //   segv           raise SIGSEGV during the call         violate       socket(2) during the call
 //   honest         answer 42 (control)
+//   host-pipeline  two host calls without waiting for the first reply
+//   heartbeat      a heartbeat nobody asked for
+//   forge-violation  a "seccomp violation" report of its own (socket), then exit 159 like the SIGSYS reporter
+//   forge-confinement  a log line "confinement failed" and exit 71, long after the hello
+//   stderr-hostile two lines in one write, one with terminal escapes, and a line left without its end
+//   stderr-flood   512 KiB of stderr lines, then answer 42
+// Idle modes (after `loaded`, before any call):
+//   idle-log-stream  200 KiB log frames forever
+// Flags: --hide-listener  report no seccomp listener in the hello (whatever the policy installed)
 // Exit statuses: 0 shutdown, 71 confinement failed, 74 channel failed.
 import CCordonShims
 import CordonChannel
@@ -69,6 +78,7 @@ struct RawMapping {
 }
 
 let violateFlag = CommandLine.arguments.contains("--violate")
+let hideListener = CommandLine.arguments.contains("--hide-listener")
 /// `--violate=NAME,args…`: number and arguments, resolved before confinement.
 let violateSyscall: (name: String, nr: Int, args: [Int])? = {
     guard let flag = CommandLine.arguments.first(where: { $0.hasPrefix("--violate=") }) else { return nil }
@@ -115,7 +125,7 @@ func run() -> Never {
 
     do {
         try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
-                                            layers: report.layers, listenerFD: report.listenerFD)), timeout: nil)
+                                            layers: report.layers, listenerFD: hideListener ? -1 : report.listenerFD)), timeout: nil)
         guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
         if report.listenerFD >= 0 { close(report.listenerFD) }
         do { try Confinement.finishAfterHandOver(plan) } catch { exit(71) }
@@ -157,6 +167,11 @@ func run() -> Never {
         }
         try channel.send(.loaded(ModuleReport(exports: [ExportedFunction(name: "run", parameters: [], results: [.i32])],
                                               memoryPages: 0)), timeout: nil)
+        if mode == "idle-log-stream" {
+            // Nothing is running, so nothing meters this unless the supervisor does it for frames.
+            let line = ChannelMessage.log(WorkerLog(level: 2, message: String(repeating: "x", count: 200 * 1024)))
+            while true { try channel.send(line, timeout: nil) }
+        }
         while true {
             let request: CallRequest
             switch try channel.receive(timeout: nil) {
@@ -179,6 +194,28 @@ func run() -> Never {
                 try channel.send(honest, timeout: nil)
                 continue
             case "garbage": try garbageFrame()
+            case "host-pipeline":
+                // The guest's import blocks on each reply; a worker that took over its interpreter need not.
+                for offset in UInt32(1)...2 {
+                    try channel.send(.hostCall(HostCallRequest(id: offset, function: "host_now_ms", integers: [], blobs: [])), timeout: nil)
+                }
+            case "heartbeat": try channel.send(.heartbeat(7), timeout: nil)
+            case "forge-violation":
+                try channel.send(.violation(ViolationReport(syscall: 41, arch: 0xC000_003E)), timeout: nil)
+                exit(159)
+            case "forge-confinement":
+                try channel.send(.log(WorkerLog(level: 4, message: "confinement failed: forged by the worker")), timeout: nil)
+                exit(71)
+            case "stderr-hostile":
+                let text = Array("first line\nsecond \u{1B}[2Jline\nno end".utf8)
+                _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                try channel.send(honest, timeout: nil)
+                continue
+            case "stderr-flood":
+                let text = Array(String(repeating: "y", count: 1023).utf8) + [10]
+                for _ in 0..<512 { _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } }
+                try channel.send(honest, timeout: nil)
+                continue
             case "badmagic":
                 var frame = FrameCodec.encode(honest)
                 frame[0] = 0xC1

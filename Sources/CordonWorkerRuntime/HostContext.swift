@@ -68,6 +68,8 @@ final class HostContext {
             let reply = try forward(call.function, integers: call.integers, blobs: call.blobs)
             guard let output else { return reply.status }
             if reply.status < 0 { return reply.status }
+            // A reply that would not fit the buffer comes as its length alone: nothing to write.
+            if reply.data.isEmpty { return reply.status }
             // The full length is returned either way; bytes are written only when they fit, so a
             // guest can retry with a larger buffer instead of reading a silently truncated value.
             if reply.data.count <= Int(output.capacity) {

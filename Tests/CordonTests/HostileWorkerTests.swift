@@ -128,11 +128,16 @@ import Testing
         #expect(AuditVerifier.verify(files: [directory + "/audit.log"], head: log.headPath).isOK)
     }
 
+    /// Besides garbage: a heartbeat nobody asked for, and a
+    /// seccomp report of the worker's own (followed by the SIGSYS reporter's exit 159): only the
+    /// kernel names a denied syscall, so the worker's claim is a violation, never `sandboxViolation`.
     @Test(arguments: ["garbage", "badmagic", "oversize", "tail-back", "tail-huge", "tail-misaligned",
-                      "wrong-callid", "wrong-kind", "trailing", "wrong-type", "memory-lie"])
+                      "wrong-callid", "wrong-kind", "trailing", "wrong-type", "memory-lie",
+                      "heartbeat", "forge-violation"])
     func channelGarbageIsAProtocolViolation(mode: String) async throws {
         let supervisor = try Self.supervisor()
-        let plugin = try await Self.load(supervisor, mode: mode)
+        // A short wall time: a worker left waiting must fail this test quickly, as a wall-time kill.
+        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: 5_000))
         do {
             _ = try await plugin.call("run")
             Issue.record("\(mode): run returned")
@@ -146,8 +151,9 @@ import Testing
     }
 
     /// A worker that stops answering is ended by the wall time (500 ms); one that dies fails the call
-    /// at once, long before its 60 s wall time would: the typed error says which ended it.
-    @Test(arguments: [("silent", "wall"), ("exit", "died"), ("segv", "died"), ("flood", "wall")])
+    /// at once, long before its 60 s wall time would; one that floods log frames is stopped by the log
+    /// byte budget (docs/protocol.md §8): the typed error says which ended it.
+    @Test(arguments: [("silent", "wall"), ("exit", "died"), ("segv", "died"), ("flood", "violation")])
     func misbehavingWorkersFailTheCallFast(mode: String, expected: String) async throws {
         let supervisor = try Self.supervisor()
         let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: expected == "wall" ? 500 : 60_000))
@@ -156,7 +162,8 @@ import Testing
             Issue.record("\(mode): run returned")
         } catch {
             switch (expected, error) {
-            case ("wall", CordonError.limitExceeded(.wallTime, _, _, _)), ("died", CordonError.workerDied):
+            case ("wall", CordonError.limitExceeded(.wallTime, _, _, _)), ("died", CordonError.workerDied),
+                 ("violation", CordonError.protocolViolation):
                 break
             default:
                 Issue.record("\(mode): \(error)")
@@ -171,6 +178,115 @@ import Testing
         await #expect(throws: CordonError.self) { _ = try await Self.load(supervisor, mode: mode) }
         let honest = try await Self.load(supervisor, mode: "honest")
         #expect(try await honest.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    /// After its hello a worker runs guest code: its exit status and its words cannot make the
+    /// supervisor report a confinement failure; what it said is passed on marked as its own.
+    @Test func aWorkerCannotForgeAConfinementFailure() async throws {
+        let audit = try AuditLogHandle.temporary("forge")
+        defer { audit.remove() }
+        let supervisor = try Self.supervisor(audit: audit.log)
+        let plugin = try await Self.load(supervisor, mode: "forge-confinement")
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("run returned")
+        } catch {
+            guard case CordonError.workerDied(let why) = error else { Issue.record("\(error)"); return }
+            #expect(why.contains("status 71"), "\(why)")
+            #expect(why.contains("worker-reported: confinement failed: forged"), "\(why)")
+        }
+        await supervisor.shutdown()
+        let text = try audit.closeAndRead()
+        #expect(!text.contains("confinement_failed"))
+        #expect(text.contains("\"classification\":\"exited\""))
+    }
+
+    /// `.log` frames are metered in every phase: a worker streaming 200 KiB log frames while no call
+    /// runs is stopped, and meanwhile another plugin's calls keep answering.
+    @Test func anIdleLogStreamIsStopped() async throws {
+        let supervisor = try Self.supervisor()
+        let honest = try await Self.load(supervisor, mode: "honest")
+        let streamer = try await Self.load(supervisor, mode: "idle-log-stream")
+        for _ in 0..<20 { #expect(try await honest.call("run") == [.i32(42)]) }
+        try await LimitAndRestartTests.waitUntil(timeout: .seconds(20)) { await streamer.state() == .failed }
+        #expect(try await honest.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    /// The warm pool holds its workers to the cold path's rules: one that reports no seccomp
+    /// listener under a notify policy is killed, not handed to a plugin whose denied syscalls would
+    /// then fail silently and unaudited.
+    @Test func aPooledWorkerWithoutItsListenerIsNeverAdopted() async throws {
+        var configuration = SupervisorConfiguration()
+        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerExecutable = worker
+        configuration.workerArguments = ["--hide-listener"]
+        configuration.loadTimeout = .seconds(5)
+        let supervisor = try Supervisor(configuration: configuration)
+        await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
+        do {
+            let plugin = try await Self.load(supervisor, mode: "honest")
+            Issue.record("loaded: \(await plugin.workerPIDs())")
+        } catch {
+            guard case CordonError.protocolViolation(let why) = error else { Issue.record("\(error)"); return }
+            #expect(why.contains("no seccomp listener"), "\(why)")
+        }
+        await supervisor.shutdown()
+    }
+
+    /// Forwarded stderr is prefixed per line (a worker cannot pass a line off as another's),
+    /// control bytes are escaped (no terminal escapes reach our stderr), a line without its end
+    /// still arrives at the worker's exit, and a flood beyond the byte budget is dropped and counted.
+    @Test func forwardedStderrIsLinedEscapedAndRateLimited() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        try #require(file >= 0)
+        defer {
+            close(file)
+            unlink(path)
+        }
+        var configuration = SupervisorConfiguration()
+        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerExecutable = worker
+        configuration.passWorkerStderr = true
+        configuration.workerStderrDestination = file
+        configuration.loadTimeout = .seconds(5)
+        let supervisor = try Supervisor(configuration: configuration)
+        let hostile = try await Self.load(supervisor, mode: "stderr-hostile")
+        let hostilePID = try #require(await hostile.workerPIDs().first)
+        #expect(try await hostile.call("run") == [.i32(42)])
+        let flood = try await Self.load(supervisor, mode: "stderr-flood")
+        let floodPID = try #require(await flood.workerPIDs().first)
+        #expect(try await flood.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+        try await LimitAndRestartTests.waitUntil {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return text.contains("[cordon-worker \(hostilePID)] no end") && text.contains("[cordon-worker \(floodPID)] ") && text.contains("dropped (over the budget)")
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("[cordon-worker \(hostilePID)] first line\n"))
+        #expect(text.contains("[cordon-worker \(hostilePID)] second \\x1b[2Jline\n"))
+        #expect(!text.utf8.contains(0x1B))
+        for line in text.split(separator: "\n") { #expect(line.hasPrefix("[cordon-worker "), "\(line)") }
+        #expect(text.utf8.count < 512 * 1024, "the flood was not limited")
+    }
+
+    /// One host call in flight per worker: a second `hostCall` frame while the first is being served
+    /// (both arrive in one turn, so the first, granted and running off the reactor, cannot have been
+    /// answered) would let a worker pipeline its whole per-call budget of host calls at once.
+    @Test func pipelinedHostCallsAreAProtocolViolation() async throws {
+        let supervisor = try Self.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "corrupt-host-pipeline", capabilities: [.timer]),
+                                               module: Array("cordon-corrupt:host-pipeline".utf8),
+                                               policy: Fixtures.policy(wallMs: 5_000), restart: RestartPolicy(mode: .never))
+        do {
+            _ = try await plugin.call("run")
+            Issue.record("run returned")
+        } catch {
+            guard case CordonError.protocolViolation(let why) = error else { Issue.record("\(error)"); return }
+            #expect(why.contains("outstanding"), "\(why)")
+        }
         await supervisor.shutdown()
     }
 }

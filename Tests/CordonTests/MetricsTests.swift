@@ -34,7 +34,7 @@ import Testing
         _ = try await plugin.call("now")
         await #expect(throws: CordonError.self) { _ = try await plugin.call("trap") }
         #expect(try metrics.expectCounter("cordon_calls_total", labels).totalValue == 3)
-        #expect(try metrics.expectCounter("cordon_call_errors_total", labels).totalValue == 1)
+        #expect(try metrics.expectCounter("cordon_call_errors_total", labels + [("reason", "trap")]).totalValue == 1)
         #expect(try metrics.expectTimer("cordon_call_duration", labels).values.count == 3)
         #expect(try metrics.expectCounter("cordon_fuel_used_total", labels).totalValue > 0)
         #expect(try metrics.expectCounter("cordon_host_calls_total", labels + [("function", "host_now_ms")]).totalValue == 1)
