@@ -36,7 +36,9 @@ extension SupervisorCore {
             audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
                                            function: function, capability: PluginCapability.filesystem.description))
             emit(record, process.pid, .capabilityDenied(function: function, capability: .filesystem))
-            return reply(Int64(ABIErrorCode.permissionDenied.rawValue), [], .denied)
+            // Without `filesystem` there are no preopens (the load refuses them), so no guest fd ≥ 3
+            // exists: EBADF is the exact answer, and what programs probing fds expect.
+            return reply(Int64(WASIErrno.badFileDescriptor.rawValue), [], .denied)
         }
         let total = request.blobs.reduce(0) { $0 + $1.count }
         guard total <= Int(record.limits.maxHostCallBytes) else {

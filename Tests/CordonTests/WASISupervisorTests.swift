@@ -70,7 +70,9 @@ final class WASINameHost: HostFunctions {
         let module = try Fixtures.wasm(Self.brokered)
         let denied = try await supervisor.load(manifest: PluginManifest(name: "no-fs", capabilities: [.custom("wasi.fd_prestat_dir_name")]),
                                                module: module, policy: Fixtures.policy(), host: WASINameHost())
-        #expect(try await denied.call("ask") == [.i32(UInt32(bitPattern: -2))])
+        // Refused (EBADF, positive: a bytes-out import reports it as the 0 bytes of data it carried)
+        // and recorded as a capability denial, below.
+        #expect(try await denied.call("ask") == [.i32(0)])
         let granted = try await supervisor.load(manifest: PluginManifest(name: "fs", capabilities: [.filesystem]),
                                                 module: module, policy: Fixtures.policy(), host: WASINameHost(),
                                                 wasi: WASIConfiguration(preopens: [WASIPreopen(hostPath: dir, guestPath: "/")]))
@@ -80,5 +82,32 @@ final class WASINameHost: HostFunctions {
         await supervisor.shutdown()
         let log = try audit.closeAndRead()
         #expect(log.contains(#""capability":"filesystem","function":"wasi.fd_prestat_dir_name""#))
+    }
+
+    static let command = """
+    (module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hi\\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 3))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (call $exit (i32.const 7))))
+    """
+
+    /// `run` calls `_start`, gathers stdout and stderr from the worker's output frames and reports
+    /// `proc_exit`'s code; a second run gets a fresh instance and the same result.
+    @Test func runReturnsExitCodeAndOutput() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "command"), module: try Fixtures.wasm(Self.command),
+                                               policy: Fixtures.policy())
+        for _ in 0..<2 {
+            let output = try await plugin.run()
+            #expect(output == CommandOutput(exitCode: 7, stdout: Array("hi\n".utf8), stderr: Array("hi\n".utf8), truncated: false))
+        }
+        await supervisor.shutdown()
     }
 }
