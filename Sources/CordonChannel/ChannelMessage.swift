@@ -245,7 +245,8 @@ public struct CallOutcome: Sendable, Hashable {
     public var id: UInt32
     public var result: Result
     public var fuelUsed: UInt64
-    /// Pages of the exported `memory` when the call ended (0 without one): it only grows.
+    /// Pages of the exported `memory` when the call ended (0 without one). It only grows, except
+    /// that a WASI command's second and later `_start` runs on a fresh instance (docs/wasi.md).
     public var memoryPages: UInt32
     /// Bytes of stdout and stderr the worker dropped because a stream went over `maxOutputBytes`.
     public var droppedOutput: UInt64
