@@ -6,6 +6,7 @@ extension SupervisorCore {
     /// function is guest code like any export, and with fuel off (or plenty of it) only a clock ends
     /// a loop in it. The load timeout stays the bound of the whole load.
     func sendBootstrap(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        guard openWASIBroker(record, slot, process) else { return }
         let wall = record.limits.wallTimePerCall
         let startedAt = ContinuousClock.now
         reactor.cancel(timer: slot.startTimer)
@@ -19,7 +20,9 @@ extension SupervisorCore {
                                               measured: "> \(Self.format(wall)) loading the module (start function), worker killed",
                                               export: nil))
         }
-        send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
+        var bootstrap = record.bootstrap(idleRelease: configuration.workerIdleRelease)
+        bootstrap.wasi = wasiBootstrap(record)
+        send(.bootstrap(bootstrap), record, slot, process)
     }
 
     func cancelLoadTimers(_ slot: WorkerSlot) {

@@ -189,6 +189,7 @@ extension ChannelMessage {
         case .callOutcome: "callOutcome"
         case .hostCall: "hostCall"
         case .log: "log"
+        case .output: "output"
         case .violation: "violation"
         case .listenerTaken: "listenerTaken"
         case .bootstrap: "bootstrap"

@@ -8,9 +8,9 @@ extension SupervisorCore {
     /// whole process: calls from one worker are serial, so two threads serve many workers.
     static let wasiPool = HostThreadPool(threads: 2, name: "cordon-wasi")
 
-    /// Sends the bootstrap, with the worker's file broker opened first: the broker lives exactly
-    /// as long as this worker (closed in `WorkerProcess.closeResources`).
-    func sendBootstrap(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+    /// Opens the worker's file broker before its bootstrap is sent: the broker lives exactly as long
+    /// as this worker (closed in `WorkerProcess.closeResources`). False: the worker was killed.
+    func openWASIBroker(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) -> Bool {
         do {
             process.wasiBroker = try WASIFileBroker(
                 preopens: record.wasi.preopens, policy: record.policy.wasi,
@@ -18,11 +18,10 @@ extension SupervisorCore {
                 identity: WASIBrokerIdentity(tenant: configuration.tenant, plugin: record.id, pid: process.pid),
                 record: { [audit] event in audit.record(event) })
         } catch {
-            return kill(record, slot, process, reason: "could not open the WASI preopens", failure: error)
+            kill(record, slot, process, reason: "could not open the WASI preopens", failure: error)
+            return false
         }
-        var bootstrap = record.bootstrap(idleRelease: configuration.workerIdleRelease)
-        bootstrap.wasi = wasiBootstrap(record)
-        send(.bootstrap(bootstrap), record, slot, process)
+        return true
     }
 
     /// A `wasi.*` host call, after the budgets every host call goes through: the `filesystem`
