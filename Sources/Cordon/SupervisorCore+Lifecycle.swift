@@ -37,7 +37,7 @@ extension SupervisorCore {
             record.metrics.errors += 1
             emit(record, process.pid, .callFailed(export: call.export, error: failure))
         }
-        releaseSlot(process.slot)
+        releaseSlot(of: process)
         process.closeResources()
         slot.process = nil
         recordMemory(record, slot, pages: 0)
