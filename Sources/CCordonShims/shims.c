@@ -129,6 +129,7 @@ void cordon_cpu_relax(void) {
 
 struct spawn_ctx {
     const cordon_spawn_request *req;
+    int exec_fd;                  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of execve(path)
     volatile int err;
     const char *volatile step;
 };
@@ -153,6 +154,13 @@ static int spawn_child(void *arg) {
     // first lift every source above the target range, then place it.
     int lifted[64];
     int n = req->nfds > 64 ? 64 : req->nfds;
+    // The executable's fd is lifted above the target range too (its number may be one of the
+    // targets), then lands on fd n, close-on-exec, the one fd kept past close_range.
+    int exec_lifted = -1;
+    if (ctx->exec_fd >= 0) {
+        exec_lifted = fcntl(ctx->exec_fd, F_DUPFD, n + 1);
+        if (exec_lifted < 0) { ctx->step = "dup"; goto fail; }
+    }
     for (int i = 0; i < n; i++) {
         lifted[i] = -1;
         if (req->fds[i] < 0) continue;
@@ -163,13 +171,24 @@ static int spawn_child(void *arg) {
         if (lifted[i] < 0) { (void)close(i); continue; }
         if (dup2(lifted[i], i) < 0) { ctx->step = "dup"; goto fail; }
     }
-    if (syscall(SYS_close_range, (unsigned)n, ~0U, 0) != 0) { ctx->step = "close_range"; goto fail; }
+    int keep_from = n;
+    if (exec_lifted >= 0) {
+        // CLOEXEC: an ELF binary needs no fd once exec'd, so the worker never holds its own file.
+        if (dup3(exec_lifted, n, O_CLOEXEC) < 0) { ctx->step = "dup"; goto fail; }
+        keep_from = n + 1;
+    }
+    if (syscall(SYS_close_range, (unsigned)keep_from, ~0U, 0) != 0) { ctx->step = "close_range"; goto fail; }
     if (chdir("/") != 0) { ctx->step = "chdir"; goto fail; }
     sigset_t none;
     sigemptyset(&none);
     (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
-    execve(req->path, req->argv, req->envp);
-    ctx->step = "execve";
+    if (exec_lifted >= 0) {
+        syscall(SYS_execveat, n, "", req->argv, req->envp, AT_EMPTY_PATH);
+        ctx->step = "execveat";
+    } else {
+        execve(req->path, req->argv, req->envp);
+        ctx->step = "execve";
+    }
 fail:
     ctx->err = errno;
     syscall(SYS_exit_group, 127);
@@ -177,12 +196,16 @@ fail:
 }
 
 cordon_spawn_result cordon_spawn(const cordon_spawn_request *req) {
+    return cordon_spawn_fd(req, -1);
+}
+
+cordon_spawn_result cordon_spawn_fd(const cordon_spawn_request *req, int exec_fd) {
     cordon_spawn_result result = { .pid = -1, .pidfd = -1, .err = 0, .step = NULL };
     const size_t stack_size = 64 * 1024;
     void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { result.err = errno; result.step = "stack"; return result; }
 
-    struct spawn_ctx ctx = { .req = req, .err = 0, .step = NULL };
+    struct spawn_ctx ctx = { .req = req, .exec_fd = exec_fd, .err = 0, .step = NULL };
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);   // no handler of ours may run on the shared stack

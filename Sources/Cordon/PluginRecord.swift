@@ -77,7 +77,7 @@ final class PluginRecord {
     var moduleSHA256: String
     let policy: SandboxPolicy
     let policySHA256: String
-    /// Whether the policy's filter lets `madvise` through unconditionally (asked once, not per spawn).
+    /// Whether the policy's filter always lets `madvise(MADV_DONTNEED)` through (asked once, not per spawn).
     let filterAllowsIdleRelease: Bool
     let host: any HostFunctions
     let granted: Set<PluginCapability>
@@ -107,7 +107,8 @@ final class PluginRecord {
         self.moduleSHA256 = moduleSHA256
         self.policy = request.policy
         self.policySHA256 = policySHA256
-        self.filterAllowsIdleRelease = request.policy.seccomp.allowsUnconditionally("madvise")
+        // The release is madvise(_, _, MADV_DONTNEED) (ImagePages); the filter may allow just that advice.
+        self.filterAllowsIdleRelease = request.policy.seccomp.allows("madvise", arguments: [2: UInt64(MADV_DONTNEED)])
         self.host = request.host
         self.granted = request.granted
         self.limits = request.limits
@@ -124,7 +125,7 @@ final class PluginRecord {
     }
 
     /// What the worker needs to load this plugin. `idleRelease` is dropped when the policy's filter
-    /// does not let `madvise` through unconditionally: the release must never be the syscall that
+    /// does not always let `madvise(MADV_DONTNEED)` through: the release must never be the syscall that
     /// kills a worker.
     func bootstrap(idleRelease: Duration?) -> Bootstrap {
         var milliseconds: UInt32 = 0

@@ -43,6 +43,11 @@ public struct SupervisorConfiguration: Sendable {
     /// and read-only data: a lone idle worker holds ~2 MiB instead of ~7 MiB, and its next call pays
     /// ~0.1–0.2 ms to fault back what it runs (docs/performance.md). Nil keeps them mapped.
     public var workerIdleRelease: Duration? = .seconds(5)
+    /// Where a root supervisor reads the subordinate uid and gid ranges delegated to users. At start
+    /// it refuses (`.invalidConfiguration`) when the built-in default policy's worker uids overlap
+    /// one, and each load refuses a policy whose range does (docs/policies.md "identity"). A missing
+    /// file delegates nothing; an empty list turns the check off.
+    public var subordinateIDFiles: [String] = ["/etc/subuid", "/etc/subgid"]
 
     public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
                 auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,
@@ -90,13 +95,24 @@ public final class Supervisor: Sendable {
     /// executable cannot be found.
     public init(configuration: SupervisorConfiguration = SupervisorConfiguration()) throws(CordonError) {
         try configuration.validate()
-        let executable = try Self.locateWorker(configuration.workerExecutable)
+        let root = geteuid() == 0
+        let executable = try WorkerBinary(path: try Self.locateWorker(configuration.workerExecutable), runningAsRoot: root)
+        // Worker uids matter only to a root supervisor (otherwise every worker runs as its own uid).
+        var subordinateIDs: SubordinateIDs?
+        if root {
+            let ids = try SubordinateIDs(files: configuration.subordinateIDFiles)
+            let builtin = SandboxPolicy.builtinDefault
+            if let overlap = ids.overlap(with: UidRange(builtin.identity), policy: builtin.name) {
+                throw .invalidConfiguration(field: "subordinateIDFiles", reason: overlap)
+            }
+            subordinateIDs = ids
+        }
         Self.raiseFileLimit()
         reactor = try Reactor(busyPoll: configuration.reactorBusyPoll)
         spawner = SpawnThread()
         hub = EventHub()
         core = SupervisorCore(reactor: reactor, spawner: spawner, configuration: configuration,
-                              workerExecutable: executable, hub: hub)
+                              workerExecutable: executable, subordinateIDs: subordinateIDs, hub: hub)
         let core = self.core
         reactor.execute { core.start() }
     }

@@ -33,7 +33,7 @@ extension SupervisorCore {
             slot.current = nil
             failRunningCall(record, process.pid, call, failure)
         }
-        releaseSlot(process.slot)
+        releaseSlot(of: process)
         process.closeResources()
         slot.process = nil
         recordMemory(record, slot, pages: 0)

@@ -42,7 +42,7 @@ extension SupervisorCore {
                 self.poolSpawning[key, default: 1] -= 1
                 switch result {
                 case .failure:
-                    self.releaseSlot(uidSlot)
+                    self.releaseSlot(uidSlot, of: UidRange(policy.identity))
                 case .success(let process) where self.shuttingDown || self.poolTargets[key] == nil:
                     self.discard(process, plugin: "pool", reason: "pool drained while the worker was spawned")
                 case .success(let process):
@@ -141,7 +141,7 @@ extension SupervisorCore {
         audit.record(.workerExit(tenant: configuration.tenant, plugin: "pool", pid: process.pid,
                                  classification: process.killReason == nil ? "exited" : "killed",
                                  status: nil, signal: nil))
-        releaseSlot(process.slot)
+        releaseSlot(of: process)
         process.closeResources()
         checkShutdownComplete()
     }

@@ -16,12 +16,14 @@ final class SupervisorCore: @unchecked Sendable {
     let reactor: Reactor
     let spawner: SpawnThread
     let configuration: SupervisorConfiguration
-    let workerExecutable: String
+    let workerExecutable: WorkerBinary
+    /// A root supervisor's view of /etc/subuid and /etc/subgid (nil without root).
+    let subordinateIDs: SubordinateIDs?
     let hub: EventHub
     let audit: SupervisorAudit
     var plugins: [String: PluginRecord] = [:]
     var cache: ModuleCache
-    var freeSlots: [UInt32]
+    var uidSlots = UidSlots()
     var pool: [String: [PooledWorker]] = [:]
     var shuttingDown = false
     var shutdownWaiters: [() -> Void] = []
@@ -53,7 +55,9 @@ final class SupervisorCore: @unchecked Sendable {
         var logLines = 0
     }
 
-    init(reactor: Reactor, spawner: SpawnThread, configuration: SupervisorConfiguration, workerExecutable: String, hub: EventHub) {
+    init(reactor: Reactor, spawner: SpawnThread, configuration: SupervisorConfiguration, workerExecutable: WorkerBinary,
+         subordinateIDs: SubordinateIDs? = nil, hub: EventHub) {
+        self.subordinateIDs = subordinateIDs
         self.reactor = reactor
         self.spawner = spawner
         self.configuration = configuration
@@ -61,27 +65,20 @@ final class SupervisorCore: @unchecked Sendable {
         self.hub = hub
         self.audit = SupervisorAudit(log: configuration.auditLog, tenant: configuration.tenant)
         self.cache = ModuleCache(budget: configuration.moduleCacheBytes)
-        self.freeSlots = []
     }
 
     func start() {
         audit.record(.supervisorStart(tenant: configuration.tenant, version: CordonVersion.current, pid: getpid()))
     }
 
-    // MARK: - Slots (a distinct uid per live worker)
+    // MARK: - Slots (a distinct uid per live worker, allocated per uid range: UidSlots)
 
-    private var slotLimit: UInt32 = 0
-    private var nextFreshSlot: UInt32 = 0
+    func takeSlot(policy: SandboxPolicy) -> UInt32? { uidSlots.take(for: policy) }
 
-    func takeSlot(policy: SandboxPolicy) -> UInt32? {
-        slotLimit = policy.identity.uidRangeCount
-        if let slot = freeSlots.popLast() { return slot }
-        guard nextFreshSlot < slotLimit else { return nil }
-        defer { nextFreshSlot += 1 }
-        return nextFreshSlot
-    }
+    func releaseSlot(_ slot: UInt32, of range: UidRange) { uidSlots.release(slot, of: range) }
 
-    func releaseSlot(_ slot: UInt32) { freeSlots.append(slot) }
+    /// Returns the slot `process` ran in.
+    func releaseSlot(of process: WorkerProcess) { uidSlots.release(process.slot, of: process.uidRange) }
 
     // MARK: - Load
 
@@ -93,6 +90,10 @@ final class SupervisorCore: @unchecked Sendable {
         let digest = ModuleCache.digest(request.module)
         if let known = cache.lookup(digest), case .rejected(let stage, let message) = known.outcome {
             return completion(.failure(.invalidModule(stage: stage, message: message)))
+        }
+        if let conflict = uidSlots.conflict(for: request.policy) { return completion(.failure(.invalidPolicy(conflict))) }
+        if let overlap = subordinateIDs?.overlap(with: UidRange(request.policy.identity), policy: request.policy.name) {
+            return completion(.failure(.invalidPolicy(overlap)))
         }
         var request = request
         // A host call and its reply must fit one channel message, whatever the policy says.
@@ -172,7 +173,7 @@ final class SupervisorCore: @unchecked Sendable {
         let wanted = slot.spawnTicket == ticket && slot.phase == .spawning && !record.unloading && !shuttingDown
         switch result {
         case .failure(let error):
-            releaseSlot(uidSlot)
+            releaseSlot(uidSlot, of: UidRange(record.policy.identity))
             if wanted { failStart(record, slot, error) }
         case .success(let process) where !wanted:
             discard(process, plugin: record.id, reason: "spawned for a slot that no longer wants it")
@@ -187,7 +188,7 @@ final class SupervisorCore: @unchecked Sendable {
 
     /// Everything a spawn needs, computed on the reactor and carried to the spawn thread.
     struct SpawnRequest: @unchecked Sendable {
-        let executable: String
+        let executable: WorkerBinary
         let policy: SandboxPolicy
         let uidSlot: UInt32
         let channel: ChannelConfiguration
@@ -286,7 +287,7 @@ final class SupervisorCore: @unchecked Sendable {
             guard let self, self.discarded.removeValue(forKey: id) != nil else { return }
             self.audit.record(.workerExit(tenant: self.configuration.tenant, plugin: plugin, pid: process.pid,
                                           classification: "killed", status: nil, signal: SIGKILL))
-            self.releaseSlot(process.slot)
+            self.releaseSlot(of: process)
             process.closeResources()
             self.checkShutdownComplete()
         }
@@ -546,14 +547,9 @@ final class SupervisorCore: @unchecked Sendable {
         }
     }
 
+    /// In the hello's vocabulary (`RequestedLayers`), for this supervisor's privilege.
     static func requestedLayers(_ policy: SandboxPolicy) -> [String] {
-        var layers: [String] = []
-        let ns = policy.namespaces
-        let all: [(String, NamespaceRequirement)] = [("user", ns.user), ("mount", ns.mount), ("network", ns.network),
-                                                     ("ipc", ns.ipc), ("uts", ns.uts), ("pid", ns.pid), ("cgroup", ns.cgroup)]
-        for (name, requirement) in all where requirement != .disabled { layers.append("namespace.\(name)") }
-        layers += ["rlimits", "capabilities", "no_new_privs", "seccomp"]
-        return layers
+        RequestedLayers.of(policy, runningAsRoot: geteuid() == 0)
     }
 
     func send(_ message: ChannelMessage, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {

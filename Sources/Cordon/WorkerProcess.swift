@@ -44,6 +44,8 @@ final class WorkerProcess {
     let pidfd: CInt
     let channel: SharedMemoryBuffer
     let slot: UInt32
+    /// The uid range `slot` belongs to (slots are allocated per range: UidSlots).
+    let uidRange: UidRange
     let uid: UInt32
     let spawnedAt: ContinuousClock.Instant
     /// The supervisor's copy of the worker's seccomp user-notification listener.
@@ -60,18 +62,19 @@ final class WorkerProcess {
     /// The WASI file broker serving this worker's `wasi.*` calls; opened at bootstrap.
     var wasiBroker: WASIFileBroker?
 
-    private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32) {
+    private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uidRange: UidRange, uid: UInt32) {
         self.pid = pid
         self.pidfd = pidfd
         self.channel = channel
         self.slot = slot
+        self.uidRange = uidRange
         self.uid = uid
         self.spawnedAt = .now
     }
 
     /// Spawns a worker confined by `policy` in uid slot `slot`, trying the namespace sets the policy
     /// allows in order (everything first; degraded sets only where the policy marks them optional).
-    static func spawn(executable: String, policy: SandboxPolicy, slot: UInt32, channelConfiguration: ChannelConfiguration,
+    static func spawn(executable: WorkerBinary, policy: SandboxPolicy, slot: UInt32, channelConfiguration: ChannelConfiguration,
                       cpuSeconds: UInt64, passStderr: Bool, arguments: [String] = [],
                       filter: [UInt8]? = nil) throws(CordonError) -> WorkerProcess {
         let channel: SharedMemoryBuffer
@@ -103,6 +106,7 @@ final class WorkerProcess {
         }
         let attempts = NamespacePlanner.attempts(for: effective.namespaces, runningAsRoot: root)
         var lastError: CordonError = .spawnFailed(step: "namespaces: no permitted set", errno: EPERM)
+        var refusedNamespaces = false
         for (index, namespaces) in attempts.enumerated() {
             let plan: ConfinementPlan
             do {
@@ -113,6 +117,7 @@ final class WorkerProcess {
             // as a dead worker: ask the kernel first, and degrade here as the clone path does.
             if !root, !plan.workerNamespaces.isEmpty, let refusal = NamespaceProbe.refusal(of: plan.workerNamespaces) {
                 lastError = .spawnFailed(step: "unshare\(plan.workerNamespaces) (probe)", errno: refusal)
+                refusedNamespaces = true
                 if index == attempts.count - 1 { break }
                 continue
             }
@@ -120,7 +125,7 @@ final class WorkerProcess {
             defer { close(planFD) }
             // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD).
             let fds: [CInt] = [devNull, devNull, passStderr ? stderrPipe[1] : devNull, channel.memfd, channel.doorbellFD, planFD]
-            let result = executable.withCString { path -> cordon_spawn_result in
+            let result = executable.path.withCString { path -> cordon_spawn_result in
                 let argvStrings = (["cordon-worker"] + arguments).map { strdup($0) }
                 let env0 = strdup("SWIFT_BACKTRACE=enable=no")
                 defer { argvStrings.forEach { free($0) }; free(env0) }
@@ -133,7 +138,8 @@ final class WorkerProcess {
                                 path: path, argv: argvBuffer.baseAddress, envp: envpBuffer.baseAddress,
                                 fds: fdBuffer.baseAddress, nfds: CInt(fds.count),
                                 clone_flags: plan.cloneNamespaces.cloneFlags, death_signal: SIGKILL)
-                            return cordon_spawn(&request)
+                            // A root supervisor execs the binary it opened and checked (WorkerBinary).
+                            return cordon_spawn_fd(&request, executable.fd)
                         }
                     }
                 }
@@ -141,7 +147,8 @@ final class WorkerProcess {
             if result.pid > 0 {
                 channel.setPeer(pidfd: result.pidfd)
                 let uid = root ? effective.identity.uidRangeStart + slot : geteuid()
-                let process = WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot, uid: uid)
+                let process = WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot,
+                                            uidRange: UidRange(effective.identity), uid: uid)
                 process.stderrFD = stderrPipe[0]
                 handedOver = true
                 return process
@@ -150,7 +157,16 @@ final class WorkerProcess {
             lastError = .spawnFailed(step: step, errno: result.err)
             // Only the kernel refusing a namespace is worth a degraded retry.
             let namespaceRefusal = step == "clone" && [EPERM, EINVAL, ENOSPC, EUSERS].contains(result.err)
+            refusedNamespaces = namespaceRefusal
             if !namespaceRefusal || index == attempts.count - 1 { break }
+        }
+        // Every permitted set was refused by the kernel. When the floor is what kept the last attempt
+        // from degrading further, say which layers are missing and how a policy opts out of them.
+        let floor = NamespaceSet.heldByFloor(effective.namespaces).subtracting(root ? [.user] : [])
+        if refusedNamespaces, !floor.isEmpty, let last = attempts.last, !last.isDisjoint(with: floor) {
+            throw .confinementFailed(detail: "policy \(effective.name): the kernel refused \(floor.layerNames.joined(separator: " and ")) " +
+                                     "(\(lastError)); the policy does not run a worker without them. Opt into degradation " +
+                                     "with \"namespaces\": {\"allowDegraded\": true}, or disable them in the policy")
         }
         throw lastError
     }

@@ -666,6 +666,7 @@ private let escapeReplays: [(attempt: String, syscall: String, args: [Int])] = [
     ("ioctl-tiocsti", "ioctl", [0, 0x5412, 0]), ("reboot", "reboot", [0xFEE1_DEAD, 672_274_793, 0x89AB_CDEF]),
     ("write-stdout", "write", [1, 0, 1]), ("futex-requeue", "futex", [0, 3, 1, 1, 0]), ("chroot", "chroot", [0]),
     ("open-by-handle", "open_by_handle_at", [0, 0, 0]), ("pidfd_open", "pidfd_open", [1, 0]), ("setns", "setns", [0, 0]),
+    ("madvise-mergeable", "madvise", [0, 4096, 12]), ("mremap-fixed", "mremap", [0, 4096, 4096, 3, 0]),
 ]
 
 /// The layer a supervisor-reported failure points at.

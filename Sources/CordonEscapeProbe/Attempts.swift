@@ -14,7 +14,7 @@ enum Attempts {
         "kill-parent", "setuid0", "mount", "unshare", "bpf", "perf_event_open", "io_uring_setup", "userfaultfd",
         "keyctl", "process_vm_readv", "mmap-exec", "mprotect-exec", "memfd_create", "chdir-open",
         "setrlimit-raise", "capset", "prctl", "ioctl-tiocsti", "reboot", "write-stdout", "futex-requeue",
-        "chroot", "open-by-handle", "pidfd_open", "setns",
+        "chroot", "open-by-handle", "pidfd_open", "setns", "madvise-mergeable", "madvise-dontneed", "mremap-fixed",
     ]
 
     /// One raw syscall; glibc's syscall(2) returns -1 and sets errno, folded here into -errno.
@@ -194,6 +194,21 @@ enum Attempts {
         case "setns":
             let s = n("setns")
             return { sys(s, 0, 0) }
+        case "madvise-mergeable":
+            // KSM would merge this page with an identical one elsewhere; the copy-on-write fault timing
+            // then tells another process what its memory holds.
+            let m = n("madvise"), page = buffer(8192)
+            let aligned = (Int(bitPattern: page) + 4095) & ~4095
+            return { sys(m, aligned, 4096, 12 /* MADV_MERGEABLE */) }
+        case "madvise-dontneed":
+            // Allowed: what malloc trimming and the idle release of code pages use. Succeeds (exit 0).
+            let m = n("madvise"), page = buffer(8192)
+            let aligned = (Int(bitPattern: page) + 4095) & ~4095
+            return { sys(m, aligned, 4096, 4 /* MADV_DONTNEED */) }
+        case "mremap-fixed":
+            let m = n("mremap"), from = buffer(8192), to = buffer(8192)
+            let a = (Int(bitPattern: from) + 4095) & ~4095, b = (Int(bitPattern: to) + 4095) & ~4095
+            return { sys(m, a, 4096, 4096, 1 | 2 /* MREMAP_MAYMOVE | MREMAP_FIXED */, b) }
         default:
             return nil
         }

@@ -183,6 +183,13 @@ public enum Confinement {
         if !plan.defersDumpable { try prctlChecked(.dumpable, PR.setDumpable, 0, "prctl(PR_SET_DUMPABLE, 0)") }
         layers.append("non-dumpable")
 
+        // MARK: 5b. Speculation. Since Linux 5.16 loading a seccomp filter no longer turns on the
+        // speculative-store-bypass mitigation, and indirect-branch speculation is never restricted
+        // per task unless asked: both are force-disabled here (FORCE: the plugin cannot re-enable them).
+        for control in SpeculationControl.allCases {
+            if let layer = try control.forceDisable(required: plan.requiresSpeculationControl) { layers.append(layer) }
+        }
+
         // MARK: 6. Seccomp, last: every step above needs syscalls the filter forbids.
         if plan.defaultAction == .trap, let slot = sigsysSlot {
             guard cordon_install_sigsys_reporter(slot) == 0 else {

@@ -17,14 +17,14 @@ public struct PlannedRLimit: Sendable, Hashable {
 /// Everything the worker needs to confine itself, compiled by the supervisor (the worker never parses JSON
 /// and never links a policy parser into its attack surface before it is confined).
 ///
-/// Wire format v1 (little-endian), specified in docs/policies.md "Confinement plan":
+/// Wire format v2 (little-endian), specified in docs/policies.md "Confinement plan":
 /// `"CPLN" u16 version u16 reserved=0 u32 totalLength | str16 policyName | u32 slot | i32 supervisorPID |
-/// u8 runningAsRoot | u32 requested | u32 required | u32 clone | u32 worker | u32 uid | u32 gid |
+/// u8 runningAsRoot | u8 options (bit 0: speculation control required) | u32 requested | u32 required | u32 clone | u32 worker | u32 uid | u32 gid |
 /// u8 n, n × (i32 resource, u64 soft, u64 hard) | u8 defaultAction | u32 seccompFlags | u32 len, BPF`.
 /// The decoder requires every byte to be consumed, so any truncation or extension is rejected.
 public struct ConfinementPlan: Sendable, Hashable {
     public static let magic: [UInt8] = Array("CPLN".utf8)
-    public static let formatVersion: UInt16 = 1
+    public static let formatVersion: UInt16 = 2
     /// BPF_MAXINSNS: the kernel refuses longer classic-BPF programs.
     public static let maxFilterInstructions = 4096
 
@@ -50,11 +50,15 @@ public struct ConfinementPlan: Sendable, Hashable {
     public var seccompFlags: UInt32
     /// Classic BPF exported by libseccomp (8 bytes per instruction).
     public var filter: [UInt8]
+    /// Whether the worker must fail when speculation stays enabled (`SpeculationControl`); otherwise
+    /// the missing layer is only absent from the hello.
+    public var requiresSpeculationControl: Bool
 
     public init(policyName: String, slot: UInt32, supervisorPID: Int32, runningAsRoot: Bool,
                 requestedNamespaces: NamespaceSet, requiredNamespaces: NamespaceSet, cloneNamespaces: NamespaceSet,
                 workerNamespaces: NamespaceSet, uid: UInt32, gid: UInt32, rlimits: [PlannedRLimit],
-                defaultAction: SeccompAction, seccompFlags: UInt32, filter: [UInt8]) {
+                defaultAction: SeccompAction, seccompFlags: UInt32, filter: [UInt8], requiresSpeculationControl: Bool = false) {
+        self.requiresSpeculationControl = requiresSpeculationControl
         self.policyName = policyName
         self.slot = slot
         self.supervisorPID = supervisorPID
@@ -96,6 +100,7 @@ public struct ConfinementPlan: Sendable, Hashable {
         w.u32(slot)
         w.u32(UInt32(bitPattern: supervisorPID))
         w.u8(runningAsRoot ? 1 : 0)
+        w.u8(requiresSpeculationControl ? 1 : 0)
         for s in [requestedNamespaces, requiredNamespaces, cloneNamespaces, workerNamespaces] { w.u32(s.rawValue) }
         w.u32(uid)
         w.u32(gid)
@@ -130,6 +135,8 @@ public struct ConfinementPlan: Sendable, Hashable {
         guard pid > 0 else { throw r.bad("supervisor pid must be positive") }
         let rootByte = try r.u8()
         guard rootByte <= 1 else { throw r.bad("bad root flag") }
+        let options = try r.u8()
+        guard options <= 1 else { throw r.bad("unknown option bits") }
         var sets: [NamespaceSet] = []
         for _ in 0..<4 {
             let raw = try r.u32()
@@ -166,7 +173,7 @@ public struct ConfinementPlan: Sendable, Hashable {
         return ConfinementPlan(policyName: name, slot: slot, supervisorPID: pid, runningAsRoot: rootByte == 1,
                                requestedNamespaces: requested, requiredNamespaces: required, cloneNamespaces: cloned,
                                workerNamespaces: worker, uid: uid, gid: gid, rlimits: limits, defaultAction: action,
-                               seccompFlags: flags, filter: filter)
+                               seccompFlags: flags, filter: filter, requiresSpeculationControl: options & 1 != 0)
     }
 }
 

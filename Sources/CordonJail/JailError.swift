@@ -28,6 +28,8 @@ public struct JailError: Error, Sendable, Hashable, CustomStringConvertible {
         case noNewPrivs = "no-new-privs"
         /// 5. PR_SET_DUMPABLE.
         case dumpable
+        /// 5b. PR_SET_SPECULATION_CTRL (store bypass, indirect branch).
+        case speculation
         /// 6. The SIGSYS reporter and seccomp(SECCOMP_SET_MODE_FILTER).
         case seccomp
     }

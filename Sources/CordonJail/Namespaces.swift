@@ -46,6 +46,27 @@ public struct NamespaceSet: OptionSet, Sendable, Hashable, CustomStringConvertib
         if policy.cgroup == requirement { s.insert(.cgroup) }
         self = s
     }
+
+    /// The floor of the jail: a worker never runs without these unless the policy disables them or
+    /// sets `namespaces.allowDegraded`. Without a user namespace a non-root worker keeps every
+    /// credential of the supervisor's uid; without a mount namespace it sees the host's filesystem.
+    public static let floor: NamespaceSet = [.user, .mount]
+
+    /// The namespaces a worker must have under `policy`: the ones it marks required plus, unless it
+    /// opts into degradation (`allowDegraded`), the optional part of the floor.
+    public static func enforced(by policy: NamespacePolicy) -> NamespaceSet {
+        let required = NamespaceSet(policy, .required)
+        guard !policy.allowDegraded else { return required }
+        return required.union(NamespaceSet(policy, .optional).intersection(floor))
+    }
+
+    /// The optional namespaces the floor holds the worker to (what `allowDegraded` would let go).
+    public static func heldByFloor(_ policy: NamespacePolicy) -> NamespaceSet {
+        enforced(by: policy).subtracting(NamespaceSet(policy, .required))
+    }
+
+    /// Layer names as the hello reports them: "namespace.user", "namespace.net", ….
+    public var layerNames: [String] { names.map { "namespace.\($0)" } }
 }
 
 /// Supervisor-side: which namespace sets to try, and which of them the clone creates vs the worker.
@@ -61,11 +82,11 @@ public enum NamespacePlanner {
 
     /// Namespace sets to try, best first: the first is everything requested; each next one drops one
     /// more optional namespace (`degradationOrder`); the last is the required set alone. Required
-    /// namespaces are never dropped. Use the first set the spawn (and, without root, the worker's
+    /// namespaces, and the floor (`NamespaceSet.enforced(by:)`), are never dropped. Use the first set the spawn (and, without root, the worker's
     /// unshare) accepts; an EPERM/EINVAL from clone or from the worker's `.namespaces` step means "next".
     public static func attempts(for policy: NamespacePolicy, runningAsRoot: Bool) -> [NamespaceSet] {
-        let required = NamespaceSet(policy, .required)
-        let optional = NamespaceSet(policy, .optional)
+        let required = NamespaceSet.enforced(by: policy)
+        let optional = NamespaceSet(policy, .optional).subtracting(required)
         func normalize(_ s: NamespaceSet) -> NamespaceSet {
             var s = s
             if runningAsRoot {

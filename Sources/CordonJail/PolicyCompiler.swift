@@ -18,10 +18,17 @@ public enum PolicyCompiler {
         guard supervisorPID > 0 else { throw fail("supervisor pid must be positive") }
 
         // Namespaces: a required namespace that is not in the attempt means the spawn must not proceed.
-        let required = NamespaceSet(policy.namespaces, .required)
+        let required = NamespaceSet.enforced(by: policy.namespaces)
         let satisfiedByUidSwitch: NamespaceSet = runningAsRoot ? [.user] : []
         let missing = required.subtracting(createdNamespaces).subtracting(satisfiedByUidSwitch)
-        guard missing.isEmpty else { throw fail("required namespaces \(missing) are not in the attempt \(createdNamespaces)", EPERM) }
+        guard missing.isEmpty else {
+            let floor = missing.intersection(NamespaceSet.heldByFloor(policy.namespaces))
+            if !floor.isEmpty {
+                throw fail("policy \(policy.name) does not run a worker without \(floor.layerNames.joined(separator: ", ")) " +
+                           "(not in the attempt \(createdNamespaces)); opt into degradation with \"namespaces\": {\"allowDegraded\": true}", EPERM)
+            }
+            throw fail("required namespaces \(missing) are not in the attempt \(createdNamespaces)", EPERM)
+        }
         let disabled = NamespaceSet(policy.namespaces, .disabled)
         guard createdNamespaces.isDisjoint(with: disabled) else { throw fail("attempt includes disabled namespaces") }
         if !runningAsRoot {
@@ -72,7 +79,7 @@ public enum PolicyCompiler {
             cloneNamespaces: NamespacePlanner.cloneNamespaces(for: createdNamespaces, runningAsRoot: runningAsRoot),
             workerNamespaces: NamespacePlanner.workerNamespaces(for: createdNamespaces, runningAsRoot: runningAsRoot),
             uid: uid, gid: gid, rlimits: rlimits, defaultAction: policy.seccomp.defaultAction,
-            seccompFlags: flags, filter: filter)
+            seccompFlags: flags, filter: filter, requiresSpeculationControl: policy.requiresSpeculationControl)
     }
 
     /// The BPF program for a seccomp profile (what `compile` embeds in every plan), for a supervisor
@@ -106,7 +113,9 @@ public enum PolicyCompiler {
         out += "# rlimits: AS=\(r.addressSpaceBytes) CPU=\(r.cpuSecondsSoft)/\(r.cpuSecondsHard) NOFILE=\(r.openFiles) "
         out += "NPROC=\(r.processes) FSIZE=\(r.fileSizeBytes) CORE=\(r.coreBytes) MEMLOCK=\(r.lockedMemoryBytes) STACK=\(r.stackBytes)\n"
         out += "# namespaces: user=\(n.user.rawValue) mount=\(n.mount.rawValue) network=\(n.network.rawValue) "
-        out += "ipc=\(n.ipc.rawValue) uts=\(n.uts.rawValue) pid=\(n.pid.rawValue) cgroup=\(n.cgroup.rawValue)\n"
+        out += "ipc=\(n.ipc.rawValue) uts=\(n.uts.rawValue) pid=\(n.pid.rawValue) cgroup=\(n.cgroup.rawValue)"
+        out += n.allowDegraded ? " allowDegraded (user and mount may be given up)\n" : "\n"
+        out += "# speculation control: \(policy.requiresSpeculationControl ? "required" : "reported when unavailable")\n"
         for root in [true, false] {
             let attempts = NamespacePlanner.attempts(for: n, runningAsRoot: root).map(\.description).joined(separator: " → ")
             out += "# attempts (\(root ? "root" : "non-root")): \(attempts)\n"

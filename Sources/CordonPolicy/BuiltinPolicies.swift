@@ -107,12 +107,55 @@ enum BuiltinPolicyText {
       {
         "names": [
           "munmap",
-          "mremap",
-          "brk",
-          "madvise"
+          "brk"
         ],
         "action": "SCMP_ACT_ALLOW",
         "comment": "memory management without exec"
+      },
+      {
+        "names": [
+          "mremap"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "flags 0 or MREMAP_MAYMOVE (realloc of an mmapped chunk): no MREMAP_FIXED, no MREMAP_DONTUNMAP",
+        "args": [
+          {
+            "index": 3,
+            "value": 4294967294,
+            "valueTwo": 0,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
+      },
+      {
+        "names": [
+          "madvise"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "MADV_DONTNEED: malloc trimming and the idle release of code pages (low 32 bits: the kernel reads an int)",
+        "args": [
+          {
+            "index": 2,
+            "value": 4294967295,
+            "valueTwo": 4,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
+      },
+      {
+        "names": [
+          "madvise"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "MADV_FREE: lazy release; never MERGEABLE (KSM page sharing is a side channel) nor COLLAPSE/POPULATE",
+        "args": [
+          {
+            "index": 2,
+            "value": 4294967295,
+            "valueTwo": 8,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
       },
       {
         "names": [
@@ -283,12 +326,55 @@ enum BuiltinPolicyText {
       {
         "names": [
           "munmap",
-          "mremap",
-          "brk",
-          "madvise"
+          "brk"
         ],
         "action": "SCMP_ACT_ALLOW",
         "comment": "memory management without exec"
+      },
+      {
+        "names": [
+          "mremap"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "flags 0 or MREMAP_MAYMOVE (realloc of an mmapped chunk): no MREMAP_FIXED, no MREMAP_DONTUNMAP",
+        "args": [
+          {
+            "index": 3,
+            "value": 4294967294,
+            "valueTwo": 0,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
+      },
+      {
+        "names": [
+          "madvise"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "MADV_DONTNEED: malloc trimming and the idle release of code pages (low 32 bits: the kernel reads an int)",
+        "args": [
+          {
+            "index": 2,
+            "value": 4294967295,
+            "valueTwo": 4,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
+      },
+      {
+        "names": [
+          "madvise"
+        ],
+        "action": "SCMP_ACT_ALLOW",
+        "comment": "MADV_FREE: lazy release; never MERGEABLE (KSM page sharing is a side channel) nor COLLAPSE/POPULATE",
+        "args": [
+          {
+            "index": 2,
+            "value": 4294967295,
+            "valueTwo": 8,
+            "op": "SCMP_CMP_MASKED_EQ"
+          }
+        ]
       },
       {
         "names": [

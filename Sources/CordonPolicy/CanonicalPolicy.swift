@@ -20,7 +20,14 @@ public extension SandboxPolicy {
         case .fixed(let gid): identity += [("gidStrategy", .string("fixed")), ("fixedGid", .integer(UInt64(gid)))]
         }
         let n = namespaces
-        var out: [(String, CanonicalJSON)] = [
+        var namespaceFields: [(String, CanonicalJSON)] = [
+            ("user", .string(n.user.rawValue)), ("mount", .string(n.mount.rawValue)),
+            ("network", .string(n.network.rawValue)), ("ipc", .string(n.ipc.rawValue)),
+            ("uts", .string(n.uts.rawValue)), ("pid", .string(n.pid.rawValue)), ("cgroup", .string(n.cgroup.rawValue)),
+        ]
+        // Optional keys only when set (true), so policies without them keep their digests.
+        if n.allowDegraded { namespaceFields.append(("allowDegraded", .bool(true))) }
+        var top: [(String, CanonicalJSON)] = [
             ("name", .string(name)),
             ("seccomp", .object(seccomp.canonicalValue)),
             ("rlimits", .object([
@@ -30,11 +37,7 @@ public extension SandboxPolicy {
                 ("fileSizeBytes", .integer(rlimits.fileSizeBytes)), ("coreBytes", .integer(rlimits.coreBytes)),
                 ("lockedMemoryBytes", .integer(rlimits.lockedMemoryBytes)), ("stackBytes", .integer(rlimits.stackBytes)),
             ])),
-            ("namespaces", .object([
-                ("user", .string(n.user.rawValue)), ("mount", .string(n.mount.rawValue)),
-                ("network", .string(n.network.rawValue)), ("ipc", .string(n.ipc.rawValue)),
-                ("uts", .string(n.uts.rawValue)), ("pid", .string(n.pid.rawValue)), ("cgroup", .string(n.cgroup.rawValue)),
-            ])),
+            ("namespaces", .object(namespaceFields)),
             ("identity", .object(identity)),
             ("wasm", .object([
                 ("maxMemoryPages", .integer(UInt64(wasm.maxMemoryPages))),
@@ -56,14 +59,15 @@ public extension SandboxPolicy {
         // Written only when it differs from the defaults, so a policy without a `wasi` section
         // keeps the digest it always had; with one, all four keys are written.
         if wasi != .standard {
-            out.append(("wasi", .object([
+            top.append(("wasi", .object([
                 ("maxOpenFiles", .integer(UInt64(wasi.maxOpenFiles))),
                 ("maxWriteBytesPerCall", .integer(wasi.maxWriteBytesPerCall)),
                 ("maxOutputBytes", .integer(wasi.maxOutputBytes)),
                 ("clockResolutionNanoseconds", .integer(wasi.clockResolutionNanoseconds)),
             ])))
         }
-        return out
+        if requiresSpeculationControl { top.append(("requireSpeculationControl", .bool(true))) }
+        return top
     }
 }
 
@@ -108,12 +112,14 @@ indirect enum CanonicalJSON {
     case array([CanonicalJSON])
     case string(String)
     case integer(UInt64)
+    case bool(Bool)
 
     static func strings(_ values: [String]) -> CanonicalJSON { .array(values.map { .string($0) }) }
 
     func write(to out: inout [UInt8]) {
         switch self {
         case .integer(let n): out += Array(String(n).utf8)
+        case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let values):
             out.append(UInt8(ascii: "["))

@@ -78,6 +78,13 @@ struct ObjectReader {
     func string(_ key: String) throws(PolicyError) -> String {
         try PolicyParser.string(try required(key), file: file, path: childPath(key))
     }
+
+    /// A `true`/`false` member, nil when absent (or null).
+    func optionalBool(_ key: String) throws(PolicyError) -> Bool? {
+        guard let v = optional(key) else { return nil }
+        guard case .bool(let b) = v else { throw fail(key, .wrongType(expected: .boolean, found: v.kind)) }
+        return b
+    }
 }
 
 /// Converts parsed JSON into policy values with exact error paths.
@@ -139,7 +146,7 @@ enum PolicyParser {
 
     // MARK: Cordon policy
 
-    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits", "wasi"]
+    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits", "wasi", "requireSpeculationControl"]
 
     static func policy(_ root: JSONValue, file: String) throws(PolicyError) -> SandboxPolicy {
         let top = try ObjectReader(root, file: file, path: "$", allowed: topKeys)
@@ -156,7 +163,8 @@ enum PolicyParser {
             namespaces: try namespaces(try top.required("namespaces"), file: file, path: top.childPath("namespaces")),
             identity: try identity(try top.required("identity"), file: file, path: top.childPath("identity")),
             wasm: try wasm(try top.required("wasm"), file: file, path: top.childPath("wasm")),
-            limits: try limits(try top.required("limits"), file: file, path: top.childPath("limits")))
+            limits: try limits(try top.required("limits"), file: file, path: top.childPath("limits")),
+            requiresSpeculationControl: try top.optionalBool("requireSpeculationControl") ?? false)
         if let v = top.optional("wasi") { policy.wasi = try wasi(v, file: file, path: top.childPath("wasi")) }
         return policy
     }
@@ -198,7 +206,7 @@ enum PolicyParser {
     }
 
     static func namespaces(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> NamespacePolicy {
-        let keys = ["user", "mount", "network", "ipc", "uts", "pid", "cgroup"]
+        let keys = ["user", "mount", "network", "ipc", "uts", "pid", "cgroup", "allowDegraded"]
         let o = try ObjectReader(v, file: file, path: path, allowed: keys)
         func req(_ key: String) throws(PolicyError) -> NamespaceRequirement {
             let s = try o.string(key)
@@ -208,7 +216,8 @@ enum PolicyParser {
             return r
         }
         return NamespacePolicy(user: try req("user"), mount: try req("mount"), network: try req("network"),
-                               ipc: try req("ipc"), uts: try req("uts"), pid: try req("pid"), cgroup: try req("cgroup"))
+                               ipc: try req("ipc"), uts: try req("uts"), pid: try req("pid"), cgroup: try req("cgroup"),
+                               allowDegraded: try o.optionalBool("allowDegraded") ?? false)
     }
 
     static func identity(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> IdentityPolicy {
@@ -275,6 +284,14 @@ enum PolicyParser {
         return a
     }
 
+    /// Whether `name` is spelled like an OCI architecture (`SCMP_ARCH_` and upper-case letters, digits,
+    /// `_`), known to this libseccomp or not.
+    static func isArchitectureName(_ name: String) -> Bool {
+        let rest = name.utf8.dropFirst("SCMP_ARCH_".utf8.count)
+        return name.hasPrefix("SCMP_ARCH_") && !rest.isEmpty && rest.count <= 32
+            && rest.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
     static func architectureList(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> [String] {
         let names = try stringArray(v, file: file, path: path)
         for (i, n) in names.enumerated() where SyscallTable.architecture(named: n) == nil {
@@ -304,10 +321,24 @@ enum PolicyParser {
             let p = o.childPath("archMap")
             for (i, e) in try array(m, file: file, path: p).enumerated() {
                 let eo = try ObjectReader(e, file: file, path: "\(p)[\(i)]", allowed: ["architecture", "subArchitectures"])
-                let arch = try architectureList(.array([try eo.required("architecture")]), file: file, path: eo.childPath("architecture"))[0]
+                // moby uses only the entry of the native architecture and skips the others unread, so
+                // an architecture this libseccomp does not know (SCMP_ARCH_LOONGARCH64 before 2.5.5)
+                // is skipped too when it is not native; the native entry's names must all be known.
+                let archPath = eo.childPath("architecture")
+                let arch = try string(try eo.required("architecture"), file: file, path: archPath)
+                guard isArchitectureName(arch) else { throw PolicyError(file: file, path: archPath, reason: .unknownArchitecture(arch)) }
+                let native = SyscallTable.architecture(named: arch) == SyscallTable.nativeArchitecture
                 var subs: [String] = []
                 if let s = eo.optional("subArchitectures") {
-                    subs = try architectureList(s, file: file, path: eo.childPath("subArchitectures"))
+                    let subPath = eo.childPath("subArchitectures")
+                    if native {
+                        subs = try architectureList(s, file: file, path: subPath)
+                    } else {
+                        subs = try stringArray(s, file: file, path: subPath)
+                        for (j, n) in subs.enumerated() where !isArchitectureName(n) {
+                            throw PolicyError(file: file, path: "\(subPath)[\(j)]", reason: .unknownArchitecture(n))
+                        }
+                    }
                 }
                 archMap.append(SeccompArchMapEntry(architecture: arch, subArchitectures: subs))
             }

@@ -16,9 +16,15 @@ public struct SandboxPolicy: Sendable, Hashable {
     public var limits: SupervisionLimits
     /// Limits of WASI programs (the optional `wasi` section); the defaults when the file has none.
     public var wasi: WASIPolicy = .standard
+    /// Whether a worker must refuse to run when it cannot turn off speculative store bypass and
+    /// indirect-branch speculation for itself (`requireSpeculationControl`; default false: the
+    /// hello then reports the layer as missing, see docs/policies.md "Speculation").
+    public var requiresSpeculationControl: Bool
 
     public init(name: String, seccomp: SeccompProfile, rlimits: RLimitPolicy, namespaces: NamespacePolicy,
-                identity: IdentityPolicy, wasm: WasmPolicy, limits: SupervisionLimits) {
+                identity: IdentityPolicy, wasm: WasmPolicy, limits: SupervisionLimits,
+                requiresSpeculationControl: Bool = false) {
+        self.requiresSpeculationControl = requiresSpeculationControl
         self.name = name
         self.seccomp = seccomp
         self.rlimits = rlimits
@@ -100,6 +106,19 @@ public struct SeccompArg: Sendable, Hashable {
         self.value = value
         self.valueTwo = valueTwo
         self.op = op
+    }
+
+    /// Whether an argument whose 64-bit value is `v` satisfies this condition (libseccomp's comparison).
+    public func matches(_ v: UInt64) -> Bool {
+        switch op {
+        case .notEqual: v != value
+        case .lessThan: v < value
+        case .lessOrEqual: v <= value
+        case .equal: v == value
+        case .greaterOrEqual: v >= value
+        case .greaterThan: v > value
+        case .maskedEqual: v & value == valueTwo
+        }
     }
 }
 
@@ -194,6 +213,35 @@ public struct SeccompProfile: Sendable, Hashable {
         if !defaultAction.denies { return true }
         return naming.contains { $0.args.isEmpty && $0.includes.isEmpty && $0.excludes.isEmpty }
     }
+
+    /// Whether `name` with the given argument values passes the filter whatever the other arguments,
+    /// the architecture and the kernel: no rule naming it might deny that call (a deny rule counts
+    /// unless one of its conditions is decidably false for `arguments`), and either the default does
+    /// not deny or an allow rule without `includes`/`excludes` holds for `arguments` alone.
+    /// `allows("madvise", arguments: [2: 4])` asks whether `madvise(_, _, MADV_DONTNEED)` always passes.
+    public func allows(_ name: String, arguments: [UInt32: UInt64]) -> Bool {
+        let naming = syscalls.filter { $0.names.contains(name) }
+        // true / false when every condition of the rule can be decided from `arguments`, nil otherwise.
+        func holds(_ rule: SeccompRule) -> Bool? {
+            var results: [Bool?] = []
+            for arg in rule.args {
+                guard let v = arguments[arg.index] else { results.append(nil); continue }
+                results.append(arg.matches(v))
+            }
+            // Conditions on one argument several times are ORed (each is its own libseccomp rule, as in
+            // runc); on distinct arguments they are ANDed.
+            let distinct = Set(rule.args.map(\.index)).count == rule.args.count
+            if distinct {
+                if results.contains(false) { return false }
+                return results.contains(where: { $0 == nil }) ? nil : true
+            }
+            if results.contains(true) { return true }
+            return results.contains(where: { $0 == nil }) ? nil : false
+        }
+        if naming.contains(where: { $0.action.denies && holds($0) != false }) { return false }
+        if !defaultAction.denies { return true }
+        return naming.contains { !$0.action.denies && $0.includes.isEmpty && $0.excludes.isEmpty && holds($0) == true }
+    }
 }
 
 /// Process resource limits the worker sets on itself (see docs/policies.md for why each exists).
@@ -246,10 +294,16 @@ public struct NamespacePolicy: Sendable, Hashable {
     public var uts: NamespaceRequirement
     public var pid: NamespaceRequirement
     public var cgroup: NamespaceRequirement
+    /// Whether an optional `user` or `mount` namespace may be given up when the kernel refuses it.
+    /// False (the default): they are the floor of the jail, and a worker that cannot have them is not
+    /// started; only `"disabled"` or this opt-in lets a worker run without them (docs/policies.md
+    /// "Namespaces and degradation"). The other optional namespaces degrade either way.
+    public var allowDegraded: Bool
 
     public init(user: NamespaceRequirement, mount: NamespaceRequirement, network: NamespaceRequirement,
                 ipc: NamespaceRequirement, uts: NamespaceRequirement, pid: NamespaceRequirement,
-                cgroup: NamespaceRequirement) {
+                cgroup: NamespaceRequirement, allowDegraded: Bool = false) {
+        self.allowDegraded = allowDegraded
         self.user = user
         self.mount = mount
         self.network = network

@@ -63,18 +63,61 @@ import Testing
         }
     }
 
+    /// The default policy fails closed: a worker without user+mount namespaces is refused unless the
+    /// policy opts into degradation, and the error names the missing layer and the opt-in.
+    @Test func defaultPolicyRefusesToCompileBelowTheFloor() throws {
+        do {
+            _ = try PolicyCompiler.compile(.builtinDefault, slot: 0, supervisorPID: 1, createdNamespaces: [.network], runningAsRoot: true)
+            Issue.record("compiled without a mount namespace")
+        } catch {
+            #expect(error.errno == EPERM)
+            #expect(error.detail.contains("namespace.mount") && error.detail.contains("allowDegraded"), "\(error)")
+        }
+        do {
+            _ = try PolicyCompiler.compile(.builtinDefault, slot: 0, supervisorPID: 1, createdNamespaces: [], runningAsRoot: false)
+            Issue.record("compiled without user and mount namespaces")
+        } catch {
+            #expect(error.detail.contains("namespace.user, namespace.mount"), "\(error)")
+        }
+        var degradable = SandboxPolicy.builtinDefault
+        degradable.namespaces.allowDegraded = true
+        let plan = try PolicyCompiler.compile(degradable, slot: 0, supervisorPID: 1, createdNamespaces: [], runningAsRoot: false)
+        #expect(plan.requiredNamespaces.isEmpty)
+        // The worker is told the floor too, and checks it itself (a tampered plan is refused at step 2).
+        let strictPlan = try PolicyCompiler.compile(.builtinDefault, slot: 0, supervisorPID: 1, createdNamespaces: [.mount], runningAsRoot: true)
+        #expect(strictPlan.requiredNamespaces == [.user, .mount])
+    }
+
+    @Test func speculationRequirementTravelsInThePlan() throws {
+        var policy = SandboxPolicy.builtinDefault
+        policy.requiresSpeculationControl = true
+        let plan = try PolicyCompiler.compile(policy, slot: 0, supervisorPID: 1, createdNamespaces: [.mount], runningAsRoot: true)
+        #expect(plan.requiresSpeculationControl)
+        #expect(try ConfinementPlan.decode(plan.encoded()).requiresSpeculationControl)
+        #expect(!(try Self.plan()).requiresSpeculationControl)
+    }
+
     @Test func planner() {
         let d = NamespacePlanner.attempts(for: SandboxPolicy.builtinDefault.namespaces, runningAsRoot: true)
         #expect(d.first == [.mount, .network, .ipc, .uts, .pid, .cgroup])
-        #expect(d.last == [])
-        #expect(d.count == 7)
+        #expect(d.last == [.mount])   // the floor: never without a mount namespace (user: the uid switch)
+        #expect(d.count == 6)
         #expect(d[1] == [.mount, .network, .ipc, .uts, .pid])  // cgroup is given up first
         let s = NamespacePlanner.attempts(for: SandboxPolicy.builtinStrict.namespaces, runningAsRoot: true)
         #expect(s == [[.mount, .network, .ipc, .uts, .pid, .cgroup]])
         let n = NamespacePlanner.attempts(for: SandboxPolicy.builtinDefault.namespaces, runningAsRoot: false)
         #expect(n.first == [.user, .mount, .network, .ipc, .uts, .cgroup])
-        #expect(n.allSatisfy { !$0.contains(.pid) && ($0.isEmpty || $0.contains(.user)) })
-        #expect(n.last == [])
+        #expect(n.allSatisfy { !$0.contains(.pid) && $0.isSuperset(of: [.user, .mount]) })
+        #expect(n.last == [.user, .mount])
+        // Opting into degradation gives the floor up too, in the documented order.
+        var degradable = SandboxPolicy.builtinDefault.namespaces
+        degradable.allowDegraded = true
+        #expect(NamespacePlanner.attempts(for: degradable, runningAsRoot: true).last == [])
+        #expect(NamespacePlanner.attempts(for: degradable, runningAsRoot: false).last == [])
+        // "disabled" is an explicit opt-out: the floor holds only what the policy asks for.
+        var noMount = SandboxPolicy.builtinDefault.namespaces
+        noMount.mount = .disabled
+        #expect(NamespacePlanner.attempts(for: noMount, runningAsRoot: true).last == [])
         #expect(NamespaceSet([.network, .pid]).cloneFlags == 0x6000_0000)
         #expect(NamespaceSet.all.names == ["user", "mount", "net", "ipc", "uts", "pid", "cgroup"])
     }

@@ -169,7 +169,7 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
         let text = try PolicyCompiler.describe(p)
         #expect(text.contains("personality"))
         // includes.caps / includes.minKernel rules are skipped: mount must not be allowed.
-        let plan = try PolicyCompiler.compile(p, slot: 0, supervisorPID: 1, createdNamespaces: [], runningAsRoot: true)
+        let plan = try PolicyCompiler.compile(p, slot: 0, supervisorPID: 1, createdNamespaces: [.mount], runningAsRoot: true)
         #expect(!plan.filter.isEmpty)
     }
 
@@ -184,6 +184,35 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
         let profile = try SeccompProfile.parse(Array(text.utf8), file: "moby.json")
         #expect(profile.syscalls.count == 3)
         #expect(profile.syscalls[2].includes.minKernel == "4.8")
+    }
+
+    /// moby's default profile maps architectures this libseccomp may not know (SCMP_ARCH_LOONGARCH64,
+    /// libseccomp ≥ 2.5.5). moby reads only the native architecture's entry; so does Cordon: other
+    /// entries are skipped whether or not libseccomp knows them, and only the native entry's names
+    /// must resolve, because that entry is what gets filtered.
+    @Test func archMapSkipsForeignArchitecturesItDoesNotKnow() throws {
+        let native = try #require(["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"].first {
+            SyscallTable.architecture(named: $0) == SyscallTable.nativeArchitecture
+        })
+        func profile(_ archMap: String) -> [UInt8] {
+            policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"archMap":"# + archMap
+                                + #","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#)
+        }
+        let foreign = #"[{"architecture":"\#(native)","subArchitectures":[]},"#
+            + #"{"architecture":"SCMP_ARCH_LOONGARCH64","subArchitectures":null},"#
+            + #"{"architecture":"SCMP_ARCH_MADEUP9000","subArchitectures":["SCMP_ARCH_MADEUP32"]},"#
+            + #"{"architecture":"SCMP_ARCH_S390X","subArchitectures":["SCMP_ARCH_S390"]}]"#
+        let p = try SandboxPolicy.parse(profile(foreign), file: "moby.json")
+        #expect(p.seccomp.archMap.count == 4)
+        // It compiles to a loadable filter for the native architecture.
+        let plan = try PolicyCompiler.compile(p, slot: 0, supervisorPID: 1, createdNamespaces: [.mount], runningAsRoot: true)
+        #expect(!plan.filter.isEmpty)
+        // A made-up architecture filtered on this machine (a sub-architecture of the native entry) is an error.
+        expectError(profile(#"[{"architecture":"\#(native)","subArchitectures":["SCMP_ARCH_MADEUP32"]}]"#),
+                    path: "$.seccomp.archMap[0].subArchitectures[0]", .unknownArchitecture("SCMP_ARCH_MADEUP32"))
+        // So is a name that is not an architecture name at all, native or not.
+        expectError(profile(#"[{"architecture":"loong64","subArchitectures":[]}]"#),
+                    path: "$.seccomp.archMap[0].architecture", .unknownArchitecture("loong64"))
     }
 
     @Test func syscallTableRoundTrips() {
@@ -213,9 +242,26 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
         conditional.syscalls.append(SeccompRule(names: ["madvise"], action: .allow,
                                                 includes: SeccompRuleCondition(arches: ["amd64"])))
         #expect(!conditional.allowsUnconditionally("madvise"))
+        // The shipped policies allow madvise only with the advice the worker uses: the idle release
+        // (MADV_DONTNEED) is always let through, MADV_MERGEABLE (KSM) never.
         for path in ["/default.json", "/strict.json"] {
-            #expect(try SandboxPolicy.load(path: Paths.policies + path).seccomp.allowsUnconditionally("madvise"))
+            let shipped = try SandboxPolicy.load(path: Paths.policies + path).seccomp
+            #expect(!shipped.allowsUnconditionally("madvise"))
+            #expect(shipped.allows("madvise", arguments: [2: 4]))          // MADV_DONTNEED
+            #expect(shipped.allows("madvise", arguments: [2: 8]))          // MADV_FREE
+            #expect(!shipped.allows("madvise", arguments: [2: 12]))        // MADV_MERGEABLE
+            #expect(!shipped.allows("madvise", arguments: [2: 25]))        // MADV_COLLAPSE
+            #expect(!shipped.allows("madvise", arguments: [:]))
+            #expect(shipped.allows("mremap", arguments: [3: 1]))           // MREMAP_MAYMOVE
+            #expect(!shipped.allows("mremap", arguments: [3: 1 | 2]))      // MREMAP_FIXED
+            #expect(!shipped.allows("mremap", arguments: [3: 1 | 4]))      // MREMAP_DONTUNMAP
         }
+        // A deny rule that may match the call wins; one that cannot match does not.
+        var denying = permissive
+        denying.syscalls = [SeccompRule(names: ["madvise"], action: .errno, args: [SeccompArg(index: 2, value: 12, op: .equal)])]
+        #expect(denying.allows("madvise", arguments: [2: 4]))
+        #expect(!denying.allows("madvise", arguments: [2: 12]))
+        #expect(!denying.allows("madvise", arguments: [:]))
     }
 }
 

@@ -126,3 +126,20 @@ func testPlan(_ policy: SandboxPolicy, defaultAction: SeccompAction, slot: UInt3
     let attempt = NamespacePlanner.attempts(for: p.namespaces, runningAsRoot: root)[0]
     return try PolicyCompiler.compile(p, slot: slot, supervisorPID: getpid(), createdNamespaces: attempt, runningAsRoot: root)
 }
+
+/// What /proc/<pid>/status of a confined process must say about speculation, judged from this
+/// (unconfined) process's own line: where the kernel lets a task control the feature, the confined
+/// process must have force-disabled it; elsewhere (not affected, always on/off) there is nothing to check.
+enum SpeculationExpectation {
+    static func ownField(_ name: String) -> String? {
+        String(decoding: readFileBytes("/proc/self/status"), as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix(name + ":") }
+            .map { String($0.dropFirst(name.count + 1).drop { $0 == "\t" || $0 == " " }) }
+    }
+    static var storeBypass: String? {
+        ["thread vulnerable", "thread mitigated"].contains(ownField("Speculation_Store_Bypass")) ? "thread force mitigated" : nil
+    }
+    static var indirectBranch: String? {
+        ["conditional enabled", "conditional disabled"].contains(ownField("SpeculationIndirectBranch")) ? "conditional force disabled" : nil
+    }
+}

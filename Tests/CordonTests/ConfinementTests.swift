@@ -1,6 +1,20 @@
 import Cordon
+import CordonAudit
 import Foundation
 import Testing
+
+/// Which speculation layers a worker with this /proc status honestly lacks: speculation still
+/// enabled for it (a kernel booted with mitigations off, or one without the control).
+enum SpeculationExpectation {
+    static func missing(_ status: [String: String]) -> [String] {
+        var out: [String] = []
+        let ssb = status["Speculation_Store_Bypass"] ?? "unknown"
+        if ssb.hasSuffix("vulnerable") && ssb != "not vulnerable" { out.append("speculation.store-bypass") }
+        let ib = status["SpeculationIndirectBranch"] ?? "unknown"
+        if ib.hasSuffix("enabled") || ib == "unknown" { out.append("speculation.indirect-branch") }
+        return out
+    }
+}
 
 /// A live worker, inspected from outside through /proc: the kernel's view, not the worker's claim.
 @Suite struct ConfinementTests {
@@ -38,6 +52,43 @@ import Testing
         #expect(layers.contains { $0.hasPrefix("seccomp") })
         await supervisor.shutdown()
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"), "worker \(pid) still exists after shutdown")
+    }
+
+    /// Speculative store bypass and indirect-branch speculation are force-disabled in a real worker
+    /// (the kernel's /proc view), the hello says so, and the worker.spawn record of that worker shows
+    /// nothing missing: requested and achieved layers use one vocabulary.
+    @Test func speculationIsForceDisabledAndTheSpawnRecordShowsNothingMissing() async throws {
+        let audit = try AuditLogHandle.temporary("layers")
+        defer { audit.remove() }
+        let supervisor = try Fixtures.supervisor(audit: audit)
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "speculation"), module: try Fixtures.wasm(Fixtures.add))
+        let pid = try #require(await plugin.workerPIDs().first)
+        let mine = try Self.status(getpid())
+        let theirs = try Self.status(pid)
+        // Where this kernel lets a task control the feature (this process shows a per-thread state),
+        // the worker must have force-disabled it; elsewhere the kernel decides for everyone.
+        if ["thread vulnerable", "thread mitigated"].contains(mine["Speculation_Store_Bypass"]) {
+            #expect(theirs["Speculation_Store_Bypass"] == "thread force mitigated", "\(theirs)")
+        }
+        if ["conditional enabled", "conditional disabled"].contains(mine["SpeculationIndirectBranch"]) {
+            #expect(theirs["SpeculationIndirectBranch"] == "conditional force disabled", "\(theirs)")
+        }
+        let layers = await plugin.isolationLayers()
+        if theirs["Speculation_Store_Bypass"] == "thread force mitigated" { #expect(layers.contains("speculation.store-bypass"), "\(layers)") }
+        if theirs["SpeculationIndirectBranch"] == "conditional force disabled" { #expect(layers.contains("speculation.indirect-branch"), "\(layers)") }
+        await supervisor.shutdown()
+
+        let spawns = try audit.closeAndRead().split(separator: "\n").map { try AuditRecord(line: Array($0.utf8)) }
+            .filter { $0.type == .workerSpawn }
+        let spawn = try #require(spawns.first)
+        let requested = (spawn.data["layers_requested"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let achieved = (spawn.data["layers_achieved"]?.arrayValue ?? []).compactMap(\.stringValue)
+        #expect(!requested.isEmpty && achieved == layers)
+        let missing = requested.filter { !achieved.contains($0) }
+        let expectedMissing = SpeculationExpectation.missing(theirs)
+        #expect(missing == expectedMissing, "requested \(requested), achieved \(achieved)")
+        #expect(requested.contains("seccomp.notify") && requested.contains("no_new_privs"))
+        if expectedMissing.isEmpty { #expect(!AuditTail.humanLine(spawn).contains("MISSING="), "\(AuditTail.humanLine(spawn))") }
     }
 
     @Test func twoWorkersNeverShareAUid() async throws {

@@ -193,15 +193,28 @@ import Testing
     }
 
     /// Where the kernel refuses an unprivileged user namespace (here: bubblewrap's --disable-userns), a
-    /// non-root supervisor finds out before it spawns (NamespaceProbe) and degrades as the policy
-    /// allows, instead of handing the worker a plan it would die on.
+    /// non-root supervisor finds out before it spawns (NamespaceProbe). The default policy fails
+    /// closed: no worker without user and mount namespaces, and the error names the missing layers
+    /// and the opt-in. A policy that opts in (`namespaces.allowDegraded`) degrades, and says so.
     @Test(.enabled(if: ExamplesSupport.canDropToNobody && FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap"),
                    "needs root, setpriv, bubblewrap and the cordon binary"))
-    func cliDegradesWhereUserNamespacesAreRefused() async throws {
+    func cliRefusesOrDegradesWhereUserNamespacesAreRefused() async throws {
         let binary = try #require(ExamplesSupport.cordonBinary)
-        let run = try await ExamplesSupport.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
-                                                               "/usr/bin/bwrap", "--dev-bind", "/", "/", "--unshare-user", "--disable-userns", "--",
-                                                               binary, "run", "Examples/wat/hello.wat", "--export", "hello", "--json"])
+        let jail = ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+                    "/usr/bin/bwrap", "--dev-bind", "/", "/", "--unshare-user", "--disable-userns", "--", binary]
+        let refused = try await ExamplesSupport.run("/usr/bin/setpriv", jail + ["run", "Examples/wat/hello.wat", "--export", "hello", "--json"])
+        #expect(refused.status != 0, "\(refused.stdout)")
+        #expect(refused.stderr.contains("namespace.user and namespace.mount") && refused.stderr.contains("allowDegraded"), "\(refused.stderr)")
+
+        var policy = SandboxPolicy.builtinDefault
+        policy.namespaces.allowDegraded = true
+        let directory = try ExamplesSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(policy.canonicalJSON).write(to: URL(fileURLWithPath: directory + "/degradable.json"))
+        _ = chmod(directory, 0o755)
+        _ = chmod(directory + "/degradable.json", 0o644)
+        let run = try await ExamplesSupport.run("/usr/bin/setpriv", jail + ["run", "Examples/wat/hello.wat", "--export", "hello", "--json",
+                                                                          "--policy", directory + "/degradable.json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("\"capabilities.none-held\""), "\(run.stdout)")
         #expect(run.stdout.contains("\"seccomp.notify\""))

@@ -109,6 +109,13 @@ typedef struct cordon_spawn_result {
 /// PR_SET_PDEATHSIG fires when the *thread* that spawned dies: call this from a long-lived thread.
 cordon_spawn_result cordon_spawn(const cordon_spawn_request *req);
 
+/// `cordon_spawn`, but the child execs the open file `exec_fd` (execveat(fd, "", argv, envp,
+/// AT_EMPTY_PATH); `req->path` is then only for messages): the binary checked once by the caller is
+/// the one every worker runs, whatever later happens at its path. The fd may be close-on-exec in
+/// the caller; the child holds a close-on-exec copy past the fd range until the exec (step
+/// "execveat"). `exec_fd` < 0 behaves as `cordon_spawn`.
+cordon_spawn_result cordon_spawn_fd(const cordon_spawn_request *req, int exec_fd);
+
 // MARK: - Seccomp user notification (the supervisor reads the kernel's account of a denied syscall)
 
 typedef struct cordon_seccomp_event {
