@@ -2,7 +2,8 @@
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
 # bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
-packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap)
+# wasi-libc, libclang-rt-dev-wasm32: `cordon build --wasi` (wasi-libc and the wasm32 compiler runtime).
+packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -137,7 +137,7 @@ extension SupervisorCore {
         watch(process, slot: slot, record: record, adopting: pooled.tokens)
         emit(record, process.pid, .workerSpawned(layers: process.achievedLayers, uid: process.uid))
         armLoadTimer(record, slot, process)
-        send(.bootstrap(record.bootstrap(idleRelease: configuration.workerIdleRelease)), record, slot, process)
+        sendModule(record, slot, process)
     }
 
     func drainPool(reason: String) {

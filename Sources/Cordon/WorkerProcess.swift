@@ -57,6 +57,8 @@ final class WorkerProcess {
     var stderrFD: CInt = -1
     /// Whether the reactor forwards `stderrFD` (it then closes it at end of file).
     var stderrForwarded = false
+    /// Frames for the worker that the ring could not take yet (the module, mostly).
+    var outbox = Outbox()
 
     private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uid: UInt32) {
         self.pid = pid

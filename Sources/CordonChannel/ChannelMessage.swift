@@ -103,9 +103,13 @@ public struct WorkerHello: Sendable, Hashable {
     }
 }
 
-/// Module bytes and plugin configuration, sent once the worker is confined.
+/// Plugin configuration and the module's length, sent once the worker is confined. The module itself
+/// follows in `moduleChunk` frames (exactly `moduleLength` bytes), so its size is bounded by the
+/// policy's `wasm.maxModuleBytes`, not by the ring.
 public struct Bootstrap: Sendable, Hashable {
-    public var module: [UInt8]
+    /// Bytes of module that follow in `moduleChunk` frames. Chosen and capped by the supervisor, so the
+    /// worker may allocate exactly this much up front.
+    public var moduleLength: UInt64
     public var limits: WasmLimits
     /// Names of application-defined host functions the guest may import from `env`.
     public var customFunctions: [String]
@@ -113,8 +117,8 @@ public struct Bootstrap: Sendable, Hashable {
     /// code and read-only data (`ImagePages`); 0 keeps them.
     public var idleReleaseMilliseconds: UInt32
 
-    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0) {
-        self.module = module
+    public init(moduleLength: UInt64, limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0) {
+        self.moduleLength = moduleLength
         self.limits = limits
         self.customFunctions = customFunctions
         self.idleReleaseMilliseconds = idleReleaseMilliseconds
@@ -261,6 +265,8 @@ public enum ChannelMessage: Sendable, Hashable {
     // supervisor → worker
     case listenerTaken
     case bootstrap(Bootstrap)
+    /// The next piece of the module announced by `bootstrap.moduleLength`.
+    case moduleChunk([UInt8])
     case call(CallRequest)
     case hostReply(HostCallReply)
     case shutdown

@@ -151,12 +151,13 @@ enum RandomMessages {
                                        arch: UInt32(truncatingIfNeeded: rng.next())))
         case .listenerTaken: .listenerTaken
         case .bootstrap:
-            .bootstrap(Bootstrap(module: blob(&rng, max: 100), limits: WasmLimits(
+            .bootstrap(Bootstrap(moduleLength: rng.next(), limits: WasmLimits(
                 maxMemoryPages: UInt32(truncatingIfNeeded: rng.next()), maxTableElements: UInt32(truncatingIfNeeded: rng.next()),
                 fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
                 maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
                 customFunctions: (0..<rng.below(4)).map { _ in string(&rng) },
                 idleReleaseMilliseconds: UInt32(truncatingIfNeeded: rng.next())))
+        case .moduleChunk: .moduleChunk(blob(&rng))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),
                               arguments: (0..<rng.below(5)).map { _ in value(&rng) },
