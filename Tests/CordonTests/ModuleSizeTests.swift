@@ -14,7 +14,11 @@ import Testing
         let module = GeneratedModule.make(bytes: size)
         #expect(module.count >= size)
         let policy = Fixtures.policy()
-        let supervisor = try Fixtures.supervisor()
+        // WasmKit's eager translation of tens of thousands of functions takes seconds in a debug build
+        // on a loaded machine: the load timeout is not what this test is about.
+        var configuration = SupervisorConfiguration()
+        configuration.loadTimeout = .seconds(600)
+        let supervisor = try Supervisor(configuration: configuration)
         // Cold: a fresh worker receives the bootstrap and the chunks right after its hello.
         let cold = try await supervisor.load(manifest: PluginManifest(name: "cold"), module: module, policy: policy)
         #expect(try await cold.call("answer") == [.i32(42)])
@@ -108,8 +112,10 @@ import Testing
         #expect(outcome.status == 65, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("invalid module (size)"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains("wasm.maxModuleBytes"), "\(outcome.stderr)")
-        // The same module under the default policy runs.
-        let fine = try await ExamplesSupport.cordon(["run", modulePath, "--export", "answer"])
+        // Under the limit the same policy runs (a small module: the CLI's load timeout is 10 s).
+        let smallPath = directory + "/small.wasm"
+        try Data(GeneratedModule.make(bytes: 20_000)).write(to: URL(fileURLWithPath: smallPath))
+        let fine = try await ExamplesSupport.cordon(["run", smallPath, "--export", "answer", "--policy", policyPath])
         #expect(fine.status == 0, "\(fine.stderr)")
         #expect(fine.stdout == "42\n")
     }
