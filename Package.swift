@@ -96,6 +96,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "CordonTests",
                     dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit"),
+                                   .product(name: "WasmParser", package: "WasmKit"),
                                    .product(name: "MetricsTestKit", package: "swift-metrics")],
                     swiftSettings: strict),
     ]

@@ -2,7 +2,7 @@
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
 # bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
-# wasi-libc, libclang-rt-dev-wasm32: the WASI differential test compiles its C programs with them.
+# wasi-libc, libclang-rt-dev-wasm32: `cordon build --wasi`, and the WASI differential test's C programs.
 packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32)
 missing=()
 for p in "${packages[@]}"; do

@@ -134,7 +134,7 @@ final class PluginRecord {
             let (seconds, attoseconds) = idleRelease.components
             milliseconds = UInt32(clamping: max(1, seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000))
         }
-        return Bootstrap(module: module, limits: wasmLimits, customFunctions: host.customFunctionNames,
+        return Bootstrap(moduleLength: UInt64(module.count), limits: wasmLimits, customFunctions: host.customFunctionNames,
                          idleReleaseMilliseconds: milliseconds)
     }
 

@@ -143,9 +143,13 @@ public final class Supervisor: Sendable {
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
                      limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
                      wasi: WASIConfiguration = WASIConfiguration()) async throws(CordonError) -> PluginHandle {
+        // Refused here, before the reactor, a worker or a hash is involved: the limit is the caller's.
+        if let refusal = SupervisorCore.moduleSizeRefusal(module.count, policy: policy) { throw refusal }
         let granted = grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities
         try wasi.validate(granted: granted)
-        let request = LoadRequest(manifest: manifest, module: module, policy: policy, host: host,
+        // Hashed on the caller's thread, once per load: 20 MB take tens of milliseconds the reactor
+        // (every worker's event loop) must not spend.
+        let request = LoadRequest(manifest: manifest, module: module, moduleSHA256: ModuleCache.digest(module), policy: policy, host: host,
                                   granted: granted,
                                   limits: limits ?? ResourceLimits(policy: policy), restart: restart, wasi: wasi)
         let core = self.core
@@ -292,8 +296,10 @@ public struct PluginHandle: Sendable, Hashable {
     public func reload(module: [UInt8]? = nil) async throws(CordonError) {
         let core = supervisor.core
         let id = self.id
+        // As in `load`: the digest is computed here, not on the reactor.
+        let replacement = module.map { (bytes: $0, sha256: ModuleCache.digest($0)) }
         try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CordonError>, Never>) in
-            supervisor.reactor.execute { core.reload(plugin: id, module: module) { continuation.resume(returning: $0) } }
+            supervisor.reactor.execute { core.reload(plugin: id, module: replacement) { continuation.resume(returning: $0) } }
         }.get()
     }
 }
@@ -305,6 +311,8 @@ enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(Com
 struct LoadRequest: @unchecked Sendable {
     var manifest: PluginManifest
     var module: [UInt8]
+    /// `ModuleCache.digest(module)`, computed before the hop to the reactor.
+    var moduleSHA256: String
     var policy: SandboxPolicy
     var host: any HostFunctions
     var granted: Set<PluginCapability>

@@ -221,13 +221,17 @@ extension SupervisorCore {
         if record.state != .failed { setState(record, .stopped) }
     }
 
-    func reload(plugin id: String, module: [UInt8]?, completion: @escaping (Result<Void, CordonError>) -> Void) {
+    /// Restarts every worker of the plugin, with `module` (and its digest, computed off the reactor) when given.
+    func reload(plugin id: String, module: (bytes: [UInt8], sha256: String)?, completion: @escaping (Result<Void, CordonError>) -> Void) {
         guard let record = plugins[id], !record.unloading else {
             return completion(.failure(.unavailable(plugin: id, state: .stopped)))
         }
         if let module {
-            record.module = module
-            record.moduleSHA256 = ModuleCache.digest(module)
+            if let refusal = Self.moduleSizeRefusal(module.bytes.count, policy: record.policy) {
+                return completion(.failure(refusal))
+            }
+            record.module = module.bytes
+            record.moduleSHA256 = module.sha256
             if let known = cache.lookup(record.moduleSHA256), case .rejected(let stage, let message) = known.outcome {
                 return completion(.failure(.invalidModule(stage: stage, message: message)))
             }

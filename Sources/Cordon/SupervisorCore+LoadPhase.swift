@@ -22,7 +22,7 @@ extension SupervisorCore {
         }
         var bootstrap = record.bootstrap(idleRelease: configuration.workerIdleRelease)
         bootstrap.wasi = wasiBootstrap(record)
-        send(.bootstrap(bootstrap), record, slot, process)
+        sendModule(bootstrap, record, slot, process)
     }
 
     func cancelLoadTimers(_ slot: WorkerSlot) {

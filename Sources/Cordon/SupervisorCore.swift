@@ -87,7 +87,12 @@ final class SupervisorCore: @unchecked Sendable {
         if configuration.auditFailurePolicy == .refuseNewLoads, let reason = audit.failure {
             return completion(.failure(.audit("\(reason); new loads are refused until the audit log writes again")))
         }
-        let digest = ModuleCache.digest(request.module)
+        // Before hashing, spawning or recording anything: the limit is the supervisor's own, so a module
+        // over it is the caller's error, never the worker's.
+        if let refusal = Self.moduleSizeRefusal(request.module.count, policy: request.policy) {
+            return completion(.failure(refusal))
+        }
+        let digest = request.moduleSHA256
         if let known = cache.lookup(digest), case .rejected(let stage, let message) = known.outcome {
             return completion(.failure(.invalidModule(stage: stage, message: message)))
         }
@@ -117,6 +122,13 @@ final class SupervisorCore: @unchecked Sendable {
             record.workers.append(slot)
             startWorker(record, slot)
         }
+    }
+
+    /// The error for a module larger than the policy's `wasm.maxModuleBytes`, or nil when it fits.
+    static func moduleSizeRefusal(_ size: Int, policy: SandboxPolicy) -> CordonError? {
+        let limit = policy.wasm.maxModuleBytes
+        guard UInt64(size) > limit else { return nil }
+        return .invalidModule(stage: "size", message: "the module is \(size) bytes; policy '\(policy.name)' allows at most \(limit) (wasm.maxModuleBytes)")
     }
 
     /// `SandboxPolicy.sha256` (for audit records, the pool and the filter cache), memoized: serializing and hashing a whole policy costs more than a warm load
@@ -446,7 +458,14 @@ final class SupervisorCore: @unchecked Sendable {
                 }
             }
             guard let message else {
-                if process.channel.prepareToSleep() { return }
+                // The worker consumed since we last looked (that is what rang the doorbell, when
+                // nothing arrived): hand the ring what is queued for it.
+                guard flushOutbox(record, slot, process) else { return }
+                if process.channel.prepareToSleep() {
+                    // hostWaiting is set now, so a worker that frees room from here on rings; room
+                    // it freed before that is seen by this last look.
+                    guard !process.outbox.isEmpty, flushOutbox(record, slot, process, progress: true) else { return }
+                }
                 continue
             }
             handle(message, record, slot, process)
@@ -479,6 +498,8 @@ final class SupervisorCore: @unchecked Sendable {
             sendBootstrap(record, slot, process)
         case .loaded(let report):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loaded'") }
+            // It cannot have loaded what it has not been sent.
+            guard process.outbox.isEmpty else { return protocolViolation(record, slot, process, "'loaded' before the module was sent") }
             cancelLoadTimers(slot)
             let missing = record.manifest.exports.filter { name in !report.exports.contains { $0.name == name } }
             if !missing.isEmpty {
@@ -500,6 +521,7 @@ final class SupervisorCore: @unchecked Sendable {
             dispatch(record)
         case .loadFailed(let failure):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loadFailed'") }
+            guard process.outbox.isEmpty else { return protocolViolation(record, slot, process, "'loadFailed' before the module was sent") }
             cancelLoadTimers(slot)
             let error = loadFailure(record, process, failure)
             record.unloading = true   // the same module under the same host and policy fails every time: no restart
@@ -542,7 +564,7 @@ final class SupervisorCore: @unchecked Sendable {
         case .heartbeat:
             // The supervisor sends no heartbeats, so no answer to one is ever due.
             protocolViolation(record, slot, process, "unsolicited heartbeat")
-        case .listenerTaken, .bootstrap, .call, .hostReply, .shutdown:
+        case .listenerTaken, .bootstrap, .moduleChunk, .call, .hostReply, .shutdown:
             protocolViolation(record, slot, process, "worker sent a supervisor-only message")
         }
     }
@@ -552,12 +574,43 @@ final class SupervisorCore: @unchecked Sendable {
         RequestedLayers.of(policy, runningAsRoot: geteuid() == 0)
     }
 
+    /// Sends `message` behind whatever the outbox holds; the reactor never waits for ring space. A
+    /// worker that stops reading keeps its messages queued until its load or call deadline kills it.
     func send(_ message: ChannelMessage, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        process.outbox.append(frame: FrameCodec.encode(message))
+        flushOutbox(record, slot, process)
+    }
+
+    /// Sends the bootstrap, then the module in `moduleChunk` frames as fast as the worker reads them.
+    func sendModule(_ bootstrap: Bootstrap, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        process.outbox.append(frame: FrameCodec.encode(.bootstrap(bootstrap)))
+        process.outbox.append(module: record.module, chunkBytes: Self.moduleChunkBytes(process.channel.configuration))
+        flushOutbox(record, slot, process)
+    }
+
+    /// Bytes of module per chunk: a quarter of the ring, so the worker can copy one chunk out while the
+    /// next ones are written, and never more than a message may carry (header and length prefix
+    /// included, with room to spare).
+    static func moduleChunkBytes(_ channel: ChannelConfiguration) -> Int {
+        max(1, min(channel.maxMessageSize, channel.ringCapacity / 4) - 64)
+    }
+
+    /// Hands queued frames to the ring. Returns false when the worker is being killed for a channel
+    /// error; with `progress`, also false when nothing could be sent.
+    @discardableResult
+    func flushOutbox(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, progress: Bool = false) -> Bool {
+        guard !process.outbox.isEmpty else { return !progress }
         do {
-            try process.channel.trySend(message)
+            let sent = try process.outbox.flush(into: process.channel)
+            return sent || !progress
         } catch {
-            // The worker is blocked waiting for this reply, so a full ring means it stopped reading.
-            protocolViolation(record, slot, process, "cannot send to worker: \(error)")
+            process.outbox.removeAll()
+            switch error {
+            case .closed, .peerDied: return false   // the pidfd will tell us how it ended
+            default:
+                protocolViolation(record, slot, process, "cannot send to worker: \(error)")
+                return false
+            }
         }
     }
 

@@ -61,6 +61,8 @@ final class WorkerProcess {
     var stderrForwarded = false
     /// The WASI file broker serving this worker's `wasi.*` calls; opened at bootstrap.
     var wasiBroker: WASIFileBroker?
+    /// Frames for the worker that the ring could not take yet (the module, mostly).
+    var outbox = Outbox()
 
     private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uidRange: UidRange, uid: UInt32) {
         self.pid = pid

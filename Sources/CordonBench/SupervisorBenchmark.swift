@@ -387,7 +387,7 @@ private func pin(_ pid: Int32, to cpu: Int?) {
     _ = cordon_pin_cpu(pid, Int32(cpu ?? -1))
 }
 
-private func kilobytes(_ text: String, _ key: String) -> Int {
+func kilobytes(_ text: String, _ key: String) -> Int {
     for line in text.split(separator: "\n") where line.hasPrefix(key) {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
     }

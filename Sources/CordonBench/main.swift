@@ -4,11 +4,13 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-usage: cordon-bench <channel|audit|supervisor|soak|all> [options]
+usage: cordon-bench <channel|audit|supervisor|modules|soak|all> [options]
   channel      SharedMemoryBuffer round trips vs a Unix socketpair (64 B, 4 KiB, 64 KiB)
   audit        audit records/s, group commit vs fsync per record
   supervisor   cold spawn vs bwrap, warm pool, compute vs in-process WasmKit, host calls, PSS per worker
                [--quick] [--workers N] [--only compute,hostcalls,cold,warm,idle,memory]
+  modules      cold load → ready by module size (1 KB … 20 MB) vs in-process WasmKit; memory of 20 MB workers
+               [--quick]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
   all          channel, audit and supervisor in one run
 """
@@ -21,6 +23,7 @@ func main() async -> Int32 {
         case "channel": try runChannelBenchmark(arguments: rest)
         case "audit": try runAuditBenchmark(arguments: rest)
         case "supervisor": try await runSupervisorBenchmark(arguments: rest)
+        case "modules": try await runModuleBenchmark(arguments: rest)
         case "soak": try await runSoakCommand(arguments: rest)
         case "hold": try await runHold(arguments: rest)
         case "all":

@@ -11,7 +11,7 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Compile a C, Embedded Swift or WAT plugin to WebAssembly (wasm32, no libc).",
         discussion: """
-        C: clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic. -I adds include directories; the source's own directory is searched first, then the cordon.h built into this binary, so `#include "cordon.h"` works anywhere.
+        C: clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic. With --wasi: clang --target=wasm32-wasi --sysroot=/usr -resource-dir <llvm clang dir> -O2, linking wasi-libc into a WASI command module (Debian packages wasi-libc and libclang-rt-dev-wasm32). -I adds include directories; the source's own directory is searched first, then the cordon.h built into this binary, so `#include "cordon.h"` works anywhere.
 
         Swift: swiftc -target wasm32-unknown-none-wasm -enable-experimental-feature Embedded -enable-experimental-feature Extern -wmo -Osize -parse-as-library -Xfrontend -disable-stack-protector -Xlinker --no-entry -Xlinker --wrap=free -Xclang-linker -nostdlib, plus the PDK (CordonPDK.swift: host-function wrappers and a bump allocator): --pdk, else CordonPDK.swift next to the source, else the PDK built into this binary.
 
@@ -34,6 +34,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The Embedded Swift PDK source (default: CordonPDK.swift next to the source, else the built-in PDK).")
     var pdk: String?
 
+    @Flag(help: "C only: link wasi-libc (a WASI command module importing wasi_snapshot_preview1).")
+    var wasi = false
+
     @Flag(help: "Print the compiler command.")
     var verbose = false
 
@@ -41,6 +44,45 @@ struct BuildCommand: AsyncParsableCommand {
         if !(source.hasSuffix(".c") || source.hasSuffix(".swift") || source.hasSuffix(".wat")) {
             throw ValidationError("the source must be a .c, .swift or .wat file, got '\(source)'")
         }
+        if wasi, !source.hasSuffix(".c") {
+            throw ValidationError("--wasi builds C sources only, got '\(source)'")
+        }
+    }
+
+    /// Where Debian's wasi-libc puts the wasm32-wasi sysroot's libraries (the sysroot itself is /usr).
+    static let wasiLibraries = "/usr/lib/wasm32-wasi"
+
+    /// The clang resource directory holding the wasm32 compiler runtime
+    /// (`lib/wasi/libclang_rt.builtins-wasm32.a`, from libclang-rt-dev-wasm32), or nil when none is installed.
+    static func wasiResourceDirectory() -> String? {
+        let llvm = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []
+        var found: [String] = []
+        for root in llvm where root.hasPrefix("llvm-") {
+            let clang = "/usr/lib/\(root)/lib/clang"
+            for version in (try? FileManager.default.contentsOfDirectory(atPath: clang)) ?? [] {
+                let directory = "\(clang)/\(version)"
+                if FileManager.default.fileExists(atPath: "\(directory)/lib/wasi/libclang_rt.builtins-wasm32.a") {
+                    found.append(directory)
+                }
+            }
+        }
+        // The newest runtime when several LLVM versions are installed.
+        return found.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.last
+    }
+
+    /// The clang command for a WASI build, or the packages that are missing for one.
+    private func wasiCommand(clang: String, directory: String) throws(CLIFailure) -> [String] {
+        var missing: [String] = []
+        if !FileManager.default.fileExists(atPath: Self.wasiLibraries + "/libc.a") { missing.append("wasi-libc") }
+        let resource = Self.wasiResourceDirectory()
+        if resource == nil { missing.append("libclang-rt-dev-wasm32") }
+        guard let resource, missing.isEmpty else {
+            throw CLIFailure(ExitStatus.noInput, "error: --wasi needs the Debian package\(missing.count > 1 ? "s" : "") \(missing.joined(separator: " and ")) "
+                + "(\(Self.wasiLibraries)/libc.a and lib/wasi/libclang_rt.builtins-wasm32.a under /usr/lib/llvm-*/lib/clang/*); "
+                + "install with: apt-get install \(missing.joined(separator: " ")) (or make deps)")
+        }
+        return [clang, "--target=wasm32-wasi", "--sysroot=/usr", "-resource-dir", resource, "-O2",
+                "-I", directory.isEmpty ? "." : directory] + includes.flatMap { ["-I", $0] } + [source, "-o", output]
     }
 
     func run() async throws {
@@ -53,7 +95,9 @@ struct BuildCommand: AsyncParsableCommand {
             let kit = try PluginKit.materialize()
             defer { kit.remove() }
             var command: [String]
-            if source.hasSuffix(".c") {
+            if wasi {
+                command = try wasiCommand(clang: try Self.locate("clang", environment: "CORDON_CLANG"), directory: directory)
+            } else if source.hasSuffix(".c") {
                 let clang = try Self.locate("clang", environment: "CORDON_CLANG")
                 // The source's directory and -I come first, so a project's own cordon.h wins over the built-in one.
                 command = [clang, "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-dynamic",

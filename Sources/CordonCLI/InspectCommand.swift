@@ -14,8 +14,19 @@ struct InspectCommand: AsyncParsableCommand {
     @Argument(help: "The plugin: a .wasm or .wat file.")
     var plugin: String
 
+    @Flag(help: "Print one JSON object (fields documented in docs/cli.md) instead of text.")
+    var json = false
+
     func run() async throws {
         try await runReportingFailures { try execute() }
+    }
+
+    /// One import as `inspect` reports it.
+    struct ImportLine {
+        var module: String, name: String, kind: String, type: String?
+        /// The capability it needs (nil: none).
+        var capability: String?
+        var note: String
     }
 
     private func execute() throws {
@@ -24,27 +35,37 @@ struct InspectCommand: AsyncParsableCommand {
         do { module = try ModuleSummary(bytes: bytes) } catch {
             throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(plugin): \(error)")
         }
-        print("plugin: \(plugin) (\(bytes.count) bytes)")
-        print("imports:")
-        if module.imports.isEmpty { print("  (none)") }
         var capabilities: Set<String> = []
+        var wasiCapabilities: Set<String> = []
         var problems: [String] = []
+        var lines: [ImportLine] = []
+        var wasi: [(name: String, requirement: WasiFunctionTable.Requirement)] = []
         for entry in module.imports {
             let name = "\(entry.module).\(entry.name)"
             guard let type = entry.type else {
-                print("  \(name): \(entry.kind)")
+                lines.append(ImportLine(module: entry.module, name: entry.name, kind: entry.kind, type: nil, capability: nil,
+                                        note: "\(entry.kind) import"))
                 problems.append("\(name) is a \(entry.kind) import; Cordon provides only functions")
                 continue
             }
             var note: String
-            if entry.module != "env" {
-                note = "NOT PROVIDED (Cordon provides only module env)"
+            var capability: String?
+            if entry.module == WasiFunctionTable.module {
+                let requirement = WasiFunctionTable.requirement(of: entry.name)
+                wasi.append((entry.name, requirement))
+                capability = requirement.capability
+                if let capability { wasiCapabilities.insert(capability) }
+                note = "WASI: \(requirement.note)"
+            } else if entry.module != "env" {
+                note = "NOT PROVIDED (Cordon provides only modules env and \(WasiFunctionTable.module))"
                 problems.append("\(name): unknown import module")
             } else if let known = HostFunctionTable.entries[entry.name] {
                 note = known.capability.map { "needs \($0)" } ?? "always allowed"
+                capability = known.capability
                 if let capability = known.capability { capabilities.insert(capability) }
             } else {
                 note = "custom host function: needs custom:\(entry.name), and the application must register it"
+                capability = "custom:\(entry.name)"
                 capabilities.insert("custom:\(entry.name)")
             }
             if entry.module == "env",
@@ -53,7 +74,32 @@ struct InspectCommand: AsyncParsableCommand {
                 note += "; WRONG SIGNATURE, expected \(expected)"
                 problems.append("\(name) is declared \(Self.format(type)); Cordon expects \(expected)")
             }
-            print("  \(name) \(Self.format(type))  [\(note)]")
+            lines.append(ImportLine(module: entry.module, name: entry.name, kind: "function", type: Self.format(type),
+                                    capability: capability, note: note))
+        }
+        let bytesConvention = module.exports.contains { $0.name == "cordon_alloc" && $0.type != nil }
+        let exportsMemory = module.exports.contains { $0.name == "memory" && $0.kind == "memory" }
+        if json {
+            printJSON(size: bytes.count, module: module, imports: lines, wasi: wasi, capabilities: capabilities,
+                      wasiCapabilities: wasiCapabilities, bytesConvention: bytesConvention, exportsMemory: exportsMemory,
+                      problems: problems)
+            return
+        }
+        print("plugin: \(plugin) (\(bytes.count) bytes)")
+        print("imports:")
+        if lines.isEmpty { print("  (none)") }
+        for line in lines {
+            if let type = line.type {
+                print("  \(line.module).\(line.name) \(type)  [\(line.note)]")
+            } else {
+                print("  \(line.module).\(line.name): \(line.kind)")
+            }
+        }
+        if !wasi.isEmpty {
+            print("wasi (\(WasiFunctionTable.module)):")
+            for function in wasi.sorted(by: { $0.name < $1.name }) {
+                print("  \(function.name): \(function.requirement.note)")
+            }
         }
         print("exports:")
         if module.exports.isEmpty { print("  (none)") }
@@ -70,13 +116,54 @@ struct InspectCommand: AsyncParsableCommand {
             let max = memory.limits.max.map { "\($0) pages" } ?? "unbounded"
             print("  \(memory.exported ? "exported" : "internal")\(memory.imported ? " imported" : ""): min \(memory.limits.min) pages (\(memory.limits.min * 64) KiB), max \(max)")
         }
-        if !module.exports.contains(where: { $0.name == "memory" && $0.kind == "memory" }) {
+        if !exportsMemory {
             print("  note: no exported 'memory': host functions that pass (ptr, len) will return -3 (invalid argument)")
         }
-        let bytesConvention = module.exports.contains { $0.name == "cordon_alloc" && $0.type != nil }
         print("bytes convention: \(bytesConvention ? "yes (exports cordon_alloc)" : "no (no cordon_alloc export)")")
         print("capabilities needed: \(capabilities.isEmpty ? "(none)" : capabilities.sorted().joined(separator: ", "))")
+        if !wasi.isEmpty {
+            print("wasi capabilities needed: \(wasiCapabilities.isEmpty ? "(none)" : wasiCapabilities.sorted().joined(separator: ", "))")
+        }
         for problem in problems { print("warning: \(problem); loading will fail at link") }
+    }
+
+    /// The `--json` form: one object, keys in this fixed order (docs/cli.md documents each).
+    private func printJSON(size: Int, module: ModuleSummary, imports: [ImportLine],
+                           wasi: [(name: String, requirement: WasiFunctionTable.Requirement)],
+                           capabilities: Set<String>, wasiCapabilities: Set<String>, bytesConvention: Bool,
+                           exportsMemory: Bool, problems: [String]) {
+        let q = PluginInput.jsonString
+        func optional(_ text: String?) -> String { text.map(q) ?? "null" }
+        func list(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+        let importItems = imports.map { line in
+            "{\"module\":\(q(line.module)),\"name\":\(q(line.name)),\"kind\":\(q(line.kind)),\"type\":\(optional(line.type)),"
+                + "\"capability\":\(optional(line.capability))}"
+        }
+        let wasiItems = wasi.sorted { $0.name < $1.name }.map { function in
+            "{\"name\":\(q(function.name)),\"requirement\":\(q(function.requirement.jsonName)),"
+                + "\"capability\":\(optional(function.requirement.capability))}"
+        }
+        let exportItems = module.exports.map { export in
+            "{\"name\":\(q(export.name)),\"kind\":\(q(export.kind)),\"type\":\(optional(export.type.map(Self.format)))}"
+        }
+        let memoryItems = module.memories.map { memory in
+            "{\"min_pages\":\(memory.limits.min),\"max_pages\":\(memory.limits.max.map { "\($0)" } ?? "null"),"
+                + "\"imported\":\(memory.imported),\"exported\":\(memory.exported)}"
+        }
+        let fields = [
+            "\"plugin\":\(q(plugin))",
+            "\"bytes\":\(size)",
+            "\"imports\":\(list(importItems))",
+            "\"wasi\":\(list(wasiItems))",
+            "\"exports\":\(list(exportItems))",
+            "\"memories\":\(list(memoryItems))",
+            "\"exports_memory\":\(exportsMemory)",
+            "\"bytes_convention\":\(bytesConvention)",
+            "\"capabilities\":\(list(capabilities.sorted().map(q)))",
+            "\"wasi_capabilities\":\(list(wasiCapabilities.sorted().map(q)))",
+            "\"warnings\":\(list(problems.map { q($0 + "; loading will fail at link") }))",
+        ]
+        print("{" + fields.joined(separator: ",") + "}")
     }
 
     static func format(_ type: FunctionType) -> String {

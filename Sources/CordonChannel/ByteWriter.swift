@@ -43,6 +43,12 @@ struct ByteWriter {
         bytes.append(contentsOf: v)
     }
 
+    /// Appends a u32 length prefix then the bytes of a slice.
+    mutating func blob(_ v: ArraySlice<UInt8>) {
+        u32(UInt32(truncatingIfNeeded: v.count))
+        bytes.append(contentsOf: v)
+    }
+
     /// Appends a u32 byte-length prefix then the string's UTF-8 bytes.
     mutating func string(_ s: String) {
         var s = s

@@ -103,9 +103,13 @@ public struct WorkerHello: Sendable, Hashable {
     }
 }
 
-/// Module bytes and plugin configuration, sent once the worker is confined.
+/// Plugin configuration and the module's length, sent once the worker is confined. The module itself
+/// follows in `moduleChunk` frames (exactly `moduleLength` bytes), so its size is bounded by the
+/// policy's `wasm.maxModuleBytes`, not by the ring.
 public struct Bootstrap: Sendable, Hashable {
-    public var module: [UInt8]
+    /// Bytes of module that follow in `moduleChunk` frames. Chosen and capped by the supervisor, so the
+    /// worker may allocate exactly this much up front.
+    public var moduleLength: UInt64
     public var limits: WasmLimits
     /// Names of application-defined host functions the guest may import from `env`.
     public var customFunctions: [String]
@@ -116,9 +120,9 @@ public struct Bootstrap: Sendable, Hashable {
     /// The WASI preview-1 world of the guest (docs/wasi.md); the default is an empty one.
     public var wasi: WASIBootstrap
 
-    public init(module: [UInt8], limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0,
+    public init(moduleLength: UInt64, limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0,
                 wasi: WASIBootstrap = WASIBootstrap()) {
-        self.module = module
+        self.moduleLength = moduleLength
         self.limits = limits
         self.customFunctions = customFunctions
         self.idleReleaseMilliseconds = idleReleaseMilliseconds
@@ -325,6 +329,8 @@ public enum ChannelMessage: Sendable, Hashable {
     // supervisor → worker
     case listenerTaken
     case bootstrap(Bootstrap)
+    /// The next piece of the module announced by `bootstrap.moduleLength`.
+    case moduleChunk([UInt8])
     case call(CallRequest)
     case hostReply(HostCallReply)
     case shutdown

@@ -7,7 +7,8 @@
 public enum FrameKind: UInt8, Sendable, Hashable, CaseIterable {
     case hello = 0x01, loaded = 0x02, loadFailed = 0x03, callOutcome = 0x04, hostCall = 0x05, log = 0x06,
          violation = 0x07, output = 0x08
-    case listenerTaken = 0x10, bootstrap = 0x11, call = 0x12, hostReply = 0x13, shutdown = 0x14
+    case listenerTaken = 0x10, bootstrap = 0x11, call = 0x12, hostReply = 0x13, shutdown = 0x14,
+         moduleChunk = 0x15
     case heartbeat = 0x20
 
     /// Whether frames of this kind carry a call id in the header (all others must send 0).
@@ -74,6 +75,21 @@ public enum FrameCodec {
         return w.bytes
     }
 
+    /// Encodes `.moduleChunk` straight from a slice of the module: the same bytes as
+    /// `encode(.moduleChunk(Array(slice)))`, without the intermediate copy (a 20 MB module is streamed
+    /// on every spawn).
+    public static func encodeModuleChunk(_ data: ArraySlice<UInt8>) -> [UInt8] {
+        var w = ByteWriter(reservingCapacity: FrameLimits.headerSize + 4 + data.count)
+        w.u8(FrameLimits.magic)
+        w.u8(FrameLimits.version)
+        w.u8(FrameKind.moduleChunk.rawValue)
+        w.u8(0)
+        w.u32(0)
+        w.u32(UInt32(truncatingIfNeeded: 4 + data.count))
+        w.blob(data)
+        return w.bytes
+    }
+
     /// Decodes one frame from untrusted bytes; any inconsistency throws `.corrupt`.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(ChannelError) -> ChannelMessage {
         var r = ByteReader(bytes)
@@ -128,6 +144,7 @@ public enum FrameCodec {
         case .output(let o): (.output, o.id)
         case .listenerTaken: (.listenerTaken, 0)
         case .bootstrap: (.bootstrap, 0)
+        case .moduleChunk: (.moduleChunk, 0)
         case .call(let c): (.call, c.id)
         case .hostReply(let h): (.hostReply, h.id)
         case .shutdown: (.shutdown, 0)
@@ -138,9 +155,10 @@ public enum FrameCodec {
     /// A cheap upper-ish estimate of the payload size so large blobs are copied once, not regrown.
     private static func estimatedPayloadSize(_ message: ChannelMessage) -> Int {
         switch message {
-        case .bootstrap(let b): 128 + b.module.count + b.customFunctions.count * 32
+        case .bootstrap(let b): 128 + b.customFunctions.count * 32
             + (b.wasi.arguments + b.wasi.environment + b.wasi.preopens).reduce(0) { $0 + 4 + $1.utf8.count }
         case .output(let o): 8 + o.data.count
+        case .moduleChunk(let data): 4 + data.count
         case .hostCall(let h): 64 + h.function.utf8.count + h.integers.count * 8
             + h.blobs.reduce(0) { $0 + 4 + $1.count }
         case .hostReply(let h): 16 + h.data.count
@@ -233,7 +251,7 @@ public enum FrameCodec {
             w.u32(b.limits.maxReentryDepth)
             w.u32(b.limits.maxHostCallBytes)
             w.u32(b.limits.maxCallDepth)
-            w.blob(b.module)
+            w.u64(b.moduleLength)
             w.count(b.customFunctions.count)
             for f in b.customFunctions { w.string(f) }
             w.u32(b.idleReleaseMilliseconds)
@@ -246,6 +264,8 @@ public enum FrameCodec {
             w.u64(b.wasi.clockResolutionNanoseconds)
             w.blob(b.wasi.randomSeed)
             w.u32(b.wasi.maxOutputBytes)
+        case .moduleChunk(let data):
+            w.blob(data)
         case .call(let c):
             w.u64(c.fuel)
             w.string(c.export)
@@ -403,11 +423,13 @@ public enum FrameCodec {
             let limits = WasmLimits(maxMemoryPages: try r.u32(), maxTableElements: try r.u32(),
                                     fuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
                                     maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
-            let module = try r.blob()
+            let moduleLength = try r.u64()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
             let idle = try r.u32()
-            return .bootstrap(Bootstrap(module: module, limits: limits, customFunctions: custom,
+            return .bootstrap(Bootstrap(moduleLength: moduleLength, limits: limits, customFunctions: custom,
                                         idleReleaseMilliseconds: idle, wasi: try decodeWASIBootstrap(&r)))
+        case .moduleChunk:
+            return .moduleChunk(try r.blob())
         case .call:
             let fuel = try r.u64()
             let export = try r.string(cap: FrameLimits.maxNameBytes)

@@ -14,6 +14,8 @@
 //                  (PROT_EXEC). Used by `cordon-bench soak --security-table`.
 //
 // Load-time modes (the worker never reports `loaded`):
+//   transfer-garbage  random bytes as a frame after the first module chunk, while the supervisor is
+//                  still streaming the rest (give it a module of several chunks: the text, then padding)
 //   load-garbage   random bytes as a frame              load-silent   never answer (load timeout)
 //   load-exit      exit(3) instead of answering          load-violate  socket(2)
 // Call-time modes (the worker reports `loaded` with export `run: () -> i32`, then misbehaves on a call):
@@ -129,20 +131,15 @@ func run() -> Never {
         guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
         if report.listenerFD >= 0 { close(report.listenerFD) }
         do { try Confinement.finishAfterHandOver(plan) } catch { exit(71) }
-        var module: [UInt8]?
-        while module == nil {
+        var moduleLength: UInt64?
+        while moduleLength == nil {
             switch try channel.receive(timeout: nil) {
-            case .bootstrap(let b): module = b.module
+            case .bootstrap(let b): moduleLength = b.moduleLength
             case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
             case .shutdown: exit(0)
             default: exit(76)
             }
         }
-        if let call = violateSyscall { attemptSyscall(call) }
-        if violateFlag { attemptForbiddenSyscall() }
-        let text = String(decoding: module!, as: UTF8.self)
-        let mode = text.hasPrefix("cordon-corrupt:") ? String(text.dropFirst("cordon-corrupt:".count)) : "garbage"
-
         func garbageFrame() throws(ChannelError) {
             let n = Int(rng.next() % 256) + 1
             try channel.sendRaw(rng.bytes(n), timeout: .seconds(1))
@@ -157,6 +154,21 @@ func run() -> Never {
                 }
             }
         }
+        // The mode is in the first chunk; `transfer-garbage` answers it with garbage while the rest of
+        // the module is still on its way (the supervisor is mid-transfer, queueing chunks).
+        var module: [UInt8] = []
+        while UInt64(module.count) < moduleLength! {
+            guard case .moduleChunk(let data) = try channel.receive(timeout: nil) else { exit(76) }
+            module += data
+            if String(decoding: module.prefix(64), as: UTF8.self).hasPrefix("cordon-corrupt:transfer-garbage") {
+                try garbageFrame()
+                silent()
+            }
+        }
+        if let call = violateSyscall { attemptSyscall(call) }
+        if violateFlag { attemptForbiddenSyscall() }
+        let text = String(decoding: module, as: UTF8.self)
+        let mode = text.hasPrefix("cordon-corrupt:") ? String(text.dropFirst("cordon-corrupt:".count)) : "garbage"
 
         switch mode {
         case "load-garbage": try garbageFrame(); silent()
@@ -232,7 +244,7 @@ func run() -> Never {
                 try channel.send(.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1,
                                                           memoryPages: UInt32.max)), timeout: nil)
             case "wrong-kind":
-                try channel.send(.bootstrap(Bootstrap(module: [1, 2, 3], limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
+                try channel.send(.bootstrap(Bootstrap(moduleLength: 3, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
                                     fuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1, maxCallDepth: 1), customFunctions: [])), timeout: nil)
             case "flood":
                 let line = ChannelMessage.log(WorkerLog(level: 2, message: String(repeating: "x", count: 4000)))

@@ -228,7 +228,8 @@ enum BuiltinPolicyText {
     "maxTableElements": 100000,
     "fuelPerCall": 1000000000,
     "maxCallDepth": 20000,
-    "maxReentryDepth": 4
+    "maxReentryDepth": 4,
+    "maxModuleBytes": 67108864
   },
   "limits": {
     "wallTimeMillisecondsPerCall": 5000,
@@ -447,7 +448,8 @@ enum BuiltinPolicyText {
     "maxTableElements": 10000,
     "fuelPerCall": 100000000,
     "maxCallDepth": 2000,
-    "maxReentryDepth": 2
+    "maxReentryDepth": 2,
+    "maxModuleBytes": 16777216
   },
   "limits": {
     "wallTimeMillisecondsPerCall": 1000,

@@ -41,6 +41,7 @@ public extension SandboxPolicy {
             ("identity", .object(identity)),
             ("wasm", .object([
                 ("maxMemoryPages", .integer(UInt64(wasm.maxMemoryPages))),
+                ("maxModuleBytes", .integer(wasm.maxModuleBytes)),
                 ("maxTableElements", .integer(UInt64(wasm.maxTableElements))),
                 ("fuelPerCall", .integer(wasm.fuelPerCall)),
                 ("maxCallDepth", .integer(UInt64(wasm.maxCallDepth))),

@@ -20,6 +20,7 @@ enum PolicyRanges {
     static let fuelPerCall: ClosedRange<UInt64> = 0...(1 << 53)
     static let maxCallDepth: ClosedRange<UInt64> = 1...100_000
     static let maxReentryDepth: ClosedRange<UInt64> = 0...64
+    static let maxModuleBytes: ClosedRange<UInt64> = (1 << 10)...(1 << 30)
     static let wallTimeMilliseconds: ClosedRange<UInt64> = 1...3_600_000
     static let hostCallsPerSecond: ClosedRange<UInt64> = 1...1_000_000
     static let hostCallsPerCall: ClosedRange<UInt64> = 1...1_000_000
@@ -248,14 +249,18 @@ enum PolicyParser {
 
     static func wasm(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> WasmPolicy {
         let o = try ObjectReader(v, file: file, path: path, allowed: [
-            "maxMemoryPages", "maxTableElements", "fuelPerCall", "maxCallDepth", "maxReentryDepth",
+            "maxMemoryPages", "maxTableElements", "fuelPerCall", "maxCallDepth", "maxReentryDepth", "maxModuleBytes",
         ])
+        // Optional: policies written before the module limit existed keep the documented default.
+        let maxModuleBytes = o.has("maxModuleBytes")
+            ? try o.integer("maxModuleBytes", in: PolicyRanges.maxModuleBytes) : WasmPolicy.defaultMaxModuleBytes
         return WasmPolicy(
             maxMemoryPages: UInt32(try o.integer("maxMemoryPages", in: PolicyRanges.maxMemoryPages)),
             maxTableElements: UInt32(try o.integer("maxTableElements", in: PolicyRanges.maxTableElements)),
             fuelPerCall: try o.integer("fuelPerCall", in: PolicyRanges.fuelPerCall),
             maxCallDepth: UInt32(try o.integer("maxCallDepth", in: PolicyRanges.maxCallDepth)),
-            maxReentryDepth: UInt32(try o.integer("maxReentryDepth", in: PolicyRanges.maxReentryDepth)))
+            maxReentryDepth: UInt32(try o.integer("maxReentryDepth", in: PolicyRanges.maxReentryDepth)),
+            maxModuleBytes: maxModuleBytes)
     }
 
     static func limits(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> SupervisionLimits {

@@ -343,14 +343,22 @@ public struct WasmPolicy: Sendable, Hashable {
     public var fuelPerCall: UInt64
     public var maxCallDepth: UInt32
     public var maxReentryDepth: UInt32
+    /// Largest module a plugin under this policy may load, in bytes. Checked by the supervisor before
+    /// any worker is spawned; the worker allocates the module's length up front, so its address space
+    /// (`rlimits.addressSpaceBytes`) must hold this much beside the interpreter.
+    public var maxModuleBytes: UInt64
+
+    /// The `maxModuleBytes` of a policy that does not name one: 64 MiB.
+    public static let defaultMaxModuleBytes: UInt64 = 64 << 20
 
     public init(maxMemoryPages: UInt32, maxTableElements: UInt32, fuelPerCall: UInt64, maxCallDepth: UInt32,
-                maxReentryDepth: UInt32) {
+                maxReentryDepth: UInt32, maxModuleBytes: UInt64 = WasmPolicy.defaultMaxModuleBytes) {
         self.maxMemoryPages = maxMemoryPages
         self.maxTableElements = maxTableElements
         self.fuelPerCall = fuelPerCall
         self.maxCallDepth = maxCallDepth
         self.maxReentryDepth = maxReentryDepth
+        self.maxModuleBytes = maxModuleBytes
     }
 }
 

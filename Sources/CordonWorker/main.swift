@@ -44,6 +44,31 @@ func fail(_ channel: SharedMemoryBuffer?, _ code: Int32, _ message: String) -> N
     exit(code)
 }
 
+/// Receives the `moduleChunk` frames that follow the bootstrap until exactly `length` bytes arrived.
+/// The length comes from the supervisor, which capped it (`wasm.maxModuleBytes`), so it is allocated
+/// up front; a chunk past it, an empty chunk, or any other message is a protocol error (a shutdown
+/// still ends the worker cleanly).
+func receiveModule(_ channel: SharedMemoryBuffer, length announced: UInt64) throws(ChannelError) -> [UInt8] {
+    guard let length = Int(exactly: announced) else {
+        fail(channel, WorkerExitCode.protocolError, "module length \(announced) is not addressable")
+    }
+    var module: [UInt8] = []
+    module.reserveCapacity(length)
+    while module.count < length {
+        switch try channel.receive(timeout: nil) {
+        case .moduleChunk(let data):
+            guard !data.isEmpty, data.count <= length - module.count else {
+                fail(channel, WorkerExitCode.protocolError,
+                     "module chunk of \(data.count) bytes after \(module.count) of \(length)")
+            }
+            module.append(contentsOf: data)
+        case .shutdown: exit(WorkerExitCode.shutdown)
+        default: fail(channel, WorkerExitCode.protocolError, "expected moduleChunk (\(module.count) of \(length) bytes received)")
+        }
+    }
+    return module
+}
+
 func runWorker() -> Never {
     let channel: SharedMemoryBuffer
     do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch {
@@ -85,9 +110,13 @@ func runWorker() -> Never {
             default: fail(channel, WorkerExitCode.protocolError, "expected bootstrap")
             }
         }
+        var module = try receiveModule(channel, length: bootstrap!.moduleLength)
         let transport = ChannelTransport(channel: channel)
         let runtime: PluginRuntime
-        switch PluginRuntime.load(bootstrap!, transport: transport) {
+        let loaded = PluginRuntime.load(bootstrap!, module: module, transport: transport)
+        // WasmKit keeps what it parsed, not the bytes: the only copy of the module goes now.
+        module = []
+        switch loaded {
         case .success(let loaded): runtime = loaded
         case .failure(let failure):
             try channel.send(.loadFailed(failure), timeout: nil)

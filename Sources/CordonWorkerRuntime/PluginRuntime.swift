@@ -20,10 +20,11 @@ public final class PluginRuntime {
     /// What the module exports, reported to the supervisor once loaded.
     public let report: ModuleReport
 
-    /// Loads `bootstrap.module`; every failure is a typed `LoadFailure` naming its stage.
-    public static func load(_ bootstrap: Bootstrap, transport: HostCallTransport) -> Result<PluginRuntime, LoadFailure> {
+    /// Loads `module` (the bytes `bootstrap.moduleLength` announced); every failure is a typed
+    /// `LoadFailure` naming its stage.
+    public static func load(_ bootstrap: Bootstrap, module: [UInt8], transport: HostCallTransport) -> Result<PluginRuntime, LoadFailure> {
         do {
-            return .success(try PluginRuntime(bootstrap: bootstrap, transport: transport))
+            return .success(try PluginRuntime(bootstrap: bootstrap, bytes: module, transport: transport))
         } catch let failure as LoadFailure {
             return .failure(failure)
         } catch {
@@ -31,12 +32,12 @@ public final class PluginRuntime {
         }
     }
 
-    private init(bootstrap: Bootstrap, transport: HostCallTransport) throws {
+    private init(bootstrap: Bootstrap, bytes: [UInt8], transport: HostCallTransport) throws {
         limits = bootstrap.limits
         fuelMetered = bootstrap.limits.fuelPerCall > 0
         custom = Set(bootstrap.customFunctions)
         do {
-            module = try parseWasm(bytes: bootstrap.module)
+            module = try parseWasm(bytes: bytes)
         } catch {
             throw LoadFailure(stage: .parse, message: Self.clean(error))
         }
@@ -206,7 +207,7 @@ public final class PluginRuntime {
             func emit(_ output: OutputChunk) throws { throw HostTransportFailure(reason: "warm-up") }
         }
         let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64, maxCallDepth: 64)
-        if case .success(let runtime) = load(Bootstrap(module: bytes, limits: limits, customFunctions: []), transport: Idle()) {
+        if case .success(let runtime) = load(Bootstrap(moduleLength: UInt64(bytes.count), limits: limits, customFunctions: []), module: bytes, transport: Idle()) {
             _ = runtime.call(CallRequest(id: 0, export: "f", arguments: [.i32(1)], fuel: 0))
         }
     }

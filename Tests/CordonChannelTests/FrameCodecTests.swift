@@ -23,6 +23,25 @@ import Testing
         #expect(frame.count == 12 + 13)
     }
 
+    /// The bootstrap announces the module's length (u64 after the six limits); the bytes travel in
+    /// `moduleChunk` frames, which `encodeModuleChunk` builds from a slice without changing a byte.
+    @Test func bootstrapCarriesTheModuleLengthAndChunksCarryTheBytes() throws {
+        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 2, fuelPerCall: 3, maxReentryDepth: 4,
+                                maxHostCallBytes: 5, maxCallDepth: 6)
+        let bootstrap = FrameCodec.encode(.bootstrap(Bootstrap(moduleLength: 20_000_000, limits: limits, customFunctions: [])))
+        #expect(Array(bootstrap[12 + 28..<12 + 36]) == [0x00, 0x2D, 0x31, 0x01, 0, 0, 0, 0])
+        #expect(bootstrap.count == 12 + 28 + 8 + 4 + 4)
+        let module = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let direct = FrameCodec.encodeModuleChunk(module[100..<600])
+        #expect(direct == FrameCodec.encode(.moduleChunk(Array(module[100..<600]))))
+        #expect(Array(direct[0..<12]) == [0xC0, 1, 0x15, 0, 0, 0, 0, 0, 0xF8, 1, 0, 0])
+        #expect(try FrameCodec.decode(direct) == .moduleChunk(Array(module[100..<600])))
+        // A chunk claiming more bytes than the frame holds is truncated, never over-read.
+        var lying = direct
+        lying[12] = 0xFF
+        #expect(throws: ChannelError.self) { try FrameCodec.decode(lying) }
+    }
+
     @Test func everyTruncationIsRejected() {
         var rng = SplitMix64(seed: 7)
         for kind in FrameKind.allCases {

@@ -155,7 +155,7 @@ enum RandomMessages {
                                 data: blob(&rng, max: 200)))
         case .listenerTaken: .listenerTaken
         case .bootstrap:
-            .bootstrap(Bootstrap(module: blob(&rng, max: 100), limits: WasmLimits(
+            .bootstrap(Bootstrap(moduleLength: rng.next(), limits: WasmLimits(
                 maxMemoryPages: UInt32(truncatingIfNeeded: rng.next()), maxTableElements: UInt32(truncatingIfNeeded: rng.next()),
                 fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
                 maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
@@ -167,6 +167,7 @@ enum RandomMessages {
                                     clockResolutionNanoseconds: 1 + rng.next() % 1_000_000_000,
                                     randomSeed: rng.bytes(FrameLimits.wasiRandomSeedBytes),
                                     maxOutputBytes: UInt32(truncatingIfNeeded: rng.next()))))
+        case .moduleChunk: .moduleChunk(blob(&rng))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),
                               arguments: (0..<rng.below(5)).map { _ in value(&rng) },

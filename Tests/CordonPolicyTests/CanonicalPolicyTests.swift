@@ -56,7 +56,7 @@ import Testing
             + #""includes":{"arches":[],"caps":[]},"names":["read","write"]},{"action":"SCMP_ACT_ALLOW","#
             + #""args":[{"index":1,"op":"SCMP_CMP_EQ","value":1,"valueTwo":0}],"excludes":{"arches":[],"caps":[]},"#
             + #""includes":{"arches":[],"caps":[]},"names":["futex"]}]},"wasm":{"fuelPerCall":0,"maxCallDepth":100,"#
-            + #""maxMemoryPages":16,"maxReentryDepth":1,"maxTableElements":100}}"#
+            + #""maxMemoryPages":16,"maxModuleBytes":67108864,"maxReentryDepth":1,"maxTableElements":100}}"#
         #expect(String(decoding: policy.canonicalJSON, as: UTF8.self) == expected)
         // Strings escape exactly `"`, `\` and control characters.
         var odd = policy

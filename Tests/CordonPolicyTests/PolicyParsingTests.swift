@@ -115,6 +115,23 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
                     path: "$.identity.uidRangeCount", .outOfRange(value: "0", range: 1...65_536))
     }
 
+    /// `wasm.maxModuleBytes` is optional (64 MiB when absent), bounded to 1 KiB … 1 GiB, and kept.
+    @Test func maxModuleBytes() throws {
+        let plain = try SandboxPolicy.parse(policyJSON(), file: "a.json")
+        #expect(plain.wasm.maxModuleBytes == 64 << 20)
+        let wasm = #"{"maxMemoryPages":16,"maxTableElements":100,"fuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1,"maxModuleBytes":N}"#
+        let set = try SandboxPolicy.parse(policyJSON(wasm: wasm.replacingFirst("N", with: "2000000")), file: "a.json")
+        #expect(set.wasm.maxModuleBytes == 2_000_000)
+        expectError(policyJSON(wasm: wasm.replacingFirst("N", with: "1023")), path: "$.wasm.maxModuleBytes",
+                    .outOfRange(value: "1023", range: 1024...(1 << 30)))
+        expectError(policyJSON(wasm: wasm.replacingFirst("N", with: "1073741825")), path: "$.wasm.maxModuleBytes",
+                    .outOfRange(value: "1073741825", range: 1024...(1 << 30)))
+        expectError(policyJSON(wasm: wasm.replacingFirst("N", with: "\"big\"")), path: "$.wasm.maxModuleBytes",
+                    .wrongType(expected: .integer, found: .string))
+        #expect(SandboxPolicy.builtinDefault.wasm.maxModuleBytes == 64 << 20)
+        #expect(SandboxPolicy.builtinStrict.wasm.maxModuleBytes == 16 << 20)
+    }
+
     @Test func missingKeys() {
         expectError(policyJSON(wasm: #"{"maxMemoryPages":16,"maxTableElements":100,"maxCallDepth":100,"maxReentryDepth":1}"#),
                     path: "$.wasm", .missing(key: "fuelPerCall"))

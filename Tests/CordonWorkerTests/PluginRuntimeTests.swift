@@ -23,8 +23,9 @@ import WAT
 
     static func load(_ wat: String, transport: HostCallTransport, custom: [String] = [],
                      limits: WasmLimits = PluginRuntimeTests.limits) throws -> PluginRuntime {
-        let bootstrap = Bootstrap(module: try wat2wasm(wat), limits: limits, customFunctions: custom)
-        return try PluginRuntime.load(bootstrap, transport: transport).get()
+        let module = try wat2wasm(wat)
+        let bootstrap = Bootstrap(moduleLength: UInt64(module.count), limits: limits, customFunctions: custom)
+        return try PluginRuntime.load(bootstrap, module: module, transport: transport).get()
     }
 
     static let probe = """
@@ -131,8 +132,9 @@ import WAT
             (#"(module (import "env" "my_tool" (func (param i32 i32 i32 i32) (result i32))))"#, "link"),
         ]
         for (wat, stage) in cases {
-            let bootstrap = Bootstrap(module: try wat2wasm(wat), limits: Self.limits, customFunctions: [])
-            switch PluginRuntime.load(bootstrap, transport: Recorder()) {
+            let module = try wat2wasm(wat)
+            let bootstrap = Bootstrap(moduleLength: UInt64(module.count), limits: Self.limits, customFunctions: [])
+            switch PluginRuntime.load(bootstrap, module: module, transport: Recorder()) {
             case .success: Issue.record("linked: \(wat)")
             case .failure(let failure): #expect("\(failure.stage)" == stage, "\(wat): \(failure.message)")
             }

@@ -28,7 +28,7 @@ def s(text): b = text.encode(); return u32(len(b)) + b
 def blob(b): return u32(len(b)) + b
 
 KINDS = dict(hello=1, loaded=2, loadFailed=3, callOutcome=4, hostCall=5, log=6, violation=7, output=8,
-             listenerTaken=0x10, bootstrap=0x11, call=0x12, hostReply=0x13, shutdown=0x14, heartbeat=0x20)
+             listenerTaken=0x10, bootstrap=0x11, call=0x12, hostReply=0x13, shutdown=0x14, moduleChunk=0x15, heartbeat=0x20)
 
 def frame(kind, payload, call_id=0):
     return bytes([0xC0, 1, KINDS[kind], 0]) + u32(call_id) + u32(len(payload)) + payload
@@ -51,9 +51,10 @@ frames = {
     "log": frame("log", u8(2) + s("a worker diagnostic")),
     "violation": frame("violation", i32(41) + u32(0xC000003E)),
     "listenerTaken": frame("listenerTaken", b""),
-    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT),
-    "bootstrap-wasi": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + blob(b"\0asm\1\0\0\0") + u32(0) + u32(0)
+    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT),
+    "bootstrap-wasi": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(0) + u32(0)
                             + u32(2) + s("prog") + s("--flag") + u32(1) + s("HOME=/") + u32(1) + s("/data") + u64(1000000) + blob(bytes(range(32))) + u32(4096)),
+    "moduleChunk": frame("moduleChunk", blob(b"\0asm\1\0\0\0")),
     "call": frame("call", u64(1000000) + s("add") + u32(2) + u8(I32) + u32(2) + u8(I32) + u32(3) + u8(0) + blob(b""), 11),
     "call-bytes": frame("call", u64(1000000) + s("process") + u32(0) + u8(1) + blob(b"input") + blob(b""), 12),
     "call-stdin": frame("call", u64(0) + s("_start") + u32(0) + u8(0) + blob(b"line one\nline two\n"), 13),
