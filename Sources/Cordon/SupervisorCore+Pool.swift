@@ -196,6 +196,7 @@ extension ChannelMessage {
         case .call: "call"
         case .hostReply: "hostReply"
         case .shutdown: "shutdown"
+        case .moduleChunk: "moduleChunk"
         case .heartbeat: "heartbeat"
         }
     }

@@ -30,7 +30,9 @@ import Testing
                                 maxHostCallBytes: 5, maxCallDepth: 6)
         let bootstrap = FrameCodec.encode(.bootstrap(Bootstrap(moduleLength: 20_000_000, limits: limits, customFunctions: [])))
         #expect(Array(bootstrap[12 + 28..<12 + 36]) == [0x00, 0x2D, 0x31, 0x01, 0, 0, 0, 0])
-        #expect(bootstrap.count == 12 + 28 + 8 + 4 + 4)
+        // header, six limits, the length, no custom functions, idle release, then the default WASI
+        // world: three empty lists, the resolution, a 32-byte seed, the output cap.
+        #expect(bootstrap.count == 12 + 28 + 8 + 4 + 4 + (4 + 4 + 4 + 8 + 4 + 32 + 4))
         let module = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
         let direct = FrameCodec.encodeModuleChunk(module[100..<600])
         #expect(direct == FrameCodec.encode(.moduleChunk(Array(module[100..<600]))))
@@ -169,15 +171,15 @@ import Testing
     private func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     private func str(_ s: String) -> [UInt8] { le32(UInt32(s.utf8.count)) + Array(s.utf8) }
 
-    /// A bootstrap payload up to and including idleReleaseMilliseconds (empty module, no custom functions).
+    /// A bootstrap payload up to and including idleReleaseMilliseconds (module length 0, no custom functions).
     private var bootstrapHead: [UInt8] {
-        le32(1) + le32(1) + le64(0) + le32(1) + le32(1024) + le32(100) + le32(0) + le32(0) + le32(0)
+        le32(1) + le32(1) + le64(0) + le32(1) + le32(1024) + le32(100) + le64(0) + le32(0) + le32(0)
     }
 
     @Test func wasiFieldsRoundTripAtTheDocumentedOffsets() throws {
         let wasi = WASIBootstrap(arguments: ["prog", "-v"], environment: ["A=1"], preopens: ["/data"],
                                  clockResolutionNanoseconds: 1_000_000, randomSeed: Array(0..<32), maxOutputBytes: 4096)
-        let bootstrap = Bootstrap(module: [], limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 0,
+        let bootstrap = Bootstrap(moduleLength: 0, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 0,
                                                                  maxReentryDepth: 1, maxHostCallBytes: 1024, maxCallDepth: 100),
                                   customFunctions: [], wasi: wasi)
         let encoded = FrameCodec.encode(.bootstrap(bootstrap))
@@ -186,7 +188,7 @@ import Testing
         #expect(Array(encoded[12...]) == expected)
         #expect(try FrameCodec.decode(encoded) == .bootstrap(bootstrap))
         // The default WASI world: nothing, 1 µs resolution, 1 MiB per stream.
-        #expect(Bootstrap(module: [], limits: bootstrap.limits, customFunctions: []).wasi
+        #expect(Bootstrap(moduleLength: 0, limits: bootstrap.limits, customFunctions: []).wasi
                 == WASIBootstrap(arguments: [], environment: [], preopens: [], clockResolutionNanoseconds: 1_000,
                                  randomSeed: [UInt8](repeating: 0, count: 32), maxOutputBytes: 1 << 20))
 

@@ -77,7 +77,8 @@ enum WASIModules {
 
     static func load(wasm: [UInt8], wasi: WASIBootstrap = WASIBootstrap(), transport: HostCallTransport,
                      limits: WasmLimits = WASIModules.limits) throws -> PluginRuntime {
-        try PluginRuntime.load(Bootstrap(module: wasm, limits: limits, customFunctions: [], wasi: wasi), transport: transport).get()
+        try PluginRuntime.load(Bootstrap(moduleLength: UInt64(wasm.count), limits: limits, customFunctions: [], wasi: wasi),
+                               module: wasm, transport: transport).get()
     }
 
     static func failure(_ wat: String) throws -> LoadFailure? {
@@ -85,8 +86,9 @@ enum WASIModules {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { HostCallReply(id: request.id, status: 0, data: []) }
             func emit(_ output: OutputChunk) throws {}
         }
-        let bootstrap = Bootstrap(module: try wat2wasm(wat), limits: limits, customFunctions: [])
-        if case .failure(let failure) = PluginRuntime.load(bootstrap, transport: Unused()) { return failure }
+        let module = try wat2wasm(wat)
+        let bootstrap = Bootstrap(moduleLength: UInt64(module.count), limits: limits, customFunctions: [])
+        if case .failure(let failure) = PluginRuntime.load(bootstrap, module: module, transport: Unused()) { return failure }
         return nil
     }
 }
