@@ -31,6 +31,8 @@ test: deps
 	# it while the supervisor suites wait on real workers, so those run in a process of their own.
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --skip '^CordonTests\.'
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-xctest --filter '^CordonTests\.'
+	# cordon serve end to end: a real daemon on a Unix socket and loopback TCP, real kills (prints N passed, N failed).
+	python3 Tests/serve/test_serve.py $(BIN)
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }

@@ -2,7 +2,8 @@
 # Installs the Debian packages Cordon builds and tests against, only when missing; quiet when present.
 set -euo pipefail
 # bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
-packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap)
+# wabt: wat2wasm builds the test plugin of Tests/serve/test_serve.py.
+packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wabt)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,9 @@ public struct SupervisorConfiguration: Sendable {
     /// and read-only data: a lone idle worker holds ~2 MiB instead of ~7 MiB, and its next call pays
     /// ~0.1–0.2 ms to fault back what it runs (docs/performance.md). Nil keeps them mapped.
     public var workerIdleRelease: Duration? = .seconds(5)
+    /// The cgroup each worker joins right after clone, before it gets a module (nil: the supervisor's own).
+    /// Failing to join fails the spawn; the name is in each `worker.spawn` audit record.
+    public var workerCgroup: WorkerCgroup? = nil
 
     public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
                 auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,

@@ -14,6 +14,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     case workerRestart = "worker.restart"
     case restartExhausted = "restart.exhausted"
     case hostcall = "hostcall"
+    /// A daemon (`cordon serve`) refused an API request: who, what, and the answer it got.
+    case requestRefused = "request.refused"
     case auditError = "audit.error"
     case auditRecovered = "audit.recovered"
     case logRotate = "log.rotate"
@@ -47,7 +49,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
                     .init("policy_sha256", .sha256), .init("capabilities", .stringArray)]
         case .workerSpawn:
             return [.init("uid", .int), .init("layers_requested", .stringArray),
-                    .init("layers_achieved", .stringArray), .init("seccomp_mode", .string)]
+                    .init("layers_achieved", .stringArray), .init("seccomp_mode", .string),
+                    .init("cgroup", .string, required: false)]
         case .capabilityDenied:
             return [.init("function", .string), .init("capability", .string)]
         case .limitBreach:
@@ -70,6 +73,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
             return [.init("function", .string),
                     .init("status", .oneOf(HostCallStatus.allCases.map(\.rawValue))),
                     .init("bytes", .int)]
+        case .requestRefused:
+            return [.init("method", .string), .init("path", .string), .init("status", .int), .init("code", .string)]
         case .auditError:
             return [.init("operation", .string), .init("errno", .int)]
         case .auditRecovered:

@@ -10,6 +10,7 @@ usage: cordon-bench <channel|audit|supervisor|soak|all> [options]
   supervisor   cold spawn vs bwrap, warm pool, compute vs in-process WasmKit, host calls, PSS per worker
                [--quick] [--workers N] [--only compute,hostcalls,cold,warm,idle,memory]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
+  serve        cordon serve on its Unix socket vs the library: calls/s, p50/p99 [--clients N] [--seconds S]
   all          channel, audit and supervisor in one run
 """
 
@@ -22,6 +23,7 @@ func main() async -> Int32 {
         case "audit": try runAuditBenchmark(arguments: rest)
         case "supervisor": try await runSupervisorBenchmark(arguments: rest)
         case "soak": try await runSoakCommand(arguments: rest)
+        case "serve": try await runServeBenchmark(arguments: rest)
         case "hold": try await runHold(arguments: rest)
         case "all":
             try runChannelBenchmark(arguments: rest)
