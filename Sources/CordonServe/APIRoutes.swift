@@ -101,7 +101,7 @@ struct APIRoutes: Sendable {
                 throw APIError(422, "invalid_manifest", error.description, details: [("path", .string(error.path))])
             } catch { throw APIError(422, "invalid_manifest", "\(error)") }
             let plugin = try await tenant.create(spec: spec, specBytes: body)
-            return Self.json(201, Self.summary(plugin, state: plugin.handle == nil ? "failed" : "running").text)
+            return Self.json(201, Self.summary(plugin, state: plugin.handle == nil ? "failed" : "ready").text)
         }
     }
 

@@ -211,7 +211,7 @@ def main():
         status, body = request("POST", "/v1/plugins", {"name": "calc", "version": "1.0.0", "module_sha256": digest,
                                                        "grant": ["storage"], "config": {"k": "v"}, "policy": "default",
                                                        "limits": {"fuel": 1000000, "timeout_ms": 5000, "memory_pages": 16}, "workers": 1})
-        expect(status == 201 and body["name"] == "calc" and body["state"] == "running", (status, body))
+        expect(status == 201 and body["name"] == "calc" and body["state"] == "ready", (status, body))
         STATE["id"] = pid = body["id"]
         status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [2, 3]})
         expect(status == 200 and body["results"] == [5] and "fuel_used" in body and "duration_ms" in body, (status, body))
@@ -222,7 +222,7 @@ def main():
         status, body = request("GET", "/v1/plugins")
         expect(status == 200 and [p["id"] for p in body["plugins"]] == [pid], body)
         status, body = request("GET", "/v1/plugins/" + pid)
-        expect(status == 200 and body["state"] == "running" and body["metrics"]["calls"] >= 2, body)
+        expect(status == 200 and body["state"] == "ready" and body["metrics"]["calls"] >= 2, body)
 
     @test
     def failing_calls_carry_the_library_error():
@@ -393,11 +393,11 @@ def main():
         c.request("GET", "/v1/events", headers={"Authorization": "Bearer " + TOKENS["acme"]})
         r = c.getresponse()
         expect(r.status == 200 and r.getheader("Content-Type") == "text/event-stream", r.status)
-        expect(r.fp.readline().startswith(b": cordon events for tenant acme"), "preamble")
+        expect(r.readline().startswith(b": cordon events for tenant acme"), "preamble")
         request("POST", "/v1/plugins/%s/calls/trap" % STATE["id"], {"args": []})
         line = b""
         while not line.startswith(b"data: "):
-            line = r.fp.readline()
+            line = r.readline()
         event = json.loads(line[6:])
         expect(event["plugin_id"] == STATE["id"], event)
         c.close()
@@ -418,7 +418,7 @@ def main():
         daemon.kill()
         daemon.start()
         status, body = request("GET", "/v1/plugins/" + pid)
-        expect(status == 200 and body["state"] == "running", (status, body))
+        expect(status == 200 and body["state"] == "ready", (status, body))
         status, body = request("POST", "/v1/plugins/%s/calls/load" % pid, {"args": []})
         expect(status == 200 and body["results"] == [424242], (status, body))
 
