@@ -47,7 +47,7 @@ func runServeBenchmark(arguments: [String]) async throws {
         guard put.status == 201 || put.status == 200 else { throw BenchFailure("module upload: \(put.status)") }
         let digest = SHA256Hex.of(module)
         for i in 0..<(pluginCount / 2) {
-            let body = Array("{\"name\":\"p\(index)-\(i)\",\"module_sha256\":\"\(digest)\"}".utf8)
+            let body = Array("{\"name\":\"p\(index)-\(i)\",\"module_sha256\":\"\(digest)\",\"limits\":{\"memory_pages\":16}}".utf8)
             let created = try client.send("POST", "/v1/plugins", token: token, body: body)
             guard created.status == 201, let text = String(bytes: created.body, encoding: .utf8),
                   let range = text.range(of: "\"id\":\"") else { throw BenchFailure("plugin create: \(created.status)") }
