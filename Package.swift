@@ -28,6 +28,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // cordon serve: HTTP, signals and graceful shutdown, Prometheus text, SQLite state.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // MARK: C layer
@@ -55,6 +60,21 @@ let package = Package(
                 ],
                 swiftSettings: strict),
 
+        // The multi-tenant daemon behind `cordon serve`: one Supervisor per tenant, HTTP API, SQLite state.
+        .target(name: "CordonServe",
+                dependencies: [
+                    "Cordon", "CordonAudit", "CordonPolicy",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                    .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "GRDB", package: "GRDB.swift"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                swiftSettings: strict),
+
         // MARK: Executables
         // A static PIE (Swift runtime, libc, libseccomp, libcap all linked in; ASLR kept): it starts
         // 2 ms faster than a dynamically linked worker (docs/performance.md, "Worker binary").
@@ -67,15 +87,17 @@ let package = Package(
                                                           "-Xclang-linker", "--ld-path=\(Context.packageDirectory)/scripts/ld-static-pie"])]),
         .executableTarget(name: "CordonCLI",
                           dependencies: [
-                              "Cordon", "CordonAudit", "CordonPolicy",
+                              "Cordon", "CordonAudit", "CordonPolicy", "CordonServe",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "Logging", package: "swift-log"),
                               .product(name: "WAT", package: "WasmKit"),
                               .product(name: "WasmParser", package: "WasmKit"),
                           ],
                           swiftSettings: strict),
         .executableTarget(name: "CordonBench",
                           dependencies: [
-                              "Cordon", "CordonChannel", "CordonAudit", "CordonPolicy", "CCordonShims",
+                              "Cordon", "CordonChannel", "CordonAudit", "CordonPolicy", "CCordonShims", "CordonServe",
+                              .product(name: "Logging", package: "swift-log"),
                               .product(name: "WasmKit", package: "WasmKit"),
                               .product(name: "WAT", package: "WasmKit"),
                           ],

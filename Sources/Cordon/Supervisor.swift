@@ -48,6 +48,9 @@ public struct SupervisorConfiguration: Sendable {
     /// one, and each load refuses a policy whose range does (docs/policies.md "identity"). A missing
     /// file delegates nothing; an empty list turns the check off.
     public var subordinateIDFiles: [String] = ["/etc/subuid", "/etc/subgid"]
+    /// The cgroup each worker joins right after clone, before it gets a module (nil: the supervisor's own).
+    /// Failing to join fails the spawn; the name is in each `worker.spawn` audit record.
+    public var workerCgroup: WorkerCgroup? = nil
 
     public init(workerExecutable: String? = nil, tenant: String = "default", auditLog: AuditLog? = nil,
                 auditFailurePolicy: AuditFailurePolicy = .refuseNewLoads, warmPoolSize: Int = 0,

@@ -111,6 +111,7 @@ extension SupervisorCore {
                     }
                 }
                 audit.record(.workerSpawn(tenant: configuration.tenant, plugin: "pool", pid: process.pid, uid: hello.uid,
+                                          cgroup: configuration.workerCgroup?.name,
                                           requested: Self.requestedLayers(poolTargets[key]?.policy ?? .builtinDefault),
                                           achieved: hello.layers, seccompMode: process.seccompMode))
                 try? process.channel.trySend(.listenerTaken)

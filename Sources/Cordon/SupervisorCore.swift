@@ -233,15 +233,25 @@ final class SupervisorCore: @unchecked Sendable {
     func spawn(_ request: SpawnRequest, completion: @escaping (Result<WorkerProcess, CordonError>) -> Void) {
         struct Outcome: @unchecked Sendable { let result: Result<WorkerProcess, CordonError> }
         let reactor = self.reactor
+        let cgroup = configuration.workerCgroup
         spawnsInFlight += 1
         spawner.execute {
             let result = Result { () throws(CordonError) -> WorkerProcess in
                 if request.cancellation?.cancelled.load(ordering: .acquiring) == true {
                     throw .spawnFailed(step: "withdrawn before it started", errno: ECANCELED)
                 }
-                return try WorkerProcess.spawn(executable: request.executable, policy: request.policy, slot: request.uidSlot,
+                let process = try WorkerProcess.spawn(executable: request.executable, policy: request.policy, slot: request.uidSlot,
                                         channelConfiguration: request.channel, cpuSeconds: request.cpuSeconds,
                                         passStderr: request.passStderr, arguments: request.arguments, filter: request.filter)
+                if let failure = cgroup?.admit(pid: process.pid) {
+                    // Not yet watched by the reactor: kill and reap it here (SIGKILL makes the wait short).
+                    process.kill(SIGKILL, reason: "cgroup placement failed")
+                    var info = siginfo_t()
+                    _ = waitid(idtype_t(rawValue: 3) /* P_PIDFD */, id_t(process.pidfd), &info, WEXITED)
+                    process.closeResources()
+                    throw failure
+                }
+                return process
             }
             let outcome = Outcome(result: result)
             reactor.execute { [weak self] in
@@ -490,6 +500,7 @@ final class SupervisorCore: @unchecked Sendable {
                 guard watchListener(process, slot: slot, record: record) else { return }
             }
             audit.record(.workerSpawn(tenant: configuration.tenant, plugin: record.id, pid: process.pid, uid: hello.uid,
+                                      cgroup: configuration.workerCgroup?.name,
                                       requested: Self.requestedLayers(record.policy), achieved: hello.layers,
                                       seccompMode: process.seccompMode))
             emit(record, process.pid, .workerSpawned(layers: hello.layers, uid: hello.uid))

@@ -59,12 +59,15 @@ extension AuditEvent {
 
     /// `worker.spawn`: a confined worker started; `requested` vs `achieved` shows any isolation
     /// layer the host could not provide.
-    public static func workerSpawn(tenant: String? = nil, plugin: String, pid: Int32, uid: UInt32,
+    /// `cgroup` names the cgroup the worker was placed in before it got a module, when there is one.
+    public static func workerSpawn(tenant: String? = nil, plugin: String, pid: Int32, uid: UInt32, cgroup: String? = nil,
                                    requested: [String], achieved: [String], seccompMode: String) -> AuditEvent {
-        AuditEvent(type: .workerSpawn, tenant: tenant, plugin: plugin, worker: pid, data: [
+        var data: [String: AuditValue] = [
             "uid": .int(Int64(uid)), "layers_requested": strings(requested),
             "layers_achieved": strings(achieved), "seccomp_mode": .string(seccompMode),
-        ])
+        ]
+        if let cgroup { data["cgroup"] = .string(cgroup) }
+        return AuditEvent(type: .workerSpawn, tenant: tenant, plugin: plugin, worker: pid, data: data)
     }
 
     /// `capability.denied`: the plugin called a host function its policy does not grant.
@@ -148,6 +151,16 @@ extension AuditEvent {
     }
 
     /// `hostcall`: one host function call (subject to `HostCallSampling`).
+    /// `request.refused`: an API request got a 4xx/5xx answer; `tenant` is the authenticated one,
+    /// nil (the log's default) when the token was missing or wrong. `path` is cut to 256 bytes.
+    public static func requestRefused(tenant: String? = nil, plugin: String? = nil, method: String, path: String,
+                                      status: Int, code: String) -> AuditEvent {
+        AuditEvent(type: .requestRefused, tenant: tenant, plugin: plugin, data: [
+            "method": .string(method), "path": .string(String(decoding: path.utf8.prefix(256), as: UTF8.self)),
+            "status": .int(Int64(status)), "code": .string(code),
+        ])
+    }
+
     public static func hostcall(tenant: String? = nil, plugin: String, pid: Int32?, function: String,
                                 status: HostCallStatus, bytes: Int) -> AuditEvent {
         AuditEvent(type: .hostcall, tenant: tenant, plugin: plugin, worker: pid, data: [

@@ -16,6 +16,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     case hostcall = "hostcall"
     case fsOpen = "fs.open"
     case fsDenied = "fs.denied"
+    /// A daemon (`cordon serve`) refused an API request: who, what, and the answer it got.
+    case requestRefused = "request.refused"
     case auditError = "audit.error"
     case auditRecovered = "audit.recovered"
     case logRotate = "log.rotate"
@@ -65,7 +67,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
                     .init("limits", .stringArray, required: false)]
         case .workerSpawn:
             return [.init("uid", .int), .init("layers_requested", .stringArray),
-                    .init("layers_achieved", .stringArray), .init("seccomp_mode", .string)]
+                    .init("layers_achieved", .stringArray), .init("seccomp_mode", .string),
+                    .init("cgroup", .string, required: false)]
         case .capabilityDenied:
             return [.init("function", .string), .init("capability", .string)]
         case .limitBreach:
@@ -93,6 +96,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
         case .fsDenied:
             return [.init("function", .string), .init("path", .string), .init("target", .string, required: false),
                     .init("errno", .string)]
+        case .requestRefused:
+            return [.init("method", .string), .init("path", .string), .init("status", .int), .init("code", .string)]
         case .auditError:
             return [.init("operation", .string), .init("errno", .int)]
         case .auditRecovered:

@@ -12,6 +12,7 @@ usage: cordon-bench <channel|audit|supervisor|modules|soak|all> [options]
   modules      cold load → ready by module size (1 KB … 20 MB) vs in-process WasmKit; memory of 20 MB workers
                [--quick]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
+  serve        cordon serve on its Unix socket vs the library: calls/s, p50/p99 [--clients N] [--seconds S]
   all          channel, audit and supervisor in one run
 """
 
@@ -25,6 +26,7 @@ func main() async -> Int32 {
         case "supervisor": try await runSupervisorBenchmark(arguments: rest)
         case "modules": try await runModuleBenchmark(arguments: rest)
         case "soak": try await runSoakCommand(arguments: rest)
+        case "serve": try await runServeBenchmark(arguments: rest)
         case "hold": try await runHold(arguments: rest)
         case "all":
             try runChannelBenchmark(arguments: rest)

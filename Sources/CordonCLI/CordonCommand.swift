@@ -9,5 +9,5 @@ struct CordonCommand: AsyncParsableCommand {
         discussion: ExitStatus.table,
         version: "0.1.0",
         subcommands: [RunCommand.self, InspectCommand.self, PolicyCommand.self, AuditCommand.self,
-                      BuildCommand.self, InitCommand.self, DemoCommand.self, ExitCodeProbeCommand.self])
+                      BuildCommand.self, InitCommand.self, DemoCommand.self, ServeCommand.self, ExitCodeProbeCommand.self])
 }

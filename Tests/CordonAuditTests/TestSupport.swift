@@ -73,6 +73,7 @@ func sampleEvents(tenant: String? = "acme", plugin: String = "thumbnailer") -> [
         .restartExhausted(tenant: tenant, plugin: plugin, restarts: 5, periodMs: 60_000),
         .pluginUnload(tenant: tenant, plugin: plugin, reason: "operator request"),
         .auditError(tenant: tenant, operation: "write", errno: 28),
+        .requestRefused(tenant: tenant, plugin: plugin, method: "POST", path: "/v1/plugins/p1/calls/run", status: 429, code: "rate_limited"),
         .supervisorStop(tenant: tenant, reason: "SIGTERM \"graceful\"\n\u{1}ü"),
     ]
 }

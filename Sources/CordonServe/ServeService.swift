@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the daemon: restores its plugins, serves the API on the Unix socket and/or TCP, and on
+/// SIGTERM or SIGINT drains (new requests get 503, in-flight calls finish within the grace
+/// period), then stops every worker and closes the audit log.
+public struct ServeService {
+    public let daemon: ServeDaemon
+
+    public init(daemon: ServeDaemon) { self.daemon = daemon }
+
+    public func run() async throws {
+        let configuration = daemon.configuration
+        let logger = daemon.logger
+        try await daemon.restore()
+        let router = APIRoutes(daemon: daemon).router()
+        let server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout.components.seconds * 1000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000_000_000))))
+        // Shut down in reverse order: the gate (503 from now on), then the listeners (in-flight
+        // requests finish), then the daemon (workers stopped, audit log closed).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DaemonStopper(daemon: daemon))]
+        if let path = configuration.unixSocket {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if unlink(path) != 0 && errno != ENOENT { throw ServeStartError("cannot remove the old socket \(path): errno \(errno)") }
+            let app = Application(router: router, server: server,
+                                  configuration: .init(address: .unixDomainSocket(path: path), serverName: "cordon",
+                                                       availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+                                  onServerRunning: { _ in
+                                      // Owner and group only: the socket is the API's door.
+                                      if chmod(path, 0o660) != 0 { logger.error("chmod 0660 \(path) failed: errno \(errno)") }
+                                      logger.info("listening on unix:\(path)")
+                                  }, logger: logger)
+            services.append(.init(service: app))
+        }
+        if let host = configuration.tcpHost, let port = configuration.tcpPort {
+            let app = Application(router: router, server: server,
+                                  configuration: .init(address: .hostname(host, port: port), serverName: "cordon",
+                                                       availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+                                  onServerRunning: { _ in logger.info("listening on tcp:\(host):\(port)") }, logger: logger)
+            services.append(.init(service: app))
+        }
+        services.append(.init(service: DrainGate(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                           cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+    }
+}
+
+public struct ServeStartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Raises the drain flag the moment graceful shutdown starts.
+struct DrainGate: Service {
+    let daemon: ServeDaemon
+    func run() async throws {
+        try? await gracefulShutdown()
+        daemon.beginDraining()
+    }
+}
+
+/// Stops the supervisors and closes the audit log once the listeners have drained.
+struct DaemonStopper: Service {
+    let daemon: ServeDaemon
+    func run() async throws {
+        try? await gracefulShutdown()
+        await daemon.shutdown()
+    }
+}

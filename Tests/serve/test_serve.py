@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `cordon serve`: a real daemon on a Unix socket and loopback TCP, real workers,
+a real SQLite state directory, real SIGKILL and SIGTERM. Prints `N passed, N failed`.
+
+Usage: test_serve.py BIN_DIR   (the directory holding `cordon` and `cordon-worker`)
+"""
+import hashlib, http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, time, traceback
+
+BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = tempfile.mkdtemp(prefix="cordon-serve-test-")
+SOCK = os.path.join(ROOT, "run", "cordon.sock")
+TOKENS = {"acme": "acme-secret-token", "globex": "globex-secret-token", "tiny": "tiny-secret-token", "hog": "hog-secret-token"}
+ADMIN = "admin-secret-token"
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+PORT = free_port()
+CONFIG = {
+    "listen": {"unix": SOCK, "tcp": "127.0.0.1:%d" % PORT},
+    "state_dir": os.path.join(ROOT, "state"),
+    "audit_log": os.path.join(ROOT, "audit", "audit.log"),
+    "admin_token_sha256": sha(ADMIN),
+    "shutdown_grace_ms": 5000,
+    "idle_timeout_ms": 1500,
+    "max_json_body": 65536,
+    "tenants": [
+        {"name": "acme", "token_sha256": sha(TOKENS["acme"]),
+         "quota": {"plugins": 3, "workers": 6, "memory_mib": 512, "calls_per_second": 100000, "module_bytes": 65536},
+         "capabilities": ["storage", "read_config"], "policies": ["default"]},
+        {"name": "globex", "token_sha256": sha(TOKENS["globex"]),
+         "quota": {"plugins": 10, "workers": 20, "memory_mib": 512, "calls_per_second": 100000, "module_bytes": 65536},
+         "capabilities": ["read_config"], "policies": ["default"]},
+        {"name": "hog", "token_sha256": sha(TOKENS["hog"]),
+         "quota": {"plugins": 4, "workers": 8, "memory_mib": 48, "cpu_percent": 10, "calls_per_second": 100000,
+                   "module_bytes": 65536, "concurrent_calls": 64},
+         "capabilities": [], "policies": ["default"]},
+        {"name": "tiny", "token_sha256": sha(TOKENS["tiny"]),
+         "quota": {"plugins": 1, "workers": 1, "memory_mib": 64, "calls_per_second": 3, "module_bytes": 1024},
+         "capabilities": [], "policies": ["default"]},
+    ],
+}
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def conn(transport="unix"):
+    return UnixHTTPConnection(SOCK) if transport == "unix" else http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+
+
+def request(method, path, body=None, tenant="acme", token=None, transport="unix", content_type=None, raw=False):
+    c = conn(transport)
+    headers = {}
+    tok = token if token is not None else (TOKENS.get(tenant) if tenant else None)
+    if tok:
+        headers["Authorization"] = "Bearer " + tok
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if content_type:
+        headers["Content-Type"] = content_type
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    if raw:
+        return r.status, data, r
+    try:
+        return r.status, json.loads(data) if data else None
+    except ValueError:
+        return r.status, data
+
+
+class Daemon:
+    def __init__(self):
+        self.proc = None
+        self.log = open(os.path.join(ROOT, "daemon.log"), "ab")
+
+    def start(self, config=CONFIG):
+        path = os.path.join(ROOT, "config.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        self.proc = subprocess.Popen([os.path.join(BIN, "cordon"), "serve", "--config", path],
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("daemon exited with %s" % self.proc.returncode)
+            try:
+                if request("GET", "/healthz", tenant=None)[0] == 200 and request("GET", "/healthz", tenant=None, transport="tcp")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("daemon did not come up")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def term(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+RESULTS = {"passed": 0, "failed": 0}
+
+
+def test(fn):
+    try:
+        fn()
+        RESULTS["passed"] += 1
+        print("ok   ", fn.__name__)
+    except Exception:
+        RESULTS["failed"] += 1
+        print("FAIL ", fn.__name__)
+        traceback.print_exc()
+    sys.stdout.flush()
+    return fn
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def expect_error(answer, status, code=None):
+    got, body = answer
+    expect(got == status, "expected %d, got %d %r" % (status, got, body))
+    expect(isinstance(body, dict) and "error" in body and "message" in body["error"], "not a JSON error: %r" % (body,))
+    if code:
+        expect(body["error"]["code"] == code, "expected code %s, got %r" % (code, body))
+
+
+WASM = subprocess.run(["wat2wasm", os.path.join(HERE, "plugin.wat"), "--output=-"], check=True, capture_output=True).stdout
+STATE = {}
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main():
+    daemon = Daemon()
+    bad = dict(CONFIG, tenants=[dict(CONFIG["tenants"][0], quota=dict(CONFIG["tenants"][0]["quota"], plugns=3))])
+
+    @test
+    def bad_config_is_refused_with_its_json_path():
+        path = os.path.join(ROOT, "bad.json")
+        with open(path, "w") as f:
+            json.dump(bad, f)
+        p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", path], capture_output=True, timeout=60)
+        expect(p.returncode == 65, "exit %d" % p.returncode)
+        expect(b"$.tenants[0].quota.plugns" in p.stderr and b"unknown key" in p.stderr, p.stderr)
+
+    @test
+    def non_loopback_tcp_without_tls_is_refused():
+        path = os.path.join(ROOT, "bad2.json")
+        with open(path, "w") as f:
+            json.dump(dict(CONFIG, listen={"tcp": "0.0.0.0:8700"}), f)
+        p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", path], capture_output=True, timeout=60)
+        expect(p.returncode == 65 and b"$.listen.tcp" in p.stderr, (p.returncode, p.stderr))
+
+    daemon.start()
+
+    @test
+    def healthz_without_auth_on_both_listeners():
+        expect(request("GET", "/healthz", tenant=None)[0] == 200, "unix")
+        expect(request("GET", "/healthz", tenant=None, transport="tcp")[0] == 200, "tcp")
+
+    @test
+    def unix_socket_is_0660():
+        expect(os.stat(SOCK).st_mode & 0o777 == 0o660, oct(os.stat(SOCK).st_mode))
+
+    @test
+    def missing_or_wrong_token_is_401():
+        expect_error(request("GET", "/v1/plugins", tenant=None), 401, "unauthorized")
+        expect_error(request("GET", "/v1/plugins", token="nope"), 401, "unauthorized")
+        expect_error(request("GET", "/metrics", tenant="acme"), 401, "unauthorized")
+
+    @test
+    def module_upload_and_validation():
+        status, body = request("PUT", "/v1/modules", body=WASM, content_type="application/wasm")
+        expect(status == 201 and body["sha256"] == hashlib.sha256(WASM).hexdigest(), (status, body))
+        status, body = request("PUT", "/v1/modules", body=WASM, content_type="application/wasm")
+        expect(status == 200, (status, body))
+        expect_error(request("PUT", "/v1/modules", body=b"not wasm at all", content_type="application/wasm"), 422, "invalid_module")
+        expect_error(request("PUT", "/v1/modules", body=b"\0asm\1\0\0\0" + b"\0" * 70000), 413)
+
+    @test
+    def plugin_lifecycle_and_calls():
+        digest = hashlib.sha256(WASM).hexdigest()
+        status, body = request("POST", "/v1/plugins", {"name": "calc", "version": "1.0.0", "module_sha256": digest,
+                                                       "grant": ["storage"], "config": {"k": "v"}, "policy": "default",
+                                                       "limits": {"fuel": 1000000, "timeout_ms": 5000, "memory_pages": 16}, "workers": 1})
+        expect(status == 201 and body["name"] == "calc" and body["state"] == "ready", (status, body))
+        STATE["id"] = pid = body["id"]
+        status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [2, 3]})
+        expect(status == 200 and body["results"] == [5] and "fuel_used" in body and "duration_ms" in body, (status, body))
+        status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [-7, 3]}, transport="tcp")
+        expect(status == 200 and body["results"] == [-4], (status, body))
+        status, data, r = request("POST", "/v1/plugins/%s/calls/echo" % pid, body=b"hello bytes", content_type="application/octet-stream", raw=True)
+        expect(status == 200 and data == b"hello bytes", (status, data))
+        status, body = request("GET", "/v1/plugins")
+        expect(status == 200 and [p["id"] for p in body["plugins"]] == [pid], body)
+        status, body = request("GET", "/v1/plugins/" + pid)
+        expect(status == 200 and body["state"] == "ready" and body["metrics"]["calls"] >= 2, body)
+
+    @test
+    def failing_calls_carry_the_library_error():
+        pid = STATE["id"]
+        expect_error(request("POST", "/v1/plugins/%s/calls/trap" % pid, {"args": []}), 422, "trapped")
+        status, body = request("POST", "/v1/plugins/%s/calls/spin" % pid, {"args": []})
+        expect_error((status, body), 422, "limit_exceeded")
+        expect(body["error"]["limit"] == "fuel", body)
+        expect_error(request("POST", "/v1/plugins/%s/calls/nope" % pid, {"args": []}), 404, "no_such_export")
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [1]}), 400)
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": ["2", 3]}), 400)
+        # the plugin still answers after its trap and its fuel kill
+        expect(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [1, 1]})[1]["results"] == [2], "recovered")
+
+    @test
+    def tenants_are_kept_apart():
+        pid = STATE["id"]
+        expect_error(request("GET", "/v1/plugins/" + pid, tenant="globex"), 404, "not_found")
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [2, 3]}, tenant="globex"), 404, "not_found")
+        expect_error(request("DELETE", "/v1/plugins/" + pid, tenant="globex"), 404, "not_found")
+        expect(request("GET", "/v1/plugins", tenant="globex")[1]["plugins"] == [], "globex sees nothing")
+        # modules are per tenant too
+        digest = hashlib.sha256(WASM).hexdigest()
+        expect_error(request("POST", "/v1/plugins", {"name": "x", "module_sha256": digest}, tenant="globex"), 422, "unknown_module")
+
+    @test
+    def grants_and_policies_beyond_the_tenant_are_refused():
+        digest = hashlib.sha256(WASM).hexdigest()
+        request("PUT", "/v1/modules", body=WASM, tenant="globex")
+        status, body = request("POST", "/v1/plugins", {"name": "s", "module_sha256": digest, "grant": ["storage"]}, tenant="globex")
+        expect_error((status, body), 403, "capability_not_allowed")
+        expect("storage" in body["error"]["message"], body)
+        status, body = request("POST", "/v1/plugins", {"name": "s", "module_sha256": digest, "policy": "strict"}, tenant="globex")
+        expect_error((status, body), 403, "policy_not_allowed")
+
+    @test
+    def invalid_manifests_are_422_with_the_path():
+        digest = hashlib.sha256(WASM).hexdigest()
+        status, body = request("POST", "/v1/plugins", {"name": "y", "module_sha256": digest, "bogus": 1})
+        expect_error((status, body), 422, "invalid_manifest")
+        expect(body["error"]["path"] == "$.bogus", body)
+        expect_error(request("POST", "/v1/plugins", {"name": "y", "module_sha256": digest, "workers": "two"}), 422, "invalid_manifest")
+        expect_error(request("POST", "/v1/plugins", {"name": "../etc", "module_sha256": digest}), 422, "invalid_manifest")
+        expect_error(request("POST", "/v1/plugins", body=b"{\"name\": ", content_type="application/json"), 422, "invalid_manifest")
+        expect_error(request("POST", "/v1/plugins", body=b"[1,2]", content_type="application/json"), 422, "invalid_manifest")
+        expect_error(request("POST", "/v1/plugins", {"name": "calc", "module_sha256": digest}), 409, "conflict")
+
+    @test
+    def quotas_are_enforced_before_work():
+        digest = hashlib.sha256(WASM).hexdigest()
+        ids = []
+        for name in ("q1", "q2"):
+            status, body = request("POST", "/v1/plugins", {"name": name, "module_sha256": digest, "limits": {"memory_pages": 16}})
+            expect(status == 201, (status, body))
+            ids.append(body["id"])
+        expect_error(request("POST", "/v1/plugins", {"name": "q3", "module_sha256": digest, "limits": {"memory_pages": 16}}), 429, "quota_exceeded")
+
+        for pid in ids:
+            expect(request("DELETE", "/v1/plugins/" + pid)[0] == 204, "delete")
+        expect_error(request("GET", "/v1/plugins/" + ids[0]), 404, "not_found")
+        status, body = request("POST", "/v1/plugins", {"name": "w", "module_sha256": digest, "workers": 7})
+        expect_error((status, body), 429, "quota_exceeded")
+        expect(body["error"]["quota"] == "workers", body)
+        # 4096 pages (the default policy's 256 MiB) x 3 workers is over acme's 512 MiB
+        status, body = request("POST", "/v1/plugins", {"name": "m", "module_sha256": digest, "workers": 3})
+        expect_error((status, body), 429, "quota_exceeded")
+        expect(body["error"]["quota"] == "memory_mib", body)
+        # tiny: 1 KiB of modules, 3 calls per second
+        expect_error(request("PUT", "/v1/modules", body=b"\0asm\1\0\0\0" + b"\0" * 2000, tenant="tiny"), 413)
+        status, body = request("PUT", "/v1/modules", body=WASM, tenant="tiny")
+        expect(status == 201, (status, body))
+        status, body = request("POST", "/v1/plugins", {"name": "t", "module_sha256": digest, "limits": {"memory_pages": 16}}, tenant="tiny")
+        expect(status == 201, (status, body))
+        tiny = body["id"]
+        codes = [request("POST", "/v1/plugins/%s/calls/noop" % tiny, {"args": []}, tenant="tiny")[0] for _ in range(10)]
+        expect(codes.count(200) >= 1 and codes.count(429) >= 1, codes)
+        expect_error(request("POST", "/v1/plugins", {"name": "t2", "module_sha256": digest}, tenant="tiny"), 429, "quota_exceeded")
+
+    @test
+    def a_tenant_exhausting_its_cgroup_does_not_stop_another():
+        import threading
+        digest = hashlib.sha256(WASM).hexdigest()
+        request("PUT", "/v1/modules", body=WASM, tenant="hog")
+        hogs = []
+        for i in range(4):
+            # no fuel metering: each call burns CPU until its 4 s wall time; 96 pages = 6 MiB per worker
+            status, body = request("POST", "/v1/plugins", {"name": "hog%d" % i, "module_sha256": digest, "workers": 2,
+                                                           "limits": {"fuel": 0, "timeout_ms": 4000, "memory_pages": 96}}, tenant="hog")
+            expect(status == 201, (status, body))
+            hogs.append(body["id"])
+        detail = request("GET", "/v1/plugins/" + hogs[0], tenant="hog")[1]
+        for controller in ("memory", "cpu", "pids"):
+            procs = open("/sys/fs/cgroup/%s/cordon/hog/cgroup.procs" % controller).read().split()
+            expect(all(str(p) in procs for p in detail["worker_pids"]) and detail["worker_pids"], (controller, detail, procs))
+        expect(open("/sys/fs/cgroup/memory/cordon/hog/memory.limit_in_bytes").read().strip() == str(48 << 20), "memory limit")
+        outcomes = []
+
+        def hog(pid):
+            for _ in range(2):
+                # 5 MiB more linear memory per worker, then spin: together far over 48 MiB and 10% of a CPU
+                outcomes.append(request("POST", "/v1/plugins/%s/calls/grow" % pid, {"args": [80]}, tenant="hog")[0])
+                outcomes.append(request("POST", "/v1/plugins/%s/calls/spin" % pid, {"args": []}, tenant="hog")[0])
+        threads = [threading.Thread(target=hog, args=(p,)) for p in hogs for _ in range(2)]
+        for t in threads:
+            t.start()
+        answered = 0
+        while any(t.is_alive() for t in threads):
+            status, body = request("POST", "/v1/plugins/%s/calls/add" % STATE["id"], {"args": [40, 2]})
+            expect(status == 200 and body["results"] == [42], (status, body))
+            answered += 1
+        for t in threads:
+            t.join()
+        expect(answered > 0, (answered, outcomes))
+        for pid in hogs:
+            request("DELETE", "/v1/plugins/" + pid, tenant="hog")
+
+    @test
+    def hostile_clients_get_json_errors_and_the_daemon_stays_up():
+        pid = STATE["id"]
+        expect_error(request("GET", "/v1/plugins/..%2F..%2Fetc"), 404)
+        expect_error(request("GET", "/v1/plugins/a%00b"), 404)
+        expect_error(request("GET", "/v1/nothing-here"), 404)
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, body=b"x" * 200000, content_type="application/json"), 413)
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, body=b"{\"args\": [1, 2], \"extra\": 1}", content_type="application/json"), 400)
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, body=b"[" * 100000, content_type="application/json"), 413)
+        expect_error(request("POST", "/v1/plugins/%s/calls/add" % pid, body=b"[" * 1000, content_type="application/json"), 400)
+        # a slow client that never finishes its headers is closed by the idle timeout
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(SOCK)
+        s.sendall(b"POST /v1/plugins HTTP/1.1\r\nHost: x\r\n")
+        try:
+            closed = s.recv(100) == b""
+        except socket.timeout:
+            closed = False
+        s.close()
+        expect(closed, "a client that never finished its headers was not closed")
+        # garbage on the wire
+        s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200) + b"\r\n\r\n")
+        try:
+            s.recv(1000)
+        except OSError:
+            pass
+        s.close()
+        # many connections at once
+        socks = []
+        for _ in range(200):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(SOCK)
+            socks.append(c)
+        for c in socks:
+            c.close()
+        expect(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [20, 22]})[1]["results"] == [42], "still up")
+
+    @test
+    def metrics_need_the_admin_token_and_carry_the_tenant():
+        status, data, _ = request("GET", "/metrics", token=ADMIN, raw=True)
+        text = data.decode()
+        expect(status == 200, status)
+        expect('cordon_calls_total{tenant="acme"' in text, text[:2000])
+        expect('cordon_live_workers{tenant="globex"}' in text, text[:2000])
+        expect('cordon_http_refused_total{' in text, text[:2000])
+
+    @test
+    def events_stream_is_the_tenants_own():
+        c = conn()
+        c.request("GET", "/v1/events", headers={"Authorization": "Bearer " + TOKENS["acme"]})
+        r = c.getresponse()
+        expect(r.status == 200 and r.getheader("Content-Type") == "text/event-stream", r.status)
+        expect(r.readline().startswith(b": cordon events for tenant acme"), "preamble")
+        request("POST", "/v1/plugins/%s/calls/trap" % STATE["id"], {"args": []})
+        line = b""
+        while not line.startswith(b"data: "):
+            line = r.readline()
+        event = json.loads(line[6:])
+        expect(event["plugin_id"] == STATE["id"], event)
+        c.close()
+
+    @test
+    def refused_requests_are_audited_with_their_tenant():
+        records = [json.loads(l) for l in open(CONFIG["audit_log"]) if l.strip()]
+        refused = [r for r in records if r["type"] == "request.refused"]
+        expect(any(r["tenant"] == "globex" and r["data"]["status"] == 404 for r in refused), "globex 404")
+        expect(any(r["tenant"] == "-" and r["data"]["status"] == 401 for r in refused), "401")
+        expect(any(r["tenant"] == "tiny" and r["data"]["code"] == "rate_limited" for r in refused), "429")
+
+    @test
+    def storage_and_plugins_survive_a_sigkill():
+        pid = STATE["id"]
+        status, body = request("POST", "/v1/plugins/%s/calls/store" % pid, {"args": [424242]})
+        expect(status == 200 and body["results"] == [0], (status, body))
+        daemon.kill()
+        daemon.start()
+        status, body = request("GET", "/v1/plugins/" + pid)
+        expect(status == 200 and body["state"] == "ready", (status, body))
+        status, body = request("POST", "/v1/plugins/%s/calls/load" % pid, {"args": []})
+        expect(status == 200 and body["results"] == [424242], (status, body))
+
+    @test
+    def sigterm_drains_then_exits_cleanly_and_the_audit_log_verifies():
+        pid = STATE["id"]
+        code = daemon.term()
+        expect(code == 0, "exit %s" % code)
+        p = subprocess.run([os.path.join(BIN, "cordon"), "audit", "verify", CONFIG["audit_log"]], capture_output=True, timeout=120)
+        expect(p.returncode == 0, p.stdout + p.stderr)
+        daemon.start()
+        status, body = request("POST", "/v1/plugins/%s/calls/load" % pid, {"args": []})
+        expect(status == 200 and body["results"] == [424242], (status, body))
+        daemon.term()
+
+    if daemon.proc and daemon.proc.poll() is None:
+        daemon.kill()
+    print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
+    if RESULTS["failed"] == 0:
+        shutil.rmtree(ROOT, ignore_errors=True)
+    else:
+        print("daemon log and state kept in", ROOT)
+    return 1 if RESULTS["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
