@@ -64,6 +64,9 @@ struct DemoCommand: AsyncParsableCommand {
         // The demo plugin asks for nothing: every capability-guarded host call is denied.
         var limits = ResourceLimits(policy: policy)
         limits.fuelPerCall = 2_000_000
+        // Step 4 shows the fuel limit: a generous wall time keeps a slow or loaded machine (a debug
+        // build spends seconds on 2,000,000 instructions) from ending it by the clock first.
+        limits.wallTimePerCall = .seconds(60)
         let plugin = try await Terminal.withProgress("starting confined worker") {
             try await supervisor.load(manifest: PluginManifest(name: "demo"), module: module, policy: policy, host: host, limits: limits)
         }

@@ -18,7 +18,7 @@ import Testing
         out.removeAll()
         try AuditTail.run(file: dir.log, options: .init(plugin: "thumbnailer", since: Date(timeIntervalSinceNow: -60)),
                           output: { out.append($0) })
-        #expect(out.count == 16)
+        #expect(out.count == 17)
         out.removeAll()
         try AuditTail.run(file: dir.log, options: .init(since: Date(timeIntervalSinceNow: 60)), output: { out.append($0) })
         #expect(out.isEmpty)

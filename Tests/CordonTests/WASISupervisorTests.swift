@@ -70,15 +70,16 @@ final class WASINameHost: HostFunctions {
         let module = try Fixtures.wasm(Self.brokered)
         let denied = try await supervisor.load(manifest: PluginManifest(name: "no-fs", capabilities: [.custom("wasi.fd_prestat_dir_name")]),
                                                module: module, policy: Fixtures.policy(), host: WASINameHost())
-        // Refused (EBADF, positive: a bytes-out import reports it as the 0 bytes of data it carried)
-        // and recorded as a capability denial, below.
-        #expect(try await denied.call("ask") == [.i32(0)])
+        // Refused with EBADF (8; a bytes-out import whose reply carries no data returns the status
+        // itself) and recorded as a capability denial, below.
+        #expect(try await denied.call("ask") == [.i32(8)])
         let granted = try await supervisor.load(manifest: PluginManifest(name: "fs", capabilities: [.filesystem]),
                                                 module: module, policy: Fixtures.policy(), host: WASINameHost(),
                                                 wasi: WASIConfiguration(preopens: [WASIPreopen(hostPath: dir, guestPath: "/")]))
-        // No fd among the integers: the broker answers EINVAL (positive), which a bytes-out
-        // import reports as the 0 bytes of data it carried.
-        #expect(try await granted.call("ask") == [.i32(0)])
+        // The broker itself answers: it takes the only integer (out_cap, 64) as the fd, which is not
+        // open, so EBADF (8) — not the application's host, whose custom function records an issue.
+        let answer = try await granted.call("ask")
+        #expect(answer == [.i32(8)], "\(answer)")
         await supervisor.shutdown()
         let log = try audit.closeAndRead()
         #expect(log.contains(#""capability":"filesystem","function":"wasi.fd_prestat_dir_name""#))
