@@ -94,9 +94,12 @@ let package = Package(
                               .product(name: "WasmParser", package: "WasmKit"),
                           ],
                           swiftSettings: strict),
+        // Modules of a chosen size for the module benchmark and the module-size tests (no dependencies).
+        .target(name: "CordonGeneratedModules", swiftSettings: strict),
         .executableTarget(name: "CordonBench",
                           dependencies: [
                               "Cordon", "CordonChannel", "CordonAudit", "CordonPolicy", "CCordonShims", "CordonServe",
+                              "CordonGeneratedModules",
                               .product(name: "Logging", package: "swift-log"),
                               .product(name: "WasmKit", package: "WasmKit"),
                               .product(name: "WAT", package: "WasmKit"),
@@ -117,7 +120,7 @@ let package = Package(
                     dependencies: ["CordonWorkerRuntime", "CordonChannel", .product(name: "WAT", package: "WasmKit")],
                     swiftSettings: strict),
         .testTarget(name: "CordonTests",
-                    dependencies: ["Cordon", "CordonAudit", .product(name: "WAT", package: "WasmKit"),
+                    dependencies: ["Cordon", "CordonAudit", "CordonGeneratedModules", .product(name: "WAT", package: "WasmKit"),
                                    .product(name: "WasmParser", package: "WasmKit"),
                                    .product(name: "MetricsTestKit", package: "swift-metrics")],
                     swiftSettings: strict),

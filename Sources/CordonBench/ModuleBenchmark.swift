@@ -1,4 +1,5 @@
 import Cordon
+import CordonGeneratedModules
 import Foundation
 import WasmKit
 

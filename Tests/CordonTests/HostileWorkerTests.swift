@@ -16,6 +16,25 @@ import Testing
         return try Supervisor(configuration: configuration)
     }
 
+    /// A regular file for forwarded worker stderr: (path, write fd).
+    static func stderrFile() throws -> (String, Int32) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        try #require(file >= 0)
+        return (path, file)
+    }
+
+    /// A supervisor of corrupt workers whose stderr is forwarded to `file`.
+    static func forwardingStderr(to file: Int32) throws -> Supervisor {
+        var configuration = SupervisorConfiguration()
+        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
+        configuration.workerExecutable = worker
+        configuration.passWorkerStderr = true
+        configuration.workerStderrDestination = file
+        configuration.loadTimeout = .seconds(5)
+        return try Supervisor(configuration: configuration)
+    }
+
     static func load(_ supervisor: Supervisor, mode: String, policy: SandboxPolicy = Fixtures.policy()) async throws -> PluginHandle {
         try await supervisor.load(manifest: PluginManifest(name: "corrupt-\(mode)"), module: Array("cordon-corrupt:\(mode)".utf8),
                                   policy: policy, restart: RestartPolicy(mode: .never))
@@ -26,20 +45,12 @@ import Testing
     /// worker's RLIMIT_FSIZE is 0, so handing it a regular file as its own fd 2 would kill it with
     /// SIGXFSZ on its first write.
     @Test func workerStderrReachesARegularFileThroughAPipe() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
-        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        try #require(file >= 0)
+        let (path, file) = try Self.stderrFile()
         defer {
             close(file)
             unlink(path)
         }
-        var configuration = SupervisorConfiguration()
-        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
-        configuration.workerExecutable = worker
-        configuration.passWorkerStderr = true
-        configuration.workerStderrDestination = file
-        configuration.loadTimeout = .seconds(5)
-        let supervisor = try Supervisor(configuration: configuration)
+        let supervisor = try Self.forwardingStderr(to: file)
         let plugin = try await Self.load(supervisor, mode: "stderr")
         let pid = try #require(await plugin.workerPIDs().first)
         #expect(try await plugin.call("run") == [.i32(42)])
@@ -239,20 +250,12 @@ import Testing
     /// control bytes are escaped (no terminal escapes reach our stderr), a line without its end
     /// still arrives at the worker's exit, and a flood beyond the byte budget is dropped and counted.
     @Test func forwardedStderrIsLinedEscapedAndRateLimited() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-stderr-\(UUID())").path
-        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        try #require(file >= 0)
+        let (path, file) = try Self.stderrFile()
         defer {
             close(file)
             unlink(path)
         }
-        var configuration = SupervisorConfiguration()
-        let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
-        configuration.workerExecutable = worker
-        configuration.passWorkerStderr = true
-        configuration.workerStderrDestination = file
-        configuration.loadTimeout = .seconds(5)
-        let supervisor = try Supervisor(configuration: configuration)
+        let supervisor = try Self.forwardingStderr(to: file)
         let hostile = try await Self.load(supervisor, mode: "stderr-hostile")
         let hostilePID = try #require(await hostile.workerPIDs().first)
         #expect(try await hostile.call("run") == [.i32(42)])

@@ -1,5 +1,6 @@
 import Cordon
 import CordonAudit
+import CordonGeneratedModules
 import Foundation
 import Testing
 

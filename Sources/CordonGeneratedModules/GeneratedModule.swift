@@ -1,11 +1,12 @@
-/// (The same generator as Tests/CordonTests/GeneratedModule.swift: a test target cannot import an
-/// executable.) Valid WebAssembly modules of a chosen size, made of many small functions (the shape of a real
+// Shared by cordon-bench (`modules`) and the module-size tests: one generator, so the benchmark
+// measures the modules the tests prove load.
+/// Valid WebAssembly modules of a chosen size, made of many small functions (the shape of a real
 /// compiled plugin, not one giant body or a data blob): function `i` computes `x + k₀ + k₁ + …` over
 /// ten small constants, and the export `answer: () -> i32` returns 42 through function 0. Written as
 /// binary directly: a 20 MB module would take the WAT parser longer than loading it.
-enum GeneratedModule {
+public enum GeneratedModule {
     /// A module of at least `bytes` bytes (and at most about a hundred more).
-    static func make(bytes target: Int) -> [UInt8] {
+    public static func make(bytes target: Int) -> [UInt8] {
         let filler: [UInt8] = {
             var body: [UInt8] = [0x00, 0x20, 0x00]          // no locals; local.get 0
             for k in 0..<10 { body += [0x41, UInt8(k * 5 + 1), 0x6A] }   // i32.const k; i32.add
