@@ -103,6 +103,8 @@ let package = Package(
                               .product(name: "Logging", package: "swift-log"),
                               .product(name: "WasmKit", package: "WasmKit"),
                               .product(name: "WAT", package: "WasmKit"),
+                              .product(name: "WASI", package: "WasmKit"),
+                              .product(name: "WasmKitWASI", package: "WasmKit"),
                           ],
                           swiftSettings: strict),
         // Test-only executables: a channel peer, and a probe that confines itself then tries to escape.

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +102,12 @@ int cordon_pivot_root(const char *new_root, const char *put_old) {
 // MARK: - Channel helpers
 
 int cordon_eventfd_nonblocking(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+long cordon_read_nowait(int fd, void *buf, unsigned long len, long long offset) {
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    return preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+}
+
 int cordon_memfd_seal_size(int fd) {
     return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 }

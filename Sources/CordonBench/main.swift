@@ -4,13 +4,15 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
-usage: cordon-bench <channel|audit|supervisor|modules|soak|all> [options]
+usage: cordon-bench <channel|audit|supervisor|modules|wasi|soak|serve|all> [options]
   channel      SharedMemoryBuffer round trips vs a Unix socketpair (64 B, 4 KiB, 64 KiB)
   audit        audit records/s, group commit vs fsync per record
   supervisor   cold spawn vs bwrap, warm pool, compute vs in-process WasmKit, host calls, PSS per worker
                [--quick] [--workers N] [--only compute,hostcalls,cold,warm,idle,memory]
   modules      cold load → ready by module size (1 KB … 20 MB) vs in-process WasmKit; memory of 20 MB workers
                [--quick]
+  wasi         WASI programs (64 MiB file read, 100,000 stdout lines) vs in-process WasmKitWASI
+               [--quick] [--chunk BYTES]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
   serve        cordon serve on its Unix socket vs the library: calls/s, p50/p99 [--clients N] [--seconds S]
   all          channel, audit and supervisor in one run
@@ -25,6 +27,7 @@ func main() async -> Int32 {
         case "audit": try runAuditBenchmark(arguments: rest)
         case "supervisor": try await runSupervisorBenchmark(arguments: rest)
         case "modules": try await runModuleBenchmark(arguments: rest)
+        case "wasi": try await runWASIBenchmark(arguments: rest)
         case "soak": try await runSoakCommand(arguments: rest)
         case "serve": try await runServeBenchmark(arguments: rest)
         case "hold": try await runHold(arguments: rest)

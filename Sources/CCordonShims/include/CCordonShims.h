@@ -65,6 +65,13 @@ int cordon_eventfd_nonblocking(void);
 /// MFD_ALLOW_SEALING: a peer holding the fd can then never truncate it under our mapping (SIGBUS).
 int cordon_memfd_seal_size(int fd);
 
+// MARK: - Non-blocking file reads (preadv2 is not visible to Swift)
+
+/// preadv2(fd, {buf, len}, 1, offset, RWF_NOWAIT): reads only what the page cache already holds and
+/// fails with EAGAIN instead of waiting for the disk. offset -1 reads at (and advances) the file
+/// position. Lets the reactor serve a cached read without the hand-off to a thread that may block.
+long cordon_read_nowait(int fd, void *buf, unsigned long len, long long offset);
+
 // MARK: - Atomics on shared memory
 
 uint32_t cordon_load_acquire_u32(const uint32_t *p);

@@ -33,7 +33,8 @@ final class WASIFileBroker: Sendable {
     let maxReplyBytes: Int
     let identity: WASIBrokerIdentity
     private let record: @Sendable (AuditEvent) -> Void
-    private let table: Mutex<WASIFileTable>
+    // Internal: the non-blocking fast path (WASIFileBroker+NonBlocking.swift) takes it too.
+    let table: Mutex<WASIFileTable>
     private let writeLimitAudited = Atomic<Bool>(false)
 
     /// Opens each preopen once as an `O_PATH | O_DIRECTORY` fd, at guest fds 3, 4, … in order.
