@@ -183,8 +183,9 @@ public enum SeccompFilterFlag: String, Sendable, Hashable, CaseIterable {
     case waitKillableRecv = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
 }
 
-/// A syscall name the parser left out of the filter: libseccomp does not know it, and the only rule
-/// naming it allows it under a default that denies, so leaving it out denies it (as runc does).
+/// A syscall name left out of the filter: libseccomp does not know it, and the rule naming it at
+/// `path` allows it under a default that denies, so leaving it out denies it (as runc does). Any
+/// other rule naming it would have been a parse error.
 public struct SeccompSkippedSyscall: Sendable, Hashable, CustomStringConvertible {
     public var name: String
     /// The JSON path of the name in the file (`$.seccomp.syscalls[0].names[41]`).
