@@ -31,6 +31,21 @@ extension SupervisorCore {
             return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(record.limits.maxMessageBytes) bytes",
                                                       measured: "\(bytes.count) bytes", export: export)))
         }
+        // The call frame's own caps (docs/protocol.md): a frame the worker could not decode, or that
+        // could not be sent at all, is the caller's mistake. Refused here, it cannot kill the worker
+        // as a protocol violation, whether or not the exports are known yet.
+        if export.utf8.count > FrameLimits.maxNameBytes {
+            return completion(.failure(.invalidArguments(export: String(decoding: export.utf8.prefix(64), as: UTF8.self), reason: "the export name is \(export.utf8.count) bytes; a call carries at most \(FrameLimits.maxNameBytes)")))
+        }
+        if arguments.count > FrameLimits.maxValues {
+            return completion(.failure(.invalidArguments(export: export, reason: "\(arguments.count) arguments; a call carries at most \(FrameLimits.maxValues)")))
+        }
+        let frameBound = 64 + export.utf8.count + arguments.count * 9 + (input?.count ?? 0) + (stdin?.count ?? 0)
+        let messageLimit = configuration.channelRingCapacity / 2
+        if frameBound > messageLimit {
+            return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(messageLimit) bytes (one channel message)",
+                                                      measured: "up to \(frameBound) bytes", export: export)))
+        }
         let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
         guard live, record.state != .failed, record.state != .stopped else {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))

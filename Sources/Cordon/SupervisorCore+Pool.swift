@@ -105,6 +105,8 @@ extension SupervisorCore {
                             var event = cordon_seccomp_event()
                             if cordon_seccomp_notif_recv(process.listenerFD, &event) == 0 {
                                 _ = cordon_seccomp_notif_deny(process.listenerFD, event.id, ENOSYS)
+                                // The kernel's account is audited as on the cold path, before the kill.
+                                self?.auditPooledViolation(process, event)
                             }
                         }
                         self?.killPooled(key: key, process: process, reason: "seccomp violation while pooled")
@@ -125,6 +127,13 @@ extension SupervisorCore {
                 return killPooled(key: key, process: process, reason: "protocol violation: unexpected \(message.kindName) while pooled")
             }
         }
+    }
+
+    private func auditPooledViolation(_ process: WorkerProcess, _ event: cordon_seccomp_event) {
+        let name = SyscallTable.name(of: event.nr, arch: event.arch) ?? "syscall_\(event.nr)"
+        let args = withUnsafeBytes(of: event.args) { Array($0.bindMemory(to: UInt64.self)) }
+        audit.record(.seccompViolation(tenant: configuration.tenant, plugin: "pool", pid: process.pid, syscall: name,
+                                       nr: event.nr, arch: Self.archName(event.arch), args: args, reportedBy: .kernel))
     }
 
     private func killPooled(key: String, process: WorkerProcess, reason: String) {

@@ -115,7 +115,8 @@ final class SupervisorCore: @unchecked Sendable {
                                  manifestVersion: request.manifest.version, moduleSHA256: digest,
                                  policyName: request.policy.name, policySHA256: record.policySHA256,
                                  capabilities: request.granted.map(\.description).sorted(),
-                                 limits: request.limits.auditDescription))
+                                 limits: request.limits.auditDescription,
+                                 seccompSkipped: request.policy.seccomp.skippedSyscalls.map(\.name)))
         setState(record, .starting)
         for _ in 0..<max(1, request.manifest.workers) {
             let slot = WorkerSlot()

@@ -39,16 +39,21 @@ extension AuditEvent {
 
     /// `plugin.load`: a plugin was admitted with this module and policy. Digests are hex SHA-256.
     /// `limits`, when given, are the limits in force as `name=value` (the application's override of
-    /// the policy's, after the channel's clamp).
+    /// the policy's, after the channel's clamp). `seccompSkipped` names the syscalls the policy allowed
+    /// that the supervisor's libseccomp does not know, so the filter denies them
+    /// (`SeccompProfile.skippedSyscalls`).
     public static func pluginLoad(tenant: String? = nil, plugin: String, manifestName: String, manifestVersion: String,
                                   moduleSHA256: String, policyName: String, policySHA256: String,
-                                  capabilities: [String], limits: [String]? = nil) -> AuditEvent {
+                                  capabilities: [String], limits: [String]? = nil,
+                                  seccompSkipped: [String] = []) -> AuditEvent {
         var data: [String: AuditValue] = [
             "manifest_name": .string(manifestName), "manifest_version": .string(manifestVersion),
             "module_sha256": .string(moduleSHA256.lowercased()), "policy_name": .string(policyName),
             "policy_sha256": .string(policySHA256.lowercased()), "capabilities": strings(capabilities),
         ]
         if let limits { data["limits"] = strings(limits) }
+        // Only when the policy had some, so records of other policies keep their shape.
+        if !seccompSkipped.isEmpty { data["seccomp_skipped"] = strings(seccompSkipped) }
         return AuditEvent(type: .pluginLoad, tenant: tenant, plugin: plugin, data: data)
     }
 

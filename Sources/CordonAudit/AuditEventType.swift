@@ -64,7 +64,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
             return [.init("manifest_name", .string), .init("manifest_version", .string),
                     .init("module_sha256", .sha256), .init("policy_name", .string),
                     .init("policy_sha256", .sha256), .init("capabilities", .stringArray),
-                    .init("limits", .stringArray, required: false)]
+                    .init("limits", .stringArray, required: false),
+                    .init("seccomp_skipped", .stringArray, required: false)]
         case .workerSpawn:
             return [.init("uid", .int), .init("layers_requested", .stringArray),
                     .init("layers_achieved", .stringArray), .init("seccomp_mode", .string),

@@ -37,6 +37,13 @@
 // Idle modes (after `loaded`, before any call):
 //   idle-log-stream  200 KiB log frames forever
 // Flags: --hide-listener  report no seccomp listener in the hello (whatever the policy installed)
+//   --pooled=MODE  misbehave before any module arrives, as a warm-pool worker can; only a worker whose
+//                  filter has a listener (a notify policy) does, so a test pools workers under a notify
+//                  policy and runs honest plugins beside them under one without (a worker cannot tell
+//                  whether it is pooled). MODE: silent (never says hello), garbage (random bytes instead
+//                  of the hello), log-stream (small log frames instead of the hello, forever),
+//                  frame-stream (heartbeats instead of the hello, forever), violate (hello, then socket(2)
+//                  while waiting for a module).
 // Exit statuses: 0 shutdown, 71 confinement failed, 74 channel failed.
 import CCordonShims
 import CordonChannel
@@ -81,6 +88,7 @@ struct RawMapping {
 
 let violateFlag = CommandLine.arguments.contains("--violate")
 let hideListener = CommandLine.arguments.contains("--hide-listener")
+let pooledMode: String? = CommandLine.arguments.first { $0.hasPrefix("--pooled=") }.map { String($0.dropFirst("--pooled=".count)) }
 /// `--violate=NAME,args…`: number and arguments, resolved before confinement.
 let violateSyscall: (name: String, nr: Int, args: [Int])? = {
     guard let flag = CommandLine.arguments.first(where: { $0.hasPrefix("--violate=") }) else { return nil }
@@ -125,12 +133,28 @@ func run() -> Never {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     var rng = SplitMix64(state: UInt64(UInt32(bitPattern: getpid())) << 32 ^ UInt64(ts.tv_nsec))
 
+    // What a pooled worker can do before it has a module: the supervisor meters it in the pool.
+    let pooled = report.listenerFD >= 0 ? pooledMode : nil
     do {
+        switch pooled ?? "" {
+        case "silent":
+            while true { if case .shutdown = try channel.receive(timeout: nil) { exit(0) } }
+        case "garbage":
+            try channel.sendRaw(rng.bytes(Int(rng.next() % 256) + 1), timeout: .seconds(1))
+            while true { if case .shutdown = try channel.receive(timeout: nil) { exit(0) } }
+        case "log-stream":
+            let line = ChannelMessage.log(WorkerLog(level: 2, message: "a line before the hello"))
+            while true { try channel.send(line, timeout: nil) }
+        case "frame-stream":
+            while true { try channel.send(.heartbeat(1), timeout: nil) }
+        default: break
+        }
         try channel.send(.hello(WorkerHello(protocolVersion: 1, pid: getpid(), uid: report.uid,
                                             layers: report.layers, listenerFD: hideListener ? -1 : report.listenerFD)), timeout: nil)
         guard case .listenerTaken = try channel.receive(timeout: nil) else { exit(76) }
         if report.listenerFD >= 0 { close(report.listenerFD) }
         do { try Confinement.finishAfterHandOver(plan) } catch { exit(71) }
+        if pooled == "violate" { attemptForbiddenSyscall() }
         var moduleLength: UInt64?
         while moduleLength == nil {
             switch try channel.receive(timeout: nil) {

@@ -130,6 +130,10 @@ public enum PolicyCompiler {
         let x = policy.wasi
         out += "# wasi: openFiles=\(x.maxOpenFiles) writeBytesPerCall=\(x.maxWriteBytesPerCall) outputBytes=\(x.maxOutputBytes) "
         out += "clockResolution=\(x.clockResolutionNanoseconds)ns\n"
+        for skipped in policy.seccomp.skippedSyscalls {
+            // Allowed by the file, unknown to this libseccomp: not in the filter, so the default denies it.
+            out += "# skipped: \(skipped.name) at \(skipped.path) (unknown to libseccomp \(SeccompBuilder.libraryVersion); denied by the default)\n"
+        }
         if policy.seccomp.usesNotify {
             out += "# non-root supervisor: the filter also allows prctl(PR_SET_DUMPABLE, 0), for the step after the listener hand-over\n"
         }
@@ -157,6 +161,12 @@ enum SeccompBuilder {
         case .log: 0x7FFC_0000
         case .notify: 0x7FC0_0000
         }
+    }
+
+    /// The linked libseccomp's version ("2.5.4"), for messages about names it does not know.
+    static var libraryVersion: String {
+        guard let v = seccomp_version() else { return "?" }
+        return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.micro)"
     }
 
     /// Names moby uses for the native architecture in `includes.arches` / `excludes.arches`.
@@ -218,6 +228,7 @@ enum SeccompBuilder {
                 guard rc == 0 || rc == -EEXIST else { throw fail("seccomp_arch_add(\(a))", rc) }
             }
 
+            let skipped = Set(profile.skippedSyscalls.map(\.name))
             for rule in profile.syscalls where ruleApplies(rule) {
                 let value = actionValue(rule.action, errnoRet: rule.errnoRet)
                 // Same action as the default: a no-op that libseccomp would reject with EACCES.
@@ -231,7 +242,13 @@ enum SeccompBuilder {
                 let groups: [[scmp_arg_cmp]] = distinct ? [conditions] : conditions.map { [$0] }
                 for name in rule.names {
                     let nr = seccomp_syscall_resolve_name(name)
-                    guard nr != __NR_SCMP_ERROR else { throw fail("unknown syscall \(name)", EINVAL) }
+                    if nr == __NR_SCMP_ERROR {
+                        // Left out as runc does: an allow rule under a denying default, and the parser
+                        // recorded it (SeccompProfile.skippedSyscalls), so the default denies it and the
+                        // records say so. Any other unknown name cannot be filtered as the rule says.
+                        if rule.action == .allow, profile.defaultAction.denies, skipped.contains(name) { continue }
+                        throw fail("unknown syscall \(name) in a \(rule.action) rule (not in skippedSyscalls)", EINVAL)
+                    }
                     for group in groups {
                         rc = group.withUnsafeBufferPointer {
                             seccomp_rule_add_array(ctx, value, nr, UInt32($0.count), $0.baseAddress)

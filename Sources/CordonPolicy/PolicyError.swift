@@ -6,7 +6,8 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Reason: Sendable, Hashable, CustomStringConvertible {
         /// A key that this section does not define (Cordon sections and the OCI seccomp shape are closed).
         case unknownKey(String)
-        /// A syscall name libseccomp 2.5 cannot resolve on any architecture it knows.
+        /// A syscall name libseccomp 2.5 cannot resolve on any architecture it knows, in a rule that
+        /// does not allow it (an allow rule under a denying default skips it instead).
         case unknownSyscall(String)
         /// An action that is not one of the SCMP_ACT_* names.
         case unknownAction(String)
@@ -38,7 +39,7 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
         public var description: String {
             switch self {
             case .unknownKey(let k): "unknown key \"\(k)\""
-            case .unknownSyscall(let n): "unknown syscall \"\(n)\" (libseccomp cannot resolve it)"
+            case .unknownSyscall(let n): "unknown syscall \"\(n)\" (libseccomp cannot resolve it; only a rule that allows it under a denying default may name it, and is then skipped)"
             case .unknownAction(let a): "unknown action \"\(a)\""
             case .unknownOp(let o): "unknown operator \"\(o)\""
             case .unknownArchitecture(let a): "unknown architecture \"\(a)\""

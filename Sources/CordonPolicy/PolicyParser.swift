@@ -359,14 +359,15 @@ enum PolicyParser {
             }
         }
         var rules: [SeccompRule] = []
+        var skipped: [SeccompSkippedSyscall] = []
         if let s = o.optional("syscalls") {
             let p = o.childPath("syscalls")
             for (i, e) in try array(s, file: file, path: p).enumerated() {
-                rules.append(try rule(e, file: file, path: "\(p)[\(i)]"))
+                rules.append(try rule(e, file: file, path: "\(p)[\(i)]", defaultAction: defaultAction, skipped: &skipped))
             }
         }
         return SeccompProfile(defaultAction: defaultAction, defaultErrnoRet: defaultErrno, architectures: architectures,
-                              archMap: archMap, flags: flags, syscalls: rules)
+                              archMap: archMap, flags: flags, syscalls: rules, skippedSyscalls: skipped)
     }
 
     static func condition(_ v: JSONValue, file: String, path: String, allowKernel: Bool) throws(PolicyError) -> SeccompRuleCondition {
@@ -382,22 +383,28 @@ enum PolicyParser {
         return c
     }
 
-    static func rule(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> SeccompRule {
+    /// One rule. A name libseccomp does not know is accepted (and appended to `skipped`; the compiler
+    /// leaves it out of the filter) only when the rule allows it and `defaultAction` denies: the filter
+    /// then denies it, as runc does. Under any other action it is an error: a deny, trap, kill, log or
+    /// notify rule for a syscall libseccomp cannot name would not be in the filter at all. The rule
+    /// keeps every name, so the canonical form is the file's and parses back to the same profile.
+    static func rule(_ v: JSONValue, file: String, path: String, defaultAction: SeccompAction,
+                     skipped: inout [SeccompSkippedSyscall]) throws(PolicyError) -> SeccompRule {
         let o = try ObjectReader(v, file: file, path: path,
                                  allowed: ["names", "action", "errnoRet", "args", "comment", "includes", "excludes"])
         let namesPath = o.childPath("names")
-        let names = try stringArray(try o.required("names"), file: file, path: namesPath)
-        guard !names.isEmpty else { throw o.fail("names", .inconsistent(.emptyNames)) }
-        var seen = Set<String>()
-        for (i, n) in names.enumerated() {
-            guard SyscallTable.isKnown(n) else {
-                throw PolicyError(file: file, path: "\(namesPath)[\(i)]", reason: .unknownSyscall(n))
-            }
-            guard seen.insert(n).inserted else {
-                throw PolicyError(file: file, path: "\(namesPath)[\(i)]", reason: .duplicate(n))
-            }
-        }
+        let listed = try stringArray(try o.required("names"), file: file, path: namesPath)
+        guard !listed.isEmpty else { throw o.fail("names", .inconsistent(.emptyNames)) }
         let act = try action(try o.required("action"), file: file, path: o.childPath("action"))
+        let maySkip = act == .allow && defaultAction.denies
+        var seen = Set<String>()
+        for (i, n) in listed.enumerated() {
+            let namePath = "\(namesPath)[\(i)]"
+            guard seen.insert(n).inserted else { throw PolicyError(file: file, path: namePath, reason: .duplicate(n)) }
+            if SyscallTable.isKnown(n) { continue }
+            guard maySkip else { throw PolicyError(file: file, path: namePath, reason: .unknownSyscall(n)) }
+            skipped.append(SeccompSkippedSyscall(name: n, path: namePath))
+        }
         var errnoRet: UInt32?
         if let e = o.optional("errnoRet") {
             guard act.takesErrno else { throw o.fail("errnoRet", .unsupported(.errnoRetWithoutErrno)) }
@@ -427,7 +434,7 @@ enum PolicyParser {
         if let exc = o.optional("excludes") {
             excludes = try condition(exc, file: file, path: o.childPath("excludes"), allowKernel: false)
         }
-        return SeccompRule(names: names, action: act, errnoRet: errnoRet, args: args, includes: includes, excludes: excludes)
+        return SeccompRule(names: listed, action: act, errnoRet: errnoRet, args: args, includes: includes, excludes: excludes)
     }
 }
 

@@ -183,6 +183,22 @@ public enum SeccompFilterFlag: String, Sendable, Hashable, CaseIterable {
     case waitKillableRecv = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
 }
 
+/// A syscall name left out of the filter: libseccomp does not know it, and the rule naming it at
+/// `path` allows it under a default that denies, so leaving it out denies it (as runc does). Any
+/// other rule naming it would have been a parse error.
+public struct SeccompSkippedSyscall: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    /// The JSON path of the name in the file (`$.seccomp.syscalls[0].names[41]`).
+    public var path: String
+
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
+    }
+
+    public var description: String { "\(name) (\(path))" }
+}
+
 /// A seccomp profile in the OCI runtime-spec `linux.seccomp` shape (plus moby's `archMap`/`includes`/`excludes`).
 public struct SeccompProfile: Sendable, Hashable {
     public var defaultAction: SeccompAction
@@ -193,21 +209,32 @@ public struct SeccompProfile: Sendable, Hashable {
     public var archMap: [SeccompArchMapEntry]
     public var flags: [SeccompFilterFlag]
     public var syscalls: [SeccompRule]
+    /// Names allow rules list that libseccomp does not know (newer than it, e.g. `mseal` for
+    /// libseccomp 2.5.4), in file order; the parser sets it. The rules keep these names, the compiler
+    /// leaves exactly these out of the filter, so the default action denies them; any other unknown
+    /// name is a compile error. `cordon policy check` and the `plugin.load` audit record show them.
+    public var skippedSyscalls: [SeccompSkippedSyscall]
 
     public init(defaultAction: SeccompAction, defaultErrnoRet: UInt32? = nil, architectures: [String] = [],
-                archMap: [SeccompArchMapEntry] = [], flags: [SeccompFilterFlag] = [], syscalls: [SeccompRule]) {
+                archMap: [SeccompArchMapEntry] = [], flags: [SeccompFilterFlag] = [], syscalls: [SeccompRule],
+                skippedSyscalls: [SeccompSkippedSyscall] = []) {
         self.defaultAction = defaultAction
         self.defaultErrnoRet = defaultErrnoRet
         self.architectures = architectures
         self.archMap = archMap
         self.flags = flags
         self.syscalls = syscalls
+        self.skippedSyscalls = skippedSyscalls
     }
+
+    /// Whether `name` is left out of the filter (`skippedSyscalls`), so the default action denies it.
+    public func isSkipped(_ name: String) -> Bool { skippedSyscalls.contains { $0.name == name } }
 
     /// Whether `name` passes the filter whatever its arguments, the architecture and the kernel: no
     /// rule naming it denies, and either the default action does not deny or a rule without
     /// arguments or conditions allows it.
     public func allowsUnconditionally(_ name: String) -> Bool {
+        if isSkipped(name) { return false }
         let naming = syscalls.filter { $0.names.contains(name) }
         if naming.contains(where: { $0.action.denies }) { return false }
         if !defaultAction.denies { return true }
@@ -220,6 +247,7 @@ public struct SeccompProfile: Sendable, Hashable {
     /// not deny or an allow rule without `includes`/`excludes` holds for `arguments` alone.
     /// `allows("madvise", arguments: [2: 4])` asks whether `madvise(_, _, MADV_DONTNEED)` always passes.
     public func allows(_ name: String, arguments: [UInt32: UInt64]) -> Bool {
+        if isSkipped(name) { return false }
         let naming = syscalls.filter { $0.names.contains(name) }
         // true / false when every condition of the rule can be decided from `arguments`, nil otherwise.
         func holds(_ rule: SeccompRule) -> Bool? {

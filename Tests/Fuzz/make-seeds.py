@@ -116,6 +116,28 @@ put("FuzzHostCallDecoding", "random-too-large", structured(known.index("host_ran
 for path in sorted(glob.glob(os.path.join(REPO, "policies", "*.json"))):
     with open(path, "rb") as f:
         put("FuzzPolicyParser", os.path.basename(path), f.read())
+# Docker's current default profile (Tests/Fixtures/seccomp/moby-default.json, Apache-2.0, see the README
+# there): bare (SeccompProfile.parse) and as the seccomp section of a policy. It allows syscalls
+# libseccomp 2.5.4 does not know, which the parser skips and records.
+import json
+with open(os.path.join(REPO, "Tests", "Fixtures", "seccomp", "moby-default.json"), "rb") as f:
+    moby = f.read()
+put("FuzzPolicyParser", "moby-default-bare.json", moby)
+with open(os.path.join(REPO, "policies", "docker-default-compatible.json")) as f:
+    composed = json.load(f)
+composed["name"] = "moby-default"
+composed["seccomp"] = json.loads(moby)
+put("FuzzPolicyParser", "moby-default-policy.json", json.dumps(composed, indent=1).encode())
+# A policy with every optional section: `wasi`, and requireSpeculationControl (the confinement plan v2
+# option bit) with allowDegraded namespaces.
+with open(os.path.join(REPO, "policies", "default.json")) as f:
+    full = json.load(f)
+full["name"] = "full-options"
+full["wasi"] = {"maxOpenFiles": 16, "maxWriteBytesPerCall": 65536, "maxOutputBytes": 1048576,
+                "clockResolutionNanoseconds": 1000}
+full["requireSpeculationControl"] = True
+full["namespaces"]["allowDegraded"] = True
+put("FuzzPolicyParser", "wasi-and-plan-v2-options.json", json.dumps(full, indent=1).encode())
 put("FuzzPolicyParser", "empty-object.json", b"{}")
 put("FuzzPolicyParser", "deep.json", b"[" * 64 + b"]" * 64)
 put("FuzzPolicyParser", "numbers.json", b'{"a": -0, "b": 1e309, "c": 18446744073709551616, "d": "\\ud800"}')
