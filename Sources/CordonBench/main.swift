@@ -12,7 +12,8 @@ usage: cordon-bench <channel|audit|supervisor|modules|soak|all> [options]
   modules      cold load → ready by module size (1 KB … 20 MB) vs in-process WasmKit; memory of 20 MB workers
                [--quick]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
-  serve        cordon serve on its Unix socket vs the library: calls/s, p50/p99 [--clients N] [--seconds S]
+  serve        cordon serve vs the library on the same plugins: HTTP overhead at p50 (Unix socket, loopback TCP),
+               calls/s with N clients, a tenant's latency beside a noisy one [--quick] [--clients N] [--seconds S]
   all          channel, audit and supervisor in one run
 """
 
