@@ -109,7 +109,7 @@ func runServeBenchmark(arguments: [String]) async throws {
     }
     let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
     print("\nlatency, 1 caller, \(direct.count) calls per path")
-    let widths = [40, 12, 12, 12]
+    let widths = [40, 12, 12, 20]
     print(row(["path", "p50", "p99", "over direct at p50"], widths: widths))
     print(row(["direct PluginHandle.call (same plugin)", formatTime(directP.p50), formatTime(directP.p99), "—"], widths: widths))
     for (label, r) in [("HTTP, Unix socket", unixP), ("HTTP, loopback TCP", tcpP)] {
@@ -158,11 +158,12 @@ func runServeBenchmark(arguments: [String]) async throws {
     burners.wait()
     if let failure = hogFailures.withLock({ $0.first }) { throw BenchFailure(failure) }
     print("\ntenant B's calls (1 caller, Unix socket) while tenant A's 2 workers spin (20M fuel per call) holding 16 MiB each\(cgroups ? "; A's cgroup: 50% of a core, 64 MiB" : "")")
-    print("tenant A's burn calls answered: " + hogAnswers.withLock { $0 }.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", "))
     print(row(["tenant A", "calls/s", "p50", "p99"], widths: widths))
     for (label, r) in [("quiet", quiet), ("burning its CPU and memory", noisy)] {
         print(row([label, String(format: "%.0f", r.rate), formatTime(r.p50), formatTime(r.p99)], widths: widths))
     }
+    print("tenant A's burn calls answered: " + hogAnswers.withLock { $0 }.sorted { $0.key < $1.key }.map { "\($0.value) × HTTP \($0.key)" }.joined(separator: ", ")
+          + " (422: out of fuel; 502/503: an out-of-memory kill in its cgroup, a restart)")
 
     daemon.beginDraining()
     server.cancel()
