@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // cordon serve's TLS listener (through HummingbirdTLS); named here to build its TLSConfiguration.
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         // MARK: C layer
@@ -68,6 +70,8 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                     .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                     .product(name: "HummingbirdCore", package: "hummingbird"),
+                    .product(name: "HummingbirdTLS", package: "hummingbird"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "GRDB", package: "GRDB.swift"),
                     .product(name: "Crypto", package: "swift-crypto"),

@@ -4,7 +4,8 @@ set -euo pipefail
 # bubblewrap: the benchmark's cold-spawn baseline, and the CLI test that refuses user namespaces.
 # wasi-libc, libclang-rt-dev-wasm32: `cordon build --wasi`, and the WASI differential test's C programs.
 # wabt: wat2wasm builds the test plugin of Tests/serve/test_serve.py.
-packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32 wabt)
+# openssl, curl: that test's TLS certificate (openssl req) and clients (curl, openssl s_client).
+packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32 wabt openssl curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,8 +6,10 @@ final class PendingCall {
     let export: String
     let arguments: [WasmValue]
     let input: [UInt8]?
-    private var completion: ((Result<CallValue, CordonError>) -> Void)?
+    private var completion: ((Result<CallValue, CordonError>, CallCost) -> Void)?
     var startedAt: ContinuousClock.Instant?
+    /// What the worker's outcome reported (checked against the budget); 0 for a call without one.
+    var fuelUsed: UInt64 = 0
     var deadlineTimer: UInt64?
     var hostCalls: UInt32 = 0
     var breachReported = false
@@ -24,7 +26,7 @@ final class PendingCall {
     var stderr: [UInt8] = []
 
     init(id: UInt32, export: String, arguments: [WasmValue], input: [UInt8]?,
-         completion: @escaping (Result<CallValue, CordonError>) -> Void) {
+         completion: @escaping (Result<CallValue, CordonError>, CallCost) -> Void) {
         self.id = id
         self.export = export
         self.arguments = arguments
@@ -38,7 +40,7 @@ final class PendingCall {
         hostTask = nil
         guard let completion else { return }
         self.completion = nil
-        completion(result)
+        completion(result, CallCost(fuelUsed: fuelUsed, duration: startedAt.map { $0.duration(to: .now) } ?? .zero))
     }
 }
 

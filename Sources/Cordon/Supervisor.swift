@@ -249,21 +249,40 @@ public struct PluginHandle: Sendable, Hashable {
         let id = self.id
         let value = try await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallValue, CordonError>, Never>) in
             supervisor.reactor.execute {
-                core.call(plugin: id, export: "_start", arguments: [], input: nil, stdin: stdin) { continuation.resume(returning: $0) }
+                core.call(plugin: id, export: "_start", arguments: [], input: nil, stdin: stdin) { result, _ in continuation.resume(returning: result) }
             }
         }.get()
         guard case .command(let output) = value else { throw .protocolViolation("a value result for a WASI command") }
         return output
     }
 
+    /// `call(_:_:)` with the fuel the call used and its duration.
+    package func callWithReport(_ export: String, _ arguments: [WasmValue] = []) async throws(CordonError) -> CallReport<[WasmValue]> {
+        let (value, cost) = try await submitReporting(export: export, arguments: arguments, input: nil)
+        guard case .values(let values) = value else { throw .protocolViolation("bytes returned for a value call") }
+        return CallReport(output: values, fuelUsed: cost.fuelUsed, duration: cost.duration)
+    }
+
+    /// `call(_:bytes:)` with the fuel the call used and its duration.
+    package func callWithReport(_ export: String, bytes: [UInt8]) async throws(CordonError) -> CallReport<[UInt8]> {
+        let (value, cost) = try await submitReporting(export: export, arguments: [], input: bytes)
+        guard case .bytes(let output) = value else { throw .protocolViolation("values returned for a bytes call") }
+        return CallReport(output: output, fuelUsed: cost.fuelUsed, duration: cost.duration)
+    }
+
     private func submit(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> CallValue {
+        try await submitReporting(export: export, arguments: arguments, input: input).0
+    }
+
+    private func submitReporting(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> (CallValue, CallCost) {
         let core = supervisor.core
         let id = self.id
-        return try await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallValue, CordonError>, Never>) in
+        let (result, cost) = await withCheckedContinuation { (continuation: CheckedContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
             supervisor.reactor.execute {
-                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: $0) }
+                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
             }
-        }.get()
+        }
+        return (try result.get(), cost)
     }
 
     /// The plugin's state now.

@@ -6,7 +6,9 @@ extension SupervisorCore {
     // MARK: - Calls
 
     func call(plugin id: String, export: String, arguments: [WasmValue], input: [UInt8]?, stdin: [UInt8]? = nil,
-              completion: @escaping (Result<CallValue, CordonError>) -> Void) {
+              completion reporting: @escaping (Result<CallValue, CordonError>, CallCost) -> Void) {
+        // Refused before a worker saw it: nothing was spent.
+        let completion = { (result: Result<CallValue, CordonError>) in reporting(result, CallCost(fuelUsed: 0, duration: .zero)) }
         guard let record = plugins[id], !record.unloading else {
             return completion(.failure(.unavailable(plugin: id, state: .stopped)))
         }
@@ -51,7 +53,7 @@ extension SupervisorCore {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))
         }
         record.nextCallID &+= 1
-        let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: completion)
+        let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: reporting)
         pending.stdin = stdin
         record.queue.append(pending)
         dispatch(record)
@@ -86,8 +88,14 @@ extension SupervisorCore {
            let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
             return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
         }
+        // Fuel is the worker's own count of what it spent from the budget it was sent (0 when
+        // unmetered): more than that is a lie, and callers read the figure as exact.
+        guard outcome.fuelUsed <= record.limits.fuelPerCall else {
+            return protocolViolation(record, slot, process, "reported \(outcome.fuelUsed) fuel used, budget \(record.limits.fuelPerCall)")
+        }
         guard acceptMemoryReport(record, slot, process, pages: outcome.memoryPages) else { return }
         reactor.cancel(timer: call.deadlineTimer)
+        call.fuelUsed = outcome.fuelUsed
         slot.current = nil
         slot.phase = .idle
         let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero

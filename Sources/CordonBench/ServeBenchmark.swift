@@ -8,73 +8,201 @@ import Logging
 import Synchronization
 import WAT
 
-/// `cordon-bench serve`: 2 tenants, 50 plugins, N keep-alive clients on the daemon's Unix socket
-/// calling a trivial export; calls/s and p50/p99, next to the same calls through the library (one
-/// Supervisor, the same 50 plugins, N concurrent callers) in the same run.
+/// `cordon-bench serve`: the daemon measured next to the library in one run, on the same plugins.
+/// 1. Latency: one caller, sequential calls of a trivial export on one plugin, alternating between a
+///    direct `PluginHandle.call` on the daemon's own handle and HTTP on the Unix socket and on
+///    loopback TCP; the HTTP overhead is the p50 difference.
+/// 2. Throughput: N concurrent callers over the plugins of 2 tenants: the library, then N keep-alive
+///    HTTP clients on the Unix socket, then on loopback TCP.
+/// 3. Noisy neighbour: tenant B's call latency, quiet and then while tenant A's plugin spins in
+///    both its workers (call after call, each until its fuel runs out) holding its memory (cgroup CPU
+///    and memory limits when run as root, as the daemon does).
 func runServeBenchmark(arguments: [String]) async throws {
     func value(_ flag: String) -> Int? { arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } }
+    let quick = arguments.contains("--quick")
     let clients = value("--clients") ?? 8
-    let seconds = value("--seconds") ?? 5
-    let pluginCount = 50
+    let seconds = value("--seconds") ?? (quick ? 1 : 5)
+    let pluginCount = quick ? 10 : 50
+    let latencyRounds = quick ? 5 : 20
     let module = try wat2wasm("""
-        (module (memory (export "memory") 1) (func (export "noop") (result i32) (i32.const 1)))
+        (module (memory (export "memory") 1)
+          (func (export "noop") (result i32) (i32.const 1))
+          (func (export "burn") (loop $forever (br $forever)))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
         """)
     let dir = NSTemporaryDirectory() + "cordon-bench-serve-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let socket = dir + "/cordon.sock"
+    let port = try freeLoopbackPort()
     let tokens = ["t1": "bench-token-1", "t2": "bench-token-2"]
+    let hogToken = "bench-token-hog"
+    // The daemon puts each tenant in its cgroup only as root (as `cordon serve` does by default).
+    let cgroups = geteuid() == 0
     func sha(_ s: String) -> String { SHA256Hex.of(Array(s.utf8)) }
+    let quietTenants = tokens.keys.sorted().map { name in """
+        {"name":"bench-\(name)","token_sha256":"\(sha(tokens[name]!))","quota":{"plugins":\(pluginCount),"workers":\(pluginCount),"memory_mib":4096,
+         "calls_per_second":10000000,"module_bytes":1048576,"concurrent_calls":10000},"capabilities":[],"policies":["default"]}
+        """ }
+    let hogTenant = """
+        {"name":"bench-hog","token_sha256":"\(sha(hogToken))","quota":{"plugins":1,"workers":2,"memory_mib":64,"cpu_percent":50,
+         "calls_per_second":10000000,"module_bytes":1048576,"concurrent_calls":10000},"capabilities":[],"policies":["default"]}
+        """
     let config = """
-        {"listen":{"unix":"\(socket)"},"state_dir":"\(dir)/state","audit_log":"\(dir)/audit.log",
-         "admin_token_sha256":"\(sha("admin"))","cgroups":false,"tenants":[
-         \(tokens.keys.sorted().map { name in """
-            {"name":"\(name)","token_sha256":"\(sha(tokens[name]!))","quota":{"plugins":50,"workers":50,"memory_mib":4096,
-             "calls_per_second":10000000,"module_bytes":1048576,"concurrent_calls":10000},"capabilities":[],"policies":["default"]}
-            """ }.joined(separator: ","))]}
+        {"listen":{"unix":"\(socket)","tcp":"127.0.0.1:\(port)"},"state_dir":"\(dir)/state","audit_log":"\(dir)/audit.log",
+         "admin_token_sha256":"\(sha("admin"))","cgroups":\(cgroups),"tenants":[\((quietTenants + [hogTenant]).joined(separator: ","))]}
         """
     let configuration = try ServeConfiguration.parse(Array(config.utf8))
     let daemon = try ServeDaemon(configuration: configuration, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
     let server = Task { try await ServeService(daemon: daemon).run() }
     while !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(20)) }
     try await Task.sleep(for: .milliseconds(100))
+    let unix: @Sendable () throws -> RawHTTPClient = { try RawHTTPClient(path: socket) }
+    let tcp: @Sendable () throws -> RawHTTPClient = { try RawHTTPClient(loopbackPort: port) }
 
-    // Set-up over HTTP: a module and 25 plugins per tenant.
+    // Set-up over HTTP: a module and the plugins of each tenant.
     var targets: [(token: String, path: String)] = []
+    var handles: [PluginHandle] = []
+    let digest = SHA256Hex.of(module)
+    func create(_ client: RawHTTPClient, token: String, tenant: String, _ body: String) throws -> (path: String, handle: PluginHandle) {
+        let created = try client.send("POST", "/v1/plugins", token: token, body: Array(body.utf8))
+        let text = String(decoding: created.body, as: UTF8.self)
+        guard created.status == 201, let range = text.range(of: "\"id\":\"") else {
+            throw BenchFailure("plugin create: \(created.status) \(text)")
+        }
+        let id = String(text[range.upperBound...].prefix { $0 != "\"" })
+        guard let handle = daemon.pluginHandle(tenant: tenant, id: id) else { throw BenchFailure("plugin \(id) has no handle") }
+        return ("/v1/plugins/\(id)/calls/", handle)
+    }
     for (index, name) in tokens.keys.sorted().enumerated() {
         let token = tokens[name]!
-        let client = try RawHTTPClient(path: socket)
+        let client = try unix()
         let put = try client.send("PUT", "/v1/modules", token: token, body: module)
         guard put.status == 201 || put.status == 200 else { throw BenchFailure("module upload: \(put.status)") }
-        let digest = SHA256Hex.of(module)
         for i in 0..<(pluginCount / 2) {
-            let body = Array("{\"name\":\"p\(index)-\(i)\",\"module_sha256\":\"\(digest)\",\"limits\":{\"memory_pages\":16}}".utf8)
-            let created = try client.send("POST", "/v1/plugins", token: token, body: body)
-            guard created.status == 201, let text = String(bytes: created.body, encoding: .utf8),
-                  let range = text.range(of: "\"id\":\"") else { throw BenchFailure("plugin create: \(created.status)") }
-            let id = text[range.upperBound...].prefix { $0 != "\"" }
-            targets.append((token, "/v1/plugins/\(id)/calls/noop"))
+            let made = try create(client, token: token, tenant: "bench-\(name)",
+                                  "{\"name\":\"p\(index)-\(i)\",\"module_sha256\":\"\(digest)\",\"limits\":{\"memory_pages\":16}}")
+            targets.append((token, made.path + "noop"))
+            handles.append(made.handle)
         }
     }
+    let hogClient = try unix()
+    _ = try hogClient.send("PUT", "/v1/modules", token: hogToken, body: module)
+    // Each burn call spins until its fuel runs out (a trap: the worker stays, so the burn never
+    // stops for a restart back-off). 2 workers × 256 pages (16 MiB).
+    let hog = try create(hogClient, token: hogToken, tenant: "bench-hog",
+                         "{\"name\":\"hog\",\"module_sha256\":\"\(digest)\",\"workers\":2,\"limits\":{\"fuel\":20000000,\"timeout_ms\":30000,\"memory_pages\":256}}")
 
-    // Library baseline: the same module, 50 plugins, the same number of concurrent callers.
-    let supervisor = try Supervisor(configuration: SupervisorConfiguration(tenant: "bench"))
-    var handles: [PluginHandle] = []
-    for i in 0..<pluginCount { handles.append(try await supervisor.load(manifest: PluginManifest(name: "l\(i)"), module: module)) }
+    print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores\(cgroups ? "" : ", no cgroups (not root)")")
+
+    // 1. Latency: alternate the three paths in rounds so they share the machine's conditions.
+    var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = []
+    let first = targets[0]
+    let unixClient = try unix(), tcpClient = try tcp()
+    for _ in 0..<latencyRounds {
+        for _ in 0..<200 {
+            let t = ContinuousClock.now
+            _ = try await handles[0].call("noop")
+            direct.append(secondsOf(ContinuousClock.now - t))
+        }
+        overUnix += try sequential(unixClient, first, count: 200)
+        overTCP += try sequential(tcpClient, first, count: 200)
+    }
+    let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
+    print("\nlatency, 1 caller, \(direct.count) calls per path")
+    let widths = [40, 12, 12, 20]
+    print(row(["path", "p50", "p99", "over direct at p50"], widths: widths))
+    print(row(["direct PluginHandle.call (same plugin)", formatTime(directP.p50), formatTime(directP.p99), "—"], widths: widths))
+    for (label, r) in [("HTTP, Unix socket", unixP), ("HTTP, loopback TCP", tcpP)] {
+        print(row([label, formatTime(r.p50), formatTime(r.p99), formatTime(r.p50 - directP.p50)], widths: widths))
+    }
+    print("target: HTTP adds ≤ 100 µs at p50")
+
+    // 2. Throughput.
     let library = try await measureLibrary(handles: handles, callers: clients, seconds: seconds)
-    await supervisor.shutdown()
-
-    let http = try measureHTTP(socket: socket, targets: targets, clients: clients, seconds: seconds)
-
-    print("serve: \(pluginCount) plugins, 2 tenants, \(clients) concurrent callers, \(seconds) s each, trivial export")
-    let widths = [34, 12, 12, 12]
+    let httpUnix = try measureHTTP(connect: unix, targets: targets, clients: clients, seconds: seconds)
+    let httpTCP = try measureHTTP(connect: tcp, targets: targets, clients: clients, seconds: seconds)
+    print("\nthroughput, \(clients) concurrent callers over \(handles.count) plugins")
     print(row(["path", "calls/s", "p50", "p99"], widths: widths))
-    for (label, r) in [("library (PluginHandle.call)", library), ("HTTP on the Unix socket", http)] {
+    for (label, r) in [("library (PluginHandle.call)", library), ("HTTP, Unix socket", httpUnix), ("HTTP, loopback TCP", httpTCP)] {
         print(row([label, String(format: "%.0f", r.rate), formatTime(r.p50), formatTime(r.p99)], widths: widths))
     }
-    print(String(format: "HTTP adds %@ at p50 (target ≤ 100 µs); %.0f calls/s (target ≥ 5,000)", formatTime(http.p50 - library.p50), http.rate))
+    print("target: ≥ 5,000 calls/s over HTTP")
+
+    // 3. Tenant B (t1's first plugin, 1 caller on the Unix socket) quiet, then beside tenant A's hog.
+    let quiet = try measureHTTP(connect: unix, targets: [first], clients: 1, seconds: seconds)
+    let stop = Atomic<Bool>(false)
+    let burners = DispatchGroup()
+    let hogFailures = Mutex<[String]>([])
+    let hogAnswers = Mutex<[Int: Int]>([:])
+    for _ in 0..<2 {
+        burners.enter()
+        Thread {
+            defer { burners.leave() }
+            do {
+                let client = try RawHTTPClient(path: socket)
+                while !stop.load(ordering: .relaxed) {
+                    // Fill the worker's memory (a no-op once it is full), then spin until the fuel runs out.
+                    _ = try client.send("POST", hog.path + "grow", token: hogToken, body: Array("{\"args\":[255]}".utf8))
+                    let burn = try client.send("POST", hog.path + "burn", token: hogToken, body: Array("{\"args\":[]}".utf8))
+                    // 422: out of fuel (the normal end); 502/503: an out-of-memory kill in its cgroup, a restart.
+                    hogAnswers.withLock { $0[burn.status, default: 0] += 1 }
+                }
+            } catch {
+                hogFailures.withLock { $0.append("\(error)") }
+            }
+        }.start()
+    }
+    try await Task.sleep(for: .milliseconds(300))
+    let noisy = try measureHTTP(connect: unix, targets: [first], clients: 1, seconds: max(seconds, 2))
+    stop.store(true, ordering: .relaxed)
+    burners.wait()
+    if let failure = hogFailures.withLock({ $0.first }) { throw BenchFailure(failure) }
+    print("\ntenant B's calls (1 caller, Unix socket) while tenant A's 2 workers spin (20M fuel per call) holding 16 MiB each\(cgroups ? "; A's cgroup: 50% of a core, 64 MiB" : "")")
+    print(row(["tenant A", "calls/s", "p50", "p99"], widths: widths))
+    for (label, r) in [("quiet", quiet), ("burning its CPU and memory", noisy)] {
+        print(row([label, String(format: "%.0f", r.rate), formatTime(r.p50), formatTime(r.p99)], widths: widths))
+    }
+    print("tenant A's burn calls answered: " + hogAnswers.withLock { $0 }.sorted { $0.key < $1.key }.map { "\($0.value) × HTTP \($0.key)" }.joined(separator: ", ")
+          + " (422: out of fuel; 502/503: an out-of-memory kill in its cgroup, a restart)")
+
     daemon.beginDraining()
     server.cancel()
     await daemon.shutdown()
+}
+
+private func secondsOf(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+private func sequential(_ client: RawHTTPClient, _ target: (token: String, path: String), count: Int) throws -> [Double] {
+    let body = Array("{\"args\":[]}".utf8)
+    var out: [Double] = []
+    out.reserveCapacity(count)
+    for _ in 0..<count {
+        let t = ContinuousClock.now
+        let r = try client.send("POST", target.path, token: target.token, body: body)
+        out.append(secondsOf(ContinuousClock.now - t))
+        guard r.status == 200 else { throw BenchFailure("call answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+    }
+    return out
+}
+
+/// A port nobody listens on now (bound, read, closed), for the daemon's loopback listener.
+private func freeLoopbackPort() throws -> Int {
+    let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw BenchFailure("socket: errno \(errno)") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw BenchFailure("bind 127.0.0.1:0: errno \(errno)") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw BenchFailure("getsockname: errno \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 struct BenchFailure: Error, CustomStringConvertible {
@@ -118,7 +246,8 @@ private func measureLibrary(handles: [PluginHandle], callers: Int, seconds: Int)
 
 /// One OS thread per client with a blocking keep-alive connection: the clients must not share the
 /// cooperative pool the daemon runs on.
-private func measureHTTP(socket: String, targets: [(token: String, path: String)], clients: Int, seconds: Int) throws -> Measured {
+private func measureHTTP(connect: @escaping @Sendable () throws -> RawHTTPClient, targets: [(token: String, path: String)],
+                         clients: Int, seconds: Int) throws -> Measured {
     let results = Mutex<[Double]>([])
     let failures = Mutex<[String]>([])
     let deadline = ContinuousClock.now + .seconds(seconds)
@@ -131,7 +260,7 @@ private func measureHTTP(socket: String, targets: [(token: String, path: String)
         let thread = Thread {
             defer { done.leave() }
             do {
-                let client = try RawHTTPClient(path: socket)
+                let client = try connect()
                 var out: [Double] = []
                 var i = c
                 while ContinuousClock.now < deadline {
@@ -157,7 +286,7 @@ private func measureHTTP(socket: String, targets: [(token: String, path: String)
     return summarize(results.withLock { $0 }, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 
-/// A minimal blocking HTTP/1.1 client over a Unix socket, keep-alive, Content-Length bodies only.
+/// A minimal blocking HTTP/1.1 client over a Unix socket or loopback TCP, keep-alive, Content-Length bodies only.
 final class RawHTTPClient: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
@@ -174,6 +303,22 @@ final class RawHTTPClient: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else { close(fd); throw BenchFailure("connect \(path): errno \(errno)") }
+    }
+
+    /// Connects to 127.0.0.1:`port`, with Nagle off as any latency-minded client has it.
+    init(loopbackPort port: Int) throws {
+        fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchFailure("socket: errno \(errno)") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { close(fd); throw BenchFailure("connect 127.0.0.1:\(port): errno \(errno)") }
     }
 
     deinit { close(fd) }

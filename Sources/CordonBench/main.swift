@@ -14,7 +14,8 @@ usage: cordon-bench <channel|audit|supervisor|modules|wasi|soak|serve|all> [opti
   wasi         WASI programs (64 MiB file read, 100,000 stdout lines) vs in-process WasmKitWASI
                [--quick] [--chunk BYTES]
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
-  serve        cordon serve on its Unix socket vs the library: calls/s, p50/p99 [--clients N] [--seconds S]
+  serve        cordon serve vs the library on the same plugins: HTTP overhead at p50 (Unix socket, loopback TCP),
+               calls/s with N clients, a tenant's latency beside a noisy one [--quick] [--clients N] [--seconds S]
   all          channel, audit and supervisor in one run
 """
 

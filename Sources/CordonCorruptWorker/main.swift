@@ -267,6 +267,9 @@ func run() -> Never {
             case "memory-lie":   // more pages than the limiter it was given could ever allow
                 try channel.send(.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: 1,
                                                           memoryPages: UInt32.max)), timeout: nil)
+            case "fuel-lie":     // more fuel than the budget the call was sent with
+                try channel.send(.callOutcome(CallOutcome(id: request.id, result: .values([.i32(42)]), fuelUsed: UInt64.max,
+                                                          memoryPages: 0)), timeout: nil)
             case "wrong-kind":
                 try channel.send(.bootstrap(Bootstrap(moduleLength: 3, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
                                     fuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1, maxCallDepth: 1), customFunctions: [])), timeout: nil)

@@ -148,22 +148,20 @@ struct APIRoutes: Sendable {
             }
             try tenant.admitCall()
             defer { tenant.finishCall() }
-            let fuelBefore = await handle.metrics().fuelUsed
-            let started = ContinuousClock.now
             do {
                 if bytesConvention {
-                    let output = try await handle.call(export, bytes: body)
+                    let report = try await handle.callWithReport(export, bytes: body)
                     var headers = HTTPFields()
                     headers[.contentType] = "application/octet-stream"
-                    return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: output)))
+                    headers[.init("Cordon-Fuel-Used")!] = String(report.fuelUsed)
+                    headers[.init("Cordon-Duration-Ms")!] = Self.milliseconds(report.duration)
+                    return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.output)))
                 }
-                let results = try await handle.call(export, arguments)
-                let elapsed = ContinuousClock.now - started
-                let fuel = await handle.metrics().fuelUsed &- fuelBefore
+                let report = try await handle.callWithReport(export, arguments)
                 return Self.json(200, JSONText.object([
-                    ("results", .array(results.map(CallArguments.json))),
-                    ("fuel_used", .uint(fuel)),
-                    ("duration_ms", JSONText(text: Self.milliseconds(elapsed))),
+                    ("results", .array(report.output.map(CallArguments.json))),
+                    ("fuel_used", .uint(report.fuelUsed)),
+                    ("duration_ms", JSONText(text: Self.milliseconds(report.duration))),
                 ]).text)
             } catch let error as CordonError {
                 throw APIError.from(error)

@@ -32,6 +32,8 @@ public struct ServeConfiguration: Sendable {
     public var tcpPort: Int?
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// The loaded certificate and key (`loadTLS()`); nil when `listen.tls` is absent.
+    public var tls: ServeTLS?
     public var stateDirectory: String
     public var auditLog: String
     public var adminTokenSHA256: [UInt8]
@@ -56,7 +58,16 @@ public struct ServeConfiguration: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw JSONInputError(path: "$", reason: "cannot read \(path)")
         }
-        return try parse(Array(data))
+        var configuration = try parse(Array(data))
+        try configuration.loadTLS()
+        return configuration
+    }
+
+    /// Reads and checks the TLS certificate and key named by `listen.tls` (if any), so that a bad
+    /// file is refused at start with its JSON path. `ServeService` calls it when nobody did.
+    public mutating func loadTLS() throws(JSONInputError) {
+        guard tls == nil, let cert = tlsCertificate, let key = tlsKey else { return }
+        tls = try ServeTLS.load(certificatePath: cert, keyPath: key)
     }
 
     public static func parse(_ bytes: [UInt8]) throws(JSONInputError) -> ServeConfiguration {
@@ -81,12 +92,16 @@ public struct ServeConfiguration: Sendable {
             host = String(tcp[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             port = p
             let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost" || host!.hasPrefix("127.")
+            // Bearer tokens must never cross a network in clear text; loopback stays on the host.
             if !loopback && cert == nil {
-                throw JSONInputError(path: "$.listen.tcp", reason: "\(host!) is not a loopback address: TLS (listen.tls.cert, listen.tls.key) is required")
+                throw JSONInputError(path: "$.listen.tls", reason: "is required: listen.tcp \(tcp) is not a loopback address (give listen.tls.cert and listen.tls.key)")
             }
         }
-        if cert != nil {
-            throw JSONInputError(path: "$.listen.tls", reason: "TLS is not supported by this build; listen on loopback or the Unix socket behind a TLS proxy")
+        if cert != nil && tcp == nil {
+            throw JSONInputError(path: "$.listen.tls", reason: "applies to the TCP listener, and there is no listen.tcp (the Unix socket never uses TLS)")
+        }
+        for (value, path) in [(cert, "$.listen.tls.cert"), (key, "$.listen.tls.key")] {
+            if let value, !value.hasPrefix("/") { throw JSONInputError(path: path, reason: "must be an absolute path") }
         }
         let stateDir = try root.requiredString("state_dir")
         let audit = try root.requiredString("audit_log")
@@ -113,7 +128,7 @@ public struct ServeConfiguration: Sendable {
             tenants.append(tenant)
         }
         try root.finish()
-        return ServeConfiguration(unixSocket: unix, tcpHost: host, tcpPort: port, tlsCertificate: cert, tlsKey: key,
+        return ServeConfiguration(unixSocket: unix, tcpHost: host, tcpPort: port, tlsCertificate: cert, tlsKey: key, tls: nil,
                                   stateDirectory: stateDir, auditLog: audit, adminTokenSHA256: admin, tenants: tenants,
                                   shutdownGrace: .milliseconds(grace), idleTimeout: .milliseconds(idle),
                                   maxJSONBody: Int(maxJSON), maxCallBody: Int(maxCall), maxConnections: Int(maxConnections),

@@ -37,6 +37,10 @@ public final class ServeDaemon: Sendable {
         self.tenants = tenants
     }
 
+    /// The library handle behind a tenant's plugin id: `cordon-bench serve` calls it directly, as
+    /// the baseline its HTTP figures are compared with.
+    package func pluginHandle(tenant: String, id: String) -> PluginHandle? { tenants[tenant]?.plugin(id)?.handle }
+
     public var isDraining: Bool { drainingFlag.load(ordering: .acquiring) }
     public func beginDraining() { drainingFlag.store(true, ordering: .releasing) }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -14,7 +15,9 @@ public struct ServeService {
     public init(daemon: ServeDaemon) { self.daemon = daemon }
 
     public func run() async throws {
-        let configuration = daemon.configuration
+        var configuration = daemon.configuration
+        // Checked before any plugin is restored: a bad certificate stops the start, not a handshake.
+        try configuration.loadTLS()
         let logger = daemon.logger
         try await daemon.restore()
         let router = APIRoutes(daemon: daemon).router()
@@ -36,10 +39,14 @@ public struct ServeService {
             services.append(.init(service: app))
         }
         if let host = configuration.tcpHost, let port = configuration.tcpPort {
-            let app = Application(router: router, server: server,
+            // The TLS handshake runs inside the connection's idle timeout, so a client that stalls
+            // mid-handshake is closed like any other slow client.
+            let tcpServer = try configuration.tls.map { try HTTPServerBuilder.tls(server, tlsConfiguration: $0.configuration) } ?? server
+            let scheme = configuration.tls == nil ? "http" : "https"
+            let app = Application(router: router, server: tcpServer,
                                   configuration: .init(address: .hostname(host, port: port), serverName: "cordon",
                                                        availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
-                                  onServerRunning: { _ in logger.info("listening on tcp:\(host):\(port)") }, logger: logger)
+                                  onServerRunning: { _ in logger.info("listening on tcp:\(host):\(port) (\(scheme))") }, logger: logger)
             services.append(.init(service: app))
         }
         services.append(.init(service: DrainGate(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup))

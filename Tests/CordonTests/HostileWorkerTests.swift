@@ -143,7 +143,7 @@ import Testing
     /// seccomp report of the worker's own (followed by the SIGSYS reporter's exit 159): only the
     /// kernel names a denied syscall, so the worker's claim is a violation, never `sandboxViolation`.
     @Test(arguments: ["garbage", "badmagic", "oversize", "tail-back", "tail-huge", "tail-misaligned",
-                      "wrong-callid", "wrong-kind", "trailing", "wrong-type", "memory-lie",
+                      "wrong-callid", "wrong-kind", "trailing", "wrong-type", "memory-lie", "fuel-lie",
                       "heartbeat", "forge-violation"])
     func channelGarbageIsAProtocolViolation(mode: String) async throws {
         let supervisor = try Self.supervisor()

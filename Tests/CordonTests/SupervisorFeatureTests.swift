@@ -41,6 +41,42 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// `callWithReport` gives each call its own fuel, exact when calls overlap on two workers: the
+    /// same loop costs the same every time, a longer loop costs more, and the plugin's counter is
+    /// the sum of the reports.
+    @Test func callReportsCarryEachCallsOwnFuel() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let counting = """
+            (module (func (export "count") (param $n i32) (result i32) (local $i i32)
+              (block $done (loop $next
+                (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $next)))
+              (local.get $i)))
+            """
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "counting", workers: 2),
+                                               module: try Fixtures.wasm(counting), policy: Fixtures.policy())
+        let small = try await plugin.callWithReport("count", [.i32(100)])
+        let again = try await plugin.callWithReport("count", [.i32(100)])
+        let big = try await plugin.callWithReport("count", [.i32(1000)])
+        #expect(small.output == [.i32(100)] && big.output == [.i32(1000)])
+        #expect(small.fuelUsed > 0 && small.fuelUsed == again.fuelUsed && big.fuelUsed > small.fuelUsed,
+                "\(small.fuelUsed) \(again.fuelUsed) \(big.fuelUsed)")
+        let reports = try await withThrowingTaskGroup(of: (UInt32, UInt64).self) { group in
+            for i in 0..<16 {
+                let n: UInt32 = i % 2 == 0 ? 100 : 1000
+                group.addTask { (n, try await plugin.callWithReport("count", [.i32(n)]).fuelUsed) }
+            }
+            var all: [(UInt32, UInt64)] = []
+            for try await report in group { all.append(report) }
+            return all
+        }
+        #expect(reports.allSatisfy { $0.1 == ($0.0 == 100 ? small.fuelUsed : big.fuelUsed) }, "\(reports)")
+        let total = reports.reduce(small.fuelUsed + again.fuelUsed + big.fuelUsed) { $0 + $1.1 }
+        #expect(await plugin.metrics().fuelUsed == total)
+        await supervisor.shutdown()
+    }
+
     @Test func warmPoolWorkersAreAdopted() async throws {
         let supervisor = try Fixtures.supervisor()
         await supervisor.prewarm(count: 2)

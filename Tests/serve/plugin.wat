@@ -1,14 +1,26 @@
-;; The test plugin of Tests/serve/test_serve.py: arithmetic, a trap, a fuel burner, storage through
-;; the daemon's database, memory growth, and an echo under the bytes convention.
+;; The test plugin of Tests/serve/test_serve.py: arithmetic, a trap, a fuel burner, a counted loop
+;; (a known fuel cost), a nap through the host (a call that stays in flight), storage through the
+;; daemon's database, memory growth, and an echo under the bytes convention.
 (module
   (import "env" "host_storage_set" (func $storage_set (param i32 i32 i32 i32) (result i32)))
   (import "env" "host_storage_get" (func $storage_get (param i32 i32 i32 i32) (result i32)))
+  (import "env" "host_sleep_ms" (func $sleep_ms (param i32) (result i32)))
   (memory (export "memory") 2)
   (data (i32.const 0) "counter")
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
   (func (export "noop") (result i32) (i32.const 1))
   (func (export "trap") (result i32) unreachable)
   (func (export "spin") (loop $forever (br $forever)))
+  ;; count(n): n turns of a loop, answers n; its fuel grows with n and is the same for the same n
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $i))
+  ;; nap(ms): sleeps in the host (capability "timer"), answers the host's status
+  (func (export "nap") (param i32) (result i32) (call $sleep_ms (local.get 0)))
   ;; store(v): v under key "counter"; answers the host's status (0 = stored)
   (func (export "store") (param i32) (result i32)
     (i32.store (i32.const 64) (local.get 0))

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""End-to-end tests of `cordon serve`: a real daemon on a Unix socket and loopback TCP, real workers,
-a real SQLite state directory, real SIGKILL and SIGTERM. Prints `N passed, N failed`.
+"""End-to-end tests of `cordon serve`: a real daemon on a Unix socket and TCP with TLS on 0.0.0.0
+(a self-signed certificate made with the openssl CLI; clients: Python ssl, curl, openssl s_client),
+real workers, a real SQLite state directory, real SIGKILL and SIGTERM. Prints `N passed, N failed`.
 
 Usage: test_serve.py BIN_DIR   (the directory holding `cordon` and `cordon-worker`)
 """
-import hashlib, http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, time, traceback
+import hashlib, http.client, json, os, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time, traceback
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = tempfile.mkdtemp(prefix="cordon-serve-test-")
 SOCK = os.path.join(ROOT, "run", "cordon.sock")
-TOKENS = {"acme": "acme-secret-token", "globex": "globex-secret-token", "tiny": "tiny-secret-token", "hog": "hog-secret-token"}
+TOKENS = {"acme": "acme-secret-token", "globex": "globex-secret-token", "tiny": "tiny-secret-token", "hog": "hog-secret-token",
+          "narrow": "narrow-secret-token"}
 ADMIN = "admin-secret-token"
 
 
@@ -26,9 +28,24 @@ def free_port():
     return port
 
 
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=60)
+
+
+# A self-signed certificate for 127.0.0.1 (what the clients connect to) and its key, and a second
+# key that belongs to no certificate here.
+TLS_DIR = os.path.join(ROOT, "tls")
+os.makedirs(TLS_DIR)
+CERT, KEY, OTHER_KEY = (os.path.join(TLS_DIR, n) for n in ("cert.pem", "key.pem", "other-key.pem"))
+openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+        "-subj", "/CN=cordon-test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", KEY, "-out", CERT)
+openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", OTHER_KEY)
+TLS_CLIENT = ssl.create_default_context(cafile=CERT)
+
 PORT = free_port()
 CONFIG = {
-    "listen": {"unix": SOCK, "tcp": "127.0.0.1:%d" % PORT},
+    # Not loopback, so TLS is required; the clients still connect to 127.0.0.1.
+    "listen": {"unix": SOCK, "tcp": "0.0.0.0:%d" % PORT, "tls": {"cert": CERT, "key": KEY}},
     "state_dir": os.path.join(ROOT, "state"),
     "audit_log": os.path.join(ROOT, "audit", "audit.log"),
     "admin_token_sha256": sha(ADMIN),
@@ -49,8 +66,14 @@ CONFIG = {
         {"name": "tiny", "token_sha256": sha(TOKENS["tiny"]),
          "quota": {"plugins": 1, "workers": 1, "memory_mib": 64, "calls_per_second": 3, "module_bytes": 1024},
          "capabilities": [], "policies": ["default"]},
+        {"name": "narrow", "token_sha256": sha(TOKENS["narrow"]),
+         "quota": {"plugins": 1, "workers": 2, "memory_mib": 64, "calls_per_second": 100000, "module_bytes": 65536,
+                   "concurrent_calls": 2},
+         "capabilities": ["timer"], "policies": ["default"]},
     ],
 }
+# The TCP listener in use (the last start runs plain HTTP on loopback).
+TCP = {"tls": True}
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -65,7 +88,11 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def conn(transport="unix"):
-    return UnixHTTPConnection(SOCK) if transport == "unix" else http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    if transport == "unix":
+        return UnixHTTPConnection(SOCK)
+    if TCP["tls"]:
+        return http.client.HTTPSConnection("127.0.0.1", PORT, timeout=30, context=TLS_CLIENT)
+    return http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
 
 
 def request(method, path, body=None, tenant="acme", token=None, transport="unix", content_type=None, raw=False):
@@ -100,6 +127,7 @@ class Daemon:
         path = os.path.join(ROOT, "config.json")
         with open(path, "w") as f:
             json.dump(config, f)
+        TCP["tls"] = "tls" in config["listen"]
         self.proc = subprocess.Popen([os.path.join(BIN, "cordon"), "serve", "--config", path],
                                      stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
@@ -152,6 +180,19 @@ def expect_error(answer, status, code=None):
         expect(body["error"]["code"] == code, "expected code %s, got %r" % (code, body))
 
 
+def serve_refuses(config, name):
+    """Runs `cordon serve` on a config it must refuse at start: (exit status, stderr)."""
+    path = os.path.join(ROOT, name + ".json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", path], capture_output=True, timeout=60)
+    return p.returncode, p.stderr
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-sS", "--max-time", "30"] + list(args), capture_output=True, timeout=60)
+
+
 WASM = subprocess.run(["wat2wasm", os.path.join(HERE, "plugin.wat"), "--output=-"], check=True, capture_output=True).stdout
 STATE = {}
 
@@ -173,11 +214,68 @@ def main():
 
     @test
     def non_loopback_tcp_without_tls_is_refused():
-        path = os.path.join(ROOT, "bad2.json")
-        with open(path, "w") as f:
-            json.dump(dict(CONFIG, listen={"tcp": "0.0.0.0:8700"}), f)
-        p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", path], capture_output=True, timeout=60)
-        expect(p.returncode == 65 and b"$.listen.tcp" in p.stderr, (p.returncode, p.stderr))
+        code, err = serve_refuses(dict(CONFIG, listen={"tcp": "0.0.0.0:8700"}), "no-tls")
+        expect(code == 65 and b"$.listen.tls: is required" in err, (code, err))
+        code, err = serve_refuses(dict(CONFIG, listen={"unix": SOCK, "tls": {"cert": CERT, "key": KEY}}), "tls-no-tcp")
+        expect(code == 65 and b"$.listen.tls:" in err, (code, err))
+
+    @test
+    def the_deploy_example_config_parses_up_to_its_certificate():
+        # deploy/serve.json names /etc/cordon/tls/cert.pem, absent here: every key before it parsed
+        p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", os.path.join(HERE, "..", "..", "deploy", "serve.json")],
+                           capture_output=True, timeout=60)
+        expect(p.returncode == 65 and b"$.listen.tls.cert: cannot open the certificate /etc/cordon/tls/cert.pem" in p.stderr,
+               (p.returncode, p.stderr))
+
+    @test
+    def bad_tls_files_are_refused_at_start_with_their_json_path():
+        garbage = os.path.join(TLS_DIR, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("this is not PEM\n")
+        broken = os.path.join(TLS_DIR, "broken.pem")
+        with open(broken, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+        empty = os.path.join(TLS_DIR, "empty.pem")
+        open(empty, "w").close()
+        encrypted = os.path.join(TLS_DIR, "encrypted.pem")
+        openssl("pkey", "-in", KEY, "-aes256", "-passout", "pass:secret", "-out", encrypted)
+        # certificates outside their validity dates, signed with KEY by `openssl ca` (which takes explicit dates)
+        ca = os.path.join(TLS_DIR, "ca")
+        os.makedirs(ca)
+        open(os.path.join(ca, "index.txt"), "w").close()
+        with open(os.path.join(ca, "serial"), "w") as f:
+            f.write("01\n")
+        with open(os.path.join(ca, "ca.cnf"), "w") as f:
+            f.write("[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\nnew_certs_dir = %s\nserial = %s/serial\n"
+                    "default_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n" % (ca, ca, ca))
+        openssl("req", "-new", "-key", KEY, "-subj", "/CN=cordon-test", "-out", os.path.join(ca, "csr.pem"))
+        dated = {}
+        for name, start, end in (("expired", "20200101000000Z", "20200102000000Z"), ("future", "20990101000000Z", "20990102000000Z")):
+            dated[name] = os.path.join(TLS_DIR, name + ".pem")
+            openssl("ca", "-batch", "-config", os.path.join(ca, "ca.cnf"), "-selfsign", "-keyfile", KEY, "-in", os.path.join(ca, "csr.pem"),
+                    "-startdate", start, "-enddate", end, "-out", dated[name])
+        cases = [
+            ({"cert": os.path.join(TLS_DIR, "missing.pem"), "key": KEY}, "$.listen.tls.cert", b"No such file or directory"),
+            ({"cert": TLS_DIR, "key": KEY}, "$.listen.tls.cert", b"Is a directory"),
+            ({"cert": garbage, "key": KEY}, "$.listen.tls.cert", b"not a PEM certificate"),
+            ({"cert": empty, "key": KEY}, "$.listen.tls.cert", b"is empty"),
+            ({"cert": broken, "key": KEY}, "$.listen.tls.cert", b"not a valid PEM certificate"),
+            ({"cert": CERT, "key": garbage}, "$.listen.tls.key", b"not a PEM private key"),
+            ({"cert": CERT, "key": encrypted}, "$.listen.tls.key", b"encrypted private key"),
+            ({"cert": CERT, "key": OTHER_KEY}, "$.listen.tls.key", b"is not the private key of the certificate"),
+            ({"cert": CERT, "key": "key.pem"}, "$.listen.tls.key", b"must be an absolute path"),
+            ({"cert": KEY, "key": KEY}, "$.listen.tls.cert", b"not a PEM certificate"),
+            ({"cert": dated["expired"], "key": KEY}, "$.listen.tls.cert", b"expired on 2020-01-02"),
+            ({"cert": dated["future"], "key": KEY}, "$.listen.tls.cert", b"is not valid before 2099-01-01"),
+        ]
+        if os.geteuid() != 0:  # root reads a mode-000 file anyway
+            unreadable = os.path.join(TLS_DIR, "unreadable.pem")
+            shutil.copy(KEY, unreadable)
+            os.chmod(unreadable, 0)
+            cases.append(({"cert": CERT, "key": unreadable}, "$.listen.tls.key", b"Permission denied"))
+        for i, (tls, path, reason) in enumerate(cases):
+            code, err = serve_refuses(dict(CONFIG, listen=dict(CONFIG["listen"], tls=tls)), "bad-tls-%d" % i)
+            expect(code == 65 and (path + ": ").encode() in err and reason in err, (tls, code, err))
 
     daemon.start()
 
@@ -219,10 +317,122 @@ def main():
         expect(status == 200 and body["results"] == [-4], (status, body))
         status, data, r = request("POST", "/v1/plugins/%s/calls/echo" % pid, body=b"hello bytes", content_type="application/octet-stream", raw=True)
         expect(status == 200 and data == b"hello bytes", (status, data))
+        expect(int(r.getheader("Cordon-Fuel-Used")) > 0 and float(r.getheader("Cordon-Duration-Ms")) >= 0, r.getheaders())
         status, body = request("GET", "/v1/plugins")
         expect(status == 200 and [p["id"] for p in body["plugins"]] == [pid], body)
         status, body = request("GET", "/v1/plugins/" + pid)
         expect(status == 200 and body["state"] == "ready" and body["metrics"]["calls"] >= 2, body)
+
+    @test
+    def tls_listener_serves_curl_and_python_ssl():
+        pid = STATE["id"]
+        base = "https://127.0.0.1:%d" % PORT
+        p = curl("--cacert", CERT, base + "/healthz")
+        expect(p.returncode == 0 and json.loads(p.stdout) == {"status": "ok"}, (p.returncode, p.stdout, p.stderr))
+        p = curl("--cacert", CERT, "-H", "Authorization: Bearer " + TOKENS["acme"], "-H", "Content-Type: application/json",
+                 "-d", '{"args": [40, 2]}', base + "/v1/plugins/%s/calls/add" % pid)
+        expect(p.returncode == 0 and json.loads(p.stdout)["results"] == [42], (p.returncode, p.stdout, p.stderr))
+        # Python's ssl: the certificate verified against its CA file and its IP address
+        status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [1, 2]}, transport="tcp")
+        expect(status == 200 and body["results"] == [3], (status, body))
+        with TLS_CLIENT.wrap_socket(socket.create_connection(("127.0.0.1", PORT), timeout=30), server_hostname="127.0.0.1") as s:
+            expect(s.version() in ("TLSv1.2", "TLSv1.3"), s.version())
+        # a client that does not trust the certificate stops at the handshake (curl: 60)
+        p = curl(base + "/healthz")
+        expect(p.returncode == 60, (p.returncode, p.stderr))
+
+    @test
+    def plain_http_old_tls_and_stalled_handshakes_are_refused_on_the_tls_port():
+        p = curl("http://127.0.0.1:%d/healthz" % PORT)
+        expect(p.returncode != 0 and b"status" not in p.stdout, (p.returncode, p.stdout, p.stderr))
+        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        try:
+            c.request("GET", "/healthz")
+            answered = c.getresponse().status
+        except (OSError, http.client.HTTPException):
+            answered = None
+        c.close()
+        expect(answered is None, "plain HTTP answered %r" % answered)
+        # TLS 1.2 is the minimum: the server answers a TLS 1.1 hello with a protocol_version alert
+        def s_client(version):
+            return subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % PORT, "-CAfile", CERT, version,
+                                   "-cipher", "DEFAULT:@SECLEVEL=0"], input=b"", capture_output=True, timeout=60)
+        p = s_client("-tls1_2")
+        expect(p.returncode == 0 and b"Verify return code: 0 (ok)" in p.stdout, (p.stdout[-600:], p.stderr))
+        p = s_client("-tls1_1")
+        expect(p.returncode != 0 and b"alert protocol version" in p.stderr, (p.returncode, p.stdout[-600:], p.stderr))
+        # a client that opens the connection and never sends its hello is closed by the idle timeout
+        s = socket.create_connection(("127.0.0.1", PORT), timeout=20)
+        try:
+            closed = s.recv(100) == b""
+        except socket.timeout:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+        s.close()
+        expect(closed, "a client that never started its handshake was not closed")
+
+    @test
+    def fuel_used_is_the_calls_own():
+        pid = STATE["id"]
+
+        def fuel(n):
+            status, body = request("POST", "/v1/plugins/%s/calls/count" % pid, {"args": [n]})
+            expect(status == 200 and body["results"] == [n], (status, body))
+            return body["fuel_used"]
+        small, again, big = fuel(100), fuel(100), fuel(1000)
+        expect(small > 0 and small == again and big > small, (small, again, big))
+        # overlapping calls (they queue for the plugin's one worker) each report their own fuel
+        seen = []
+
+        def caller():
+            for n in (100, 5000, 100, 5000):
+                seen.append((n, fuel(n)))
+        threads = [threading.Thread(target=caller) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        expect(len(seen) == 16 and all(f == small for n, f in seen if n == 100), seen)
+        expect(len({f for n, f in seen if n == 5000}) == 1, seen)
+
+    @test
+    def concurrent_calls_over_the_quota_are_429_until_one_finishes():
+        digest = hashlib.sha256(WASM).hexdigest()
+        request("PUT", "/v1/modules", body=WASM, tenant="narrow")
+        status, body = request("POST", "/v1/plugins", {"name": "napper", "module_sha256": digest, "grant": ["timer"],
+                                                       "workers": 2, "limits": {"memory_pages": 16}}, tenant="narrow")
+        expect(status == 201, (status, body))
+        pid = body["id"]
+        # narrow allows 2 calls in flight: two naps, one per worker, stay in flight for 1.5 s; a
+        # third call is refused until one finishes. A nap that lost the race for a slot to a probe
+        # (which takes it only briefly) asks again.
+        naps = []
+
+        def nap():
+            deadline = time.time() + 60
+            while True:
+                answer = request("POST", "/v1/plugins/%s/calls/nap" % pid, {"args": [1500]}, tenant="narrow")
+                if answer[0] != 429 or time.time() > deadline:
+                    naps.append(answer)
+                    return
+        threads = [threading.Thread(target=nap) for _ in range(2)]
+        for t in threads:
+            t.start()
+        refused = None
+        while refused is None and any(t.is_alive() for t in threads):
+            status, body = request("POST", "/v1/plugins/%s/calls/noop" % pid, {"args": []}, tenant="narrow")
+            if status == 429:
+                refused = body
+            else:
+                expect(status == 200, (status, body))
+        for t in threads:
+            t.join()
+        expect(refused is not None and refused["error"]["code"] == "rate_limited" and refused["error"]["quota"] == "concurrent_calls",
+               ("no 429 while 2 calls were in flight", refused, naps))
+        expect([n[0] for n in naps] == [200, 200] and all(n[1]["results"] == [0] for n in naps), naps)
+        status, body = request("POST", "/v1/plugins/%s/calls/noop" % pid, {"args": []}, tenant="narrow")
+        expect(status == 200 and body["results"] == [1], (status, body))
 
     @test
     def failing_calls_carry_the_library_error():
@@ -409,6 +619,8 @@ def main():
         expect(any(r["tenant"] == "globex" and r["data"]["status"] == 404 for r in refused), "globex 404")
         expect(any(r["tenant"] == "-" and r["data"]["status"] == 401 for r in refused), "401")
         expect(any(r["tenant"] == "tiny" and r["data"]["code"] == "rate_limited" for r in refused), "429")
+        expect(any(r["tenant"] == "narrow" and r["data"]["status"] == 429 and r["data"]["code"] == "rate_limited" for r in refused),
+               "429 concurrent_calls")
 
     @test
     def storage_and_plugins_survive_a_sigkill():
@@ -429,8 +641,9 @@ def main():
         expect(code == 0, "exit %s" % code)
         p = subprocess.run([os.path.join(BIN, "cordon"), "audit", "verify", CONFIG["audit_log"]], capture_output=True, timeout=120)
         expect(p.returncode == 0, p.stdout + p.stderr)
-        daemon.start()
-        status, body = request("POST", "/v1/plugins/%s/calls/load" % pid, {"args": []})
+        # the last start serves plain HTTP on loopback TCP (no TLS needed there)
+        daemon.start(dict(CONFIG, listen={"unix": SOCK, "tcp": "127.0.0.1:%d" % PORT}))
+        status, body = request("POST", "/v1/plugins/%s/calls/load" % pid, {"args": []}, transport="tcp")
         expect(status == 200 and body["results"] == [424242], (status, body))
         daemon.term()
 
