@@ -32,6 +32,11 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The plugin is restarting, backing off, failed, stopped or unloaded.
     case unavailable(plugin: String, state: PluginState)
     case audit(String)
+    /// A plugin with this manifest name is already loaded in this supervisor (under `id`); replace
+    /// it with `PluginHandle.reload`, or unload it first.
+    case alreadyLoaded(name: String, id: String)
+    /// The module's `cordon_init` export returned a non-zero status; the load failed.
+    case initFailed(plugin: String, status: Int32)
     case shuttingDown
     case timedOut(String)
 
@@ -56,6 +61,9 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
         case .workerDied(let reason): "worker died: \(reason)"
         case .unavailable(let plugin, let state): "plugin '\(plugin)' is \(state) and cannot take calls"
         case .audit(let reason): "audit log unavailable: \(reason)"
+        case .alreadyLoaded(let name, let id):
+            "a plugin named '\(name)' is already loaded (id \(id)); reload or unload it to replace it"
+        case .initFailed(let plugin, let status): "plugin '\(plugin)': cordon_init returned \(status) (non-zero fails the load)"
         case .shuttingDown: "the supervisor is shutting down"
         case .timedOut(let what): "timed out: \(what)"
         }

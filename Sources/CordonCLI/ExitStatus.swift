@@ -49,7 +49,8 @@ enum ExitStatus {
         case .sandboxViolation: violation
         case .spawnFailed, .confinementFailed, .workerDied: osError
         case .protocolViolation: protocolError
-        case .unavailable, .shuttingDown: unavailable
+        case .unavailable, .shuttingDown, .alreadyLoaded: unavailable
+        case .initFailed: invalidInput
         case .audit: ioError
         }
     }

@@ -175,6 +175,8 @@ public struct LoadFailure: Sendable, Hashable {
     /// The stage that failed.
     public enum Stage: UInt8, Sendable, Hashable {
         case parse = 1, validation, link, instantiation, start
+        /// The module's `cordon_init` trapped or returned a non-zero status.
+        case initialization
     }
     public var stage: Stage
     public var message: String

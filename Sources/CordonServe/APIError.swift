@@ -51,6 +51,12 @@ public struct APIError: Error, Sendable {
             return APIError(422, "invalid_manifest", error.description)
         case .unavailable(_, let state):
             return APIError(503, "unavailable", error.description, details: [("state", .string(state.rawValue))])
+        case .alreadyLoaded(let name, _):
+            // The library's id of the other load means nothing to an API client: only the name is said.
+            return APIError(409, "conflict", "a plugin named '\(name)' is already loaded in this tenant",
+                            details: [("name", .string(name))])
+        case .initFailed(_, let status):
+            return APIError(422, "init_failed", error.description, details: [("status", .int(Int64(status)))])
         case .shuttingDown:
             return APIError(503, "shutting_down", error.description)
         case .workerDied(let reason):
