@@ -91,6 +91,8 @@ final class PluginRecord {
     var workers: [WorkerSlot] = []
     var queue: [PendingCall] = []
     var exports: [ExportedFunction] = []
+    /// Exports that cannot be called across the channel (v128 or reference types), as the worker reported them.
+    var unsupportedExports: [UnsupportedExport] = []
     var loadWaiters: [(Result<String, CordonError>) -> Void] = []
     var restartTimes: [ContinuousClock.Instant] = []
     var consecutiveRestarts = 0

@@ -312,6 +312,9 @@ public struct PluginHandle: Sendable, Hashable {
     public func metrics() async -> PluginMetrics { await query { $0.metricsSnapshot() } ?? PluginMetrics() }
     /// The exports the module reported, with their signatures.
     public func exports() async -> [ExportedFunction] { await query { $0.exports } ?? [] }
+    /// Exported functions that cannot be called (a `v128` or reference-typed parameter or result),
+    /// each with the type that prevents it; a call to one throws `.unsupportedSignature`.
+    public func unsupportedExports() async -> [UnsupportedExport] { await query { $0.unsupportedExports } ?? [] }
     /// Pids of the live workers serving this plugin.
     public func workerPIDs() async -> [Int32] { await query { $0.workers.compactMap { $0.process?.pid } } ?? [] }
     /// The isolation layers the first worker achieved.

@@ -15,6 +15,9 @@ extension SupervisorCore {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: .paused)))
         }
         // Check the call against the module's own signatures before it reaches the worker.
+        if let unsupported = record.unsupportedExports.first(where: { $0.name == export }) {
+            return completion(.failure(.unsupportedSignature(export: export, type: unsupported.type)))
+        }
         if !record.exports.isEmpty {
             guard let signature = record.exports.first(where: { $0.name == export }) else {
                 return completion(.failure(.noSuchExport(export)))

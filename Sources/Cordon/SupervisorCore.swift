@@ -552,6 +552,7 @@ final class SupervisorCore: @unchecked Sendable {
             }
             guard acceptMemoryReport(record, slot, process, pages: report.memoryPages, atLoad: true) else { return }
             record.exports = report.exports
+            record.unsupportedExports = report.unsupported
             cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
             slot.phase = .idle
             if record.state != .ready && record.state != .running { setState(record, .ready) }

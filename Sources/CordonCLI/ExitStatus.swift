@@ -42,7 +42,8 @@ enum ExitStatus {
         switch error {
         case .fileNotFound: noInput
         case .invalidManifest, .invalidPolicy, .invalidModule: invalidInput
-        case .noSuchExport, .invalidArguments, .invalidConfiguration: usage
+        case .noSuchExport, .invalidArguments, .invalidConfiguration, .unsupportedSignature: usage
+        case .encodingFailed, .decodingFailed: usage
         case .trapped: trapped
         case .limitExceeded: limit
         case .timedOut: limit

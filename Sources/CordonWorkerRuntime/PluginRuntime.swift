@@ -54,16 +54,20 @@ public final class PluginRuntime {
                                                  custom: custom, limits: bootstrap.limits)
 
         var exports: [ExportedFunction] = []
+        var unsupported: [UnsupportedExport] = []
         for (name, value) in instance.exports {
             guard case .function(let function) = value else { continue }
             let type = function.type
             guard let params = Self.channelTypes(type.parameters), let results = Self.channelTypes(type.results) else {
-                continue   // reference/vector signatures cannot be called across the channel
+                // Reference and vector values cannot cross the channel: reported, so a call names the type.
+                unsupported.append(UnsupportedExport(name: name, type: Self.unsupportedTypeName(type.parameters + type.results)))
+                continue
             }
             exports.append(ExportedFunction(name: name, parameters: params, results: results))
         }
         exports.sort { $0.name < $1.name }
-        report = ModuleReport(exports: exports, memoryPages: Self.pages(context))
+        unsupported.sort { $0.name < $1.name }
+        report = ModuleReport(exports: exports, memoryPages: Self.pages(context), unsupported: unsupported)
     }
 
     /// Links Cordon's host functions for every import; anything else is a link failure naming it.
@@ -392,6 +396,21 @@ public final class PluginRuntime {
             }
         }
         return out
+    }
+
+    /// The first type of `types` that cannot cross the channel, as WebAssembly text names it.
+    static func unsupportedTypeName(_ types: [ValueType]) -> String {
+        for type in types {
+            switch type {
+            case .i32, .i64, .f32, .f64: continue
+            case .v128: return "v128"
+            case .ref(let reference):
+                if reference.heapType == .funcRef { return "funcref" }
+                if reference.heapType == .externRef { return "externref" }
+                return "ref"
+            }
+        }
+        return "unknown"
     }
 
     static func value(_ value: WasmValue, as type: ValueType) -> Value? {
