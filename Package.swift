@@ -128,7 +128,8 @@ let package = Package(
         .testTarget(name: "CordonTests",
                     dependencies: ["Cordon", "CordonAudit", "CordonGeneratedModules", .product(name: "WAT", package: "WasmKit"),
                                    .product(name: "WasmParser", package: "WasmKit"),
-                                   .product(name: "MetricsTestKit", package: "swift-metrics")],
+                                   .product(name: "MetricsTestKit", package: "swift-metrics"),
+                                   .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
     ]
 )

@@ -32,6 +32,18 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The plugin is restarting, backing off, failed, stopped or unloaded.
     case unavailable(plugin: String, state: PluginState)
     case audit(String)
+    /// A plugin with this manifest name is already loaded in this supervisor (under `id`); replace
+    /// it with `PluginHandle.reload`, or unload it first.
+    case alreadyLoaded(name: String, id: String)
+    /// The module's `cordon_init` export returned a non-zero status; the load failed.
+    case initFailed(plugin: String, status: Int32)
+    /// The export's signature has a type that cannot cross the worker channel (`v128`, `funcref`,
+    /// `externref`): only i32, i64, f32 and f64 can.
+    case unsupportedSignature(export: String, type: String)
+    /// `call(_:json:as:)` could not encode the arguments as JSON.
+    case encodingFailed(export: String, reason: String)
+    /// `call(_:json:as:)` could not decode the export's output as the expected type.
+    case decodingFailed(export: String, reason: String)
     case shuttingDown
     case timedOut(String)
 
@@ -56,6 +68,13 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
         case .workerDied(let reason): "worker died: \(reason)"
         case .unavailable(let plugin, let state): "plugin '\(plugin)' is \(state) and cannot take calls"
         case .audit(let reason): "audit log unavailable: \(reason)"
+        case .alreadyLoaded(let name, let id):
+            "a plugin named '\(name)' is already loaded (id \(id)); reload or unload it to replace it"
+        case .initFailed(let plugin, let status): "plugin '\(plugin)': cordon_init returned \(status) (non-zero fails the load)"
+        case .unsupportedSignature(let export, let type):
+            "export '\(export)' uses \(type), which cannot cross the worker channel (only i32, i64, f32 and f64 can)"
+        case .encodingFailed(let export, let reason): "cannot encode the JSON input of '\(export)': \(reason)"
+        case .decodingFailed(let export, let reason): "cannot decode the JSON output of '\(export)': \(reason)"
         case .shuttingDown: "the supervisor is shutting down"
         case .timedOut(let what): "timed out: \(what)"
         }

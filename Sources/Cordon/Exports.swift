@@ -7,6 +7,8 @@ public typealias WasmValue = CordonChannel.WasmValue
 public typealias WasmType = CordonChannel.WasmType
 /// The signature of a plugin export.
 public typealias ExportedFunction = CordonChannel.ExportedFunction
+/// An export whose signature cannot cross the worker channel, and the type that prevents it.
+public typealias UnsupportedExport = CordonChannel.UnsupportedExport
 /// Why a guest trapped, classified.
 public typealias TrapKind = CordonChannel.TrapKind
 /// The negative status codes host functions return to guests.

@@ -17,6 +17,9 @@ struct ModuleCache {
     private(set) var entries: [String: Entry] = [:]
     private(set) var bytesUsed = 0
     private var clock: UInt64 = 0
+    private(set) var hits: UInt64 = 0
+    private(set) var misses: UInt64 = 0
+    private(set) var evictions: UInt64 = 0
 
     init(budget: Int) { self.budget = budget }
 
@@ -33,7 +36,11 @@ struct ModuleCache {
     }
 
     mutating func lookup(_ digest: String) -> Entry? {
-        guard var entry = entries[digest] else { return nil }
+        guard var entry = entries[digest] else {
+            misses += 1
+            return nil
+        }
+        hits += 1
         clock += 1
         entry.lastUse = clock
         entries[digest] = entry
@@ -49,6 +56,17 @@ struct ModuleCache {
         while bytesUsed > budget, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
             bytesUsed -= victim.value.bytes.count
             entries[victim.key] = nil
+            evictions += 1
         }
+    }
+
+    /// Forgets every entry (rejections included); the counters are cumulative and stay.
+    mutating func clear() {
+        entries = [:]
+        bytesUsed = 0
+    }
+
+    var stats: ModuleCacheStats {
+        ModuleCacheStats(entries: entries.count, bytes: bytesUsed, budget: budget, hits: hits, misses: misses, evictions: evictions)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Something that happened to a plugin, delivered on `Supervisor.events`.
 public struct PluginEvent: Sendable, CustomStringConvertible {
     /// What happened.
@@ -14,6 +16,10 @@ public struct PluginEvent: Sendable, CustomStringConvertible {
         case workerExited(description: String)
         case restarting(attempt: Int, backoff: Duration)
         case restartBudgetExhausted(restarts: Int, period: Duration)
+        /// `PluginHandle.pause()` stopped this many live workers (SIGSTOP).
+        case paused(workers: Int)
+        /// `PluginHandle.resume()` continued this many workers (SIGCONT).
+        case resumed(workers: Int)
         case error(CordonError)
     }
     public var pluginID: String
@@ -29,29 +35,34 @@ public struct PluginEvent: Sendable, CustomStringConvertible {
 
 /// A snapshot of one plugin's counters.
 public struct PluginMetrics: Sendable, Hashable {
+    /// Calls that reached a worker and ended, however they ended.
     public var calls: UInt64 = 0
+    /// Calls that returned a result.
+    public var successes: UInt64 = 0
+    /// Calls that failed, including calls failed while still queued (a worker died, an unload).
     public var errors: UInt64 = 0
+    /// `errors` by reason, in the vocabulary of the `reason` label of `cordon_call_errors_total`
+    /// (`trap`, `limit_fuel`, `worker_died`, `unavailable`, …); the values sum to `errors`.
+    public var failuresByReason: [String: UInt64] = [:]
     public var traps: UInt64 = 0
     public var fuelUsed: UInt64 = 0
     public var hostCalls: UInt64 = 0
     public var capabilityDenials: UInt64 = 0
     public var restarts: UInt64 = 0
     public var totalCallTime: Duration = .zero
+    /// `totalCallTime / calls` (zero before the first call).
+    public var meanCallDuration: Duration = .zero
+    /// The 99th percentile of the last `CallDurations.capacity` (1,024) calls' durations: recent, and
+    /// in bounded memory whatever the number of calls.
+    public var p99CallDuration: Duration = .zero
+    /// When the last call that reached a worker ended (nil before the first).
+    public var lastCallAt: Date?
     /// Linear-memory pages of the plugin's live workers, summed, as each last reported (after its load
     /// and after every call).
     public var memoryPages: UInt32 = 0
+    /// The largest `memoryPages` seen since the load (reports from workers since replaced included).
+    public var peakMemoryPages: UInt32 = 0
+    /// `peakMemoryPages` in bytes (64 KiB pages).
+    public var peakMemoryBytes: UInt64 { UInt64(peakMemoryPages) * 65536 }
     public var workerPIDs: [Int32] = []
-}
-
-/// A snapshot of the whole supervisor.
-public struct RuntimeStats: Sendable, Hashable {
-    public var plugins: Int
-    public var liveWorkers: Int
-    public var pooledWorkers: Int
-    /// Event-loop threads watching workers (1, whatever the number of workers).
-    public var reactorThreads: Int
-    /// Threads of the supervisor in all: the reactor and the spawn thread (2, whatever the number of workers).
-    public var supervisorThreads: Int
-    public var cachedModules: Int
-    public var cachedModuleBytes: Int
 }

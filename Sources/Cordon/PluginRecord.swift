@@ -69,6 +69,8 @@ final class WorkerSlot {
     var spawnTicket: UInt64 = 0
     /// Linear-memory pages its worker last reported (at load, after each call); 0 without a worker.
     var memoryPages: UInt32 = 0
+    /// Its worker is stopped with SIGSTOP (the plugin is paused); cleared when it is continued or exits.
+    var stopped = false
 }
 
 /// A loaded plugin, as the reactor sees it.
@@ -91,6 +93,8 @@ final class PluginRecord {
     var workers: [WorkerSlot] = []
     var queue: [PendingCall] = []
     var exports: [ExportedFunction] = []
+    /// Exports that cannot be called across the channel (v128 or reference types), as the worker reported them.
+    var unsupportedExports: [UnsupportedExport] = []
     var loadWaiters: [(Result<String, CordonError>) -> Void] = []
     var restartTimes: [ContinuousClock.Instant] = []
     var consecutiveRestarts = 0
@@ -100,7 +104,19 @@ final class PluginRecord {
     var hostCallBucket: TokenBucket
     var logBucket: TokenBucket
     var metrics = PluginMetrics()
+    /// The last calls' durations, for `PluginMetrics.p99CallDuration`.
+    var durations = CallDurations()
     var nextCallID: UInt32 = 0
+    /// Its place in load order (`Supervisor.plugins()` lists oldest first).
+    var sequence = 0
+    /// When `load` admitted it, and when a call last ended (for `PluginInfo`).
+    let loadedAt = Date()
+    var lastActivity = Date()
+    /// `PluginHandle.pause()` asked for it and `resume()` has not yet undone it: calls are refused and
+    /// every loaded worker is stopped once idle.
+    var paused = false
+    /// `pause()` calls waiting for the running calls to end.
+    var pauseWaiters: [(Result<Void, CordonError>) -> Void] = []
 
     init(id: String, request: LoadRequest, moduleSHA256: String, policySHA256: String) {
         self.id = id
@@ -123,7 +139,30 @@ final class PluginRecord {
     func metricsSnapshot() -> PluginMetrics {
         var snapshot = metrics
         snapshot.workerPIDs = workers.compactMap { $0.process?.pid }
+        if metrics.calls > 0 { snapshot.meanCallDuration = metrics.totalCallTime / Int(clamping: metrics.calls) }
+        snapshot.p99CallDuration = durations.quantile(0.99)
         return snapshot
+    }
+
+    /// A call that reached a worker ended after `duration`, however it ended.
+    func callEnded(after duration: Duration) {
+        metrics.calls += 1
+        metrics.totalCallTime += duration
+        durations.record(duration)
+        lastActivity = Date()
+        metrics.lastCallAt = lastActivity
+    }
+
+    /// A call failed (at a worker or in the queue), counted under its Prometheus reason label.
+    func callFailed(_ error: CordonError) {
+        metrics.errors += 1
+        metrics.failuresByReason[CordonMetrics.reason(error), default: 0] += 1
+    }
+
+    /// What `Supervisor.plugins()` shows of it.
+    var info: PluginInfo {
+        PluginInfo(id: id, name: manifest.name, version: manifest.version, state: state, capabilities: granted,
+                   loadedAt: loadedAt, lastActivity: lastActivity)
     }
 
     /// What the worker needs to load this plugin. `idleRelease` is dropped when the policy's filter

@@ -189,6 +189,46 @@ public final class Supervisor: Sendable {
         }
     }
 
+    /// Every loaded plugin (starting, ready, paused, failed: all but those being unloaded), in load order.
+    public func plugins() async -> [PluginInfo] {
+        await registry { $0.map(\.info) }
+    }
+
+    /// The plugins whose effective grant includes `capability`, in load order.
+    public func plugins(granting capability: PluginCapability) async -> [PluginInfo] {
+        await registry { $0.filter { $0.granted.contains(capability) }.map(\.info) }
+    }
+
+    /// The handle of the plugin loaded under `id`, or nil when there is none (never loaded, unloaded,
+    /// or its load failed).
+    public func plugin(id: String) async -> PluginHandle? {
+        let found = await registry { records in records.first { $0.id == id }.map { ($0.id, $0.manifest) } }
+        return found.map { PluginHandle(id: $0.0, manifest: $0.1, supervisor: self) }
+    }
+
+    /// Runs `body` on the reactor over the plugins not being unloaded, oldest load first.
+    private func registry<T: Sendable>(_ body: @escaping ([PluginRecord]) -> T) async -> T {
+        let core = self.core
+        return await withCheckedContinuation { continuation in
+            reactor.execute {
+                let records = core.plugins.values.filter { !$0.unloading }.sorted { $0.sequence < $1.sequence }
+                continuation.resume(returning: body(records))
+            }
+        }
+    }
+
+    /// Empties the module cache (the bytes it keeps and the rejections it remembers); the next load of
+    /// any module is a miss. Loaded plugins keep their own copy of their module and are not affected.
+    public func clearModuleCache() async {
+        let core = self.core
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            reactor.execute {
+                core.cache.clear()
+                continuation.resume()
+            }
+        }
+    }
+
     private static func locateWorker(_ explicit: String?) throws(CordonError) -> String {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
@@ -291,6 +331,9 @@ public struct PluginHandle: Sendable, Hashable {
     public func metrics() async -> PluginMetrics { await query { $0.metricsSnapshot() } ?? PluginMetrics() }
     /// The exports the module reported, with their signatures.
     public func exports() async -> [ExportedFunction] { await query { $0.exports } ?? [] }
+    /// Exported functions that cannot be called (a `v128` or reference-typed parameter or result),
+    /// each with the type that prevents it; a call to one throws `.unsupportedSignature`.
+    public func unsupportedExports() async -> [UnsupportedExport] { await query { $0.unsupportedExports } ?? [] }
     /// Pids of the live workers serving this plugin.
     public func workerPIDs() async -> [Int32] { await query { $0.workers.compactMap { $0.process?.pid } } ?? [] }
     /// The isolation layers the first worker achieved.
@@ -302,6 +345,30 @@ public struct PluginHandle: Sendable, Hashable {
         return await withCheckedContinuation { continuation in
             supervisor.reactor.execute { continuation.resume(returning: core.plugins[id].map(body)) }
         }
+    }
+
+    /// Stops the plugin's workers (SIGSTOP) so that they use no CPU, and refuses its calls with
+    /// `.unavailable(state: .paused)` until `resume()`: refused rather than queued, so a paused plugin
+    /// holds no callers and no memory for them. Calls queued now fail the same way; a call already
+    /// running finishes first (within its wall time), and `pause` returns once none runs. Workers that
+    /// restart or reload meanwhile are stopped as soon as they are loaded. Unload, reload and shutdown
+    /// work on a paused plugin. Throws `.unavailable` for a plugin that is not loaded (or failed).
+    public func pause() async throws(CordonError) {
+        let core = supervisor.core
+        let id = self.id
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CordonError>, Never>) in
+            supervisor.reactor.execute { core.pause(plugin: id) { continuation.resume(returning: $0) } }
+        }.get()
+    }
+
+    /// Continues a paused plugin's workers (SIGCONT); calls are taken again. A no-op for a plugin
+    /// that is not paused.
+    public func resume() async throws(CordonError) {
+        let core = supervisor.core
+        let id = self.id
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, CordonError>, Never>) in
+            supervisor.reactor.execute { core.resume(plugin: id) { continuation.resume(returning: $0) } }
+        }.get()
     }
 
     /// Stops the plugin's workers and forgets it; pending calls fail with `.unavailable`.

@@ -12,7 +12,14 @@ extension SupervisorCore {
         guard let record = plugins[id], !record.unloading else {
             return completion(.failure(.unavailable(plugin: id, state: .stopped)))
         }
+        // Refused, not queued: a paused plugin's callers learn it at once, and nothing piles up.
+        guard !record.paused else {
+            return completion(.failure(.unavailable(plugin: record.manifest.name, state: .paused)))
+        }
         // Check the call against the module's own signatures before it reaches the worker.
+        if let unsupported = record.unsupportedExports.first(where: { $0.name == export }) {
+            return completion(.failure(.unsupportedSignature(export: export, type: unsupported.type)))
+        }
         if !record.exports.isEmpty {
             guard let signature = record.exports.first(where: { $0.name == export }) else {
                 return completion(.failure(.noSuchExport(export)))
@@ -99,9 +106,9 @@ extension SupervisorCore {
         slot.current = nil
         slot.phase = .idle
         let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
-        record.metrics.calls += 1
+        record.callEnded(after: duration)
         record.metrics.fuelUsed &+= outcome.fuelUsed
-        record.metrics.totalCallTime += duration
+        totals.calls += 1
         let result: Result<CallValue, CordonError>
         switch outcome.result {
         case .values(let values) where call.stdin != nil:
@@ -144,15 +151,23 @@ extension SupervisorCore {
         }
         switch result {
         case .success:
+            record.metrics.successes += 1
             emit(record, process.pid, .callCompleted(export: call.export, duration: duration, fuelUsed: outcome.fuelUsed))
         case .failure(let error):
-            record.metrics.errors += 1
+            record.callFailed(error)
+            totals.callFailures += 1
             emit(record, process.pid, .callFailed(export: call.export, error: error))
         }
         var failure: CordonError?
         if case .failure(let error) = result { failure = error }
         CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failure: failure)
         call.finish(result)
+        if record.paused {
+            // The call pause() was waiting for: this worker stops now, and the pause may be complete.
+            stopWorker(record, slot)
+            finishPauseIfDone(record)
+            return
+        }
         if record.state == .running, !record.workers.contains(where: { $0.phase == .busy }) { setState(record, .ready) }
         dispatch(record)
     }
@@ -163,9 +178,10 @@ extension SupervisorCore {
         reactor.cancel(timer: call.deadlineTimer)
         let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
         call.finish(.failure(error))
-        record.metrics.calls += 1
-        record.metrics.errors += 1
-        record.metrics.totalCallTime += duration
+        record.callEnded(after: duration)
+        record.callFailed(error)
+        totals.calls += 1
+        totals.callFailures += 1
         CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: 0, failure: error)
         emit(record, pid, .callFailed(export: call.export, error: error))
     }
@@ -188,6 +204,7 @@ extension SupervisorCore {
         slot.memoryPages = pages
         let total = record.workers.reduce(UInt64(0)) { $0 + UInt64($1.memoryPages) }
         record.metrics.memoryPages = UInt32(clamping: total)
+        record.metrics.peakMemoryPages = max(record.metrics.peakMemoryPages, record.metrics.memoryPages)
         CordonMetrics.memoryPages(plugin: record.manifest.name, pages: Int(clamping: total))
     }
 

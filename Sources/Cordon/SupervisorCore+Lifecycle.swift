@@ -36,6 +36,7 @@ extension SupervisorCore {
         releaseSlot(of: process)
         process.closeResources()
         slot.process = nil
+        slot.stopped = false
         recordMemory(record, slot, pages: 0)
         CordonMetrics.liveWorkers(liveWorkerCount())
 
@@ -54,6 +55,8 @@ extension SupervisorCore {
             return
         }
         considerRestart(record, slot, failure: failure, ranFor: process.spawnedAt.duration(to: .now))
+        // The call a pause waited for may have died with its worker.
+        finishPauseIfDone(record)
     }
 
     /// Names what ended the worker: the supervisor's own decision first, then the kernel's exit status.
@@ -154,6 +157,7 @@ extension SupervisorCore {
         record.consecutiveRestarts += 1
         record.restartTimes.append(now)
         record.metrics.restarts += 1
+        totals.restarts += 1
         CordonMetrics.recordRestart(plugin: record.manifest.name)
         let base = policy.backoff(forConsecutiveRestart: record.consecutiveRestarts)
         let delay = base * (1 + policy.jitter * Double.random(in: 0...1))
@@ -174,7 +178,8 @@ extension SupervisorCore {
         let queued = record.queue
         record.queue = []
         for call in queued {
-            record.metrics.errors += 1
+            record.callFailed(error)
+            totals.callFailures += 1
             call.finish(.failure(error))
         }
     }
@@ -196,6 +201,9 @@ extension SupervisorCore {
             reactor.cancel(timer: slot.restartTimer)
             slot.restartTimer = nil
             guard let process = slot.process else { slot.phase = .stopped; continue }
+            // A stopped worker could neither read the shutdown nor run cordon_cleanup: continue it
+            // first (SIGKILL after the grace reaches it either way).
+            continueWorker(record, slot)
             if [.idle, .busy, .loading].contains(slot.phase) { try? process.channel.trySend(.shutdown) }
             reactor.schedule(at: .now + grace) { [weak self] in
                 guard let self, slot.process === process, process.exit == nil else { return }
@@ -203,6 +211,7 @@ extension SupervisorCore {
             }
         }
         record.stopReason = reason
+        resolvePause(record, .failure(.unavailable(plugin: record.manifest.name, state: .stopped)))
     }
 
     func finishStopIfDone(_ record: PluginRecord) {
@@ -310,8 +319,16 @@ extension SupervisorCore {
     }
 
     func stats() -> RuntimeStats {
-        RuntimeStats(plugins: plugins.count, liveWorkers: liveWorkerCount(),
-                     pooledWorkers: pool.values.reduce(0) { $0 + $1.count }, reactorThreads: 1, supervisorThreads: 2,
-                     cachedModules: cache.entries.count, cachedModuleBytes: cache.bytesUsed)
+        var stats = RuntimeStats(plugins: plugins.count, liveWorkers: liveWorkerCount(),
+                                 pooledWorkers: pool.values.reduce(0) { $0 + $1.count }, reactorThreads: 1, supervisorThreads: 2,
+                                 cachedModules: cache.entries.count, cachedModuleBytes: cache.bytesUsed)
+        stats.moduleCache = cache.stats
+        stats.loads = totals.loads
+        stats.loadFailures = totals.loadFailures
+        stats.calls = totals.calls
+        stats.callFailures = totals.callFailures
+        stats.restarts = totals.restarts
+        stats.uptime = totals.startedAt.duration(to: .now)
+        return stats
     }
 }

@@ -47,6 +47,12 @@ extension SupervisorCore {
         switch failure.stage {
         case .parse, .validation: cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: stage, message: message))
         case .link, .instantiation, .start: break
+        case .initialization:
+            // The status is the worker's word: only ever shown, never acted on beyond failing this load.
+            let prefix = "cordon_init returned "
+            if message.hasPrefix(prefix), let status = Int32(message.dropFirst(prefix.count)) {
+                return .initFailed(plugin: record.manifest.name, status: status)
+            }
         }
         return .invalidModule(stage: stage, message: message)
     }

@@ -45,6 +45,17 @@ final class SupervisorCore: @unchecked Sendable {
     var spawnsInFlight = 0
     /// Workers spawned too late to be used, killed and awaiting their reap.
     var discarded: [ObjectIdentifier: WorkerProcess] = [:]
+    /// Cumulative counters for `RuntimeStats`.
+    var totals = Totals()
+
+    struct Totals {
+        let startedAt = ContinuousClock.now
+        var loads: UInt64 = 0
+        var loadFailures: UInt64 = 0
+        var calls: UInt64 = 0
+        var callFailures: UInt64 = 0
+        var restarts: UInt64 = 0
+    }
 
     /// A confined, idle worker waiting for a module.
     struct PooledWorker {
@@ -82,8 +93,20 @@ final class SupervisorCore: @unchecked Sendable {
 
     // MARK: - Load
 
-    func load(_ request: LoadRequest, completion: @escaping (Result<String, CordonError>) -> Void) {
+    func load(_ request: LoadRequest, completion caller: @escaping (Result<String, CordonError>) -> Void) {
+        let completion = { [weak self] (result: Result<String, CordonError>) in
+            switch result {
+            case .success: self?.totals.loads += 1
+            case .failure: self?.totals.loadFailures += 1
+            }
+            caller(result)
+        }
         guard !shuttingDown else { return completion(.failure(.shuttingDown)) }
+        // One plugin per manifest name: a second load is refused, not run beside the first (reload
+        // replaces a plugin). A plugin being unloaded no longer holds its name.
+        if let loaded = plugins.values.first(where: { $0.manifest.name == request.manifest.name && !$0.unloading }) {
+            return completion(.failure(.alreadyLoaded(name: request.manifest.name, id: loaded.id)))
+        }
         if configuration.auditFailurePolicy == .refuseNewLoads, let reason = audit.failure {
             return completion(.failure(.audit("\(reason); new loads are refused until the audit log writes again")))
         }
@@ -109,6 +132,7 @@ final class SupervisorCore: @unchecked Sendable {
         let id = "\(request.manifest.name)-\(nextPluginNumber)"
         let record = PluginRecord(id: id, request: request, moduleSHA256: digest,
                                   policySHA256: self.digest(of: request.policy))
+        record.sequence = nextPluginNumber
         plugins[id] = record
         record.loadWaiters.append(completion)
         audit.record(.pluginLoad(tenant: configuration.tenant, plugin: id, manifestName: request.manifest.name,
@@ -424,6 +448,12 @@ final class SupervisorCore: @unchecked Sendable {
     }
 
     func setState(_ record: PluginRecord, _ state: PluginState) {
+        // Paused stays paused through restarts and reloads; only an end (failed, stopped) ends it.
+        if record.paused {
+            guard state == .failed || state == .stopped else { return }
+            record.paused = false
+            resolvePause(record, .failure(.unavailable(plugin: record.manifest.name, state: state)))
+        }
         guard record.state != state else { return }
         let old = record.state
         record.state = state
@@ -523,9 +553,12 @@ final class SupervisorCore: @unchecked Sendable {
             }
             guard acceptMemoryReport(record, slot, process, pages: report.memoryPages, atLoad: true) else { return }
             record.exports = report.exports
+            record.unsupportedExports = report.unsupported
             cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
             slot.phase = .idle
             if record.state != .ready && record.state != .running { setState(record, .ready) }
+            // A worker of a paused plugin (a restart, a reload) stops as soon as it is ready.
+            stopWorker(record, slot)
             // A load (or reload) is complete when every worker the manifest asked for can take calls.
             if record.workers.allSatisfy({ $0.phase == .idle || $0.phase == .busy }) {
                 resolveLoad(record, .success(record.id))
@@ -569,6 +602,10 @@ final class SupervisorCore: @unchecked Sendable {
                 return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.logBytesPerSecond) bytes/s)")
             }
             slot.lastWorkerLog = String(log.message.prefix(2000))
+            if record.unloading || shuttingDown {
+                // A worker told to shut down reports a failed cordon_cleanup this way: said, not fatal.
+                configuration.logger.warning("[\(record.manifest.name)#\(record.id) pid \(process.pid)] while stopping, worker-reported: \(slot.lastWorkerLog ?? "")")
+            }
         case .violation:
             // Only the kernel names a denied syscall (the seccomp listener, the pidfd's exit status);
             // a worker that claims one is trying to choose how its death is recorded.

@@ -199,6 +199,12 @@ final class WorkerProcess {
         _ = cordon_pidfd_send_signal(pidfd, signal)
     }
 
+    /// Sends a job-control signal (SIGSTOP, SIGCONT) through the pidfd: unlike `kill`, it records no
+    /// kill reason. Returns nil, or the errno when the kernel refused (ESRCH: it has already exited).
+    func jobControl(_ signal: Int32) -> Int32? {
+        cordon_pidfd_send_signal(pidfd, signal) == 0 ? nil : errno
+    }
+
     /// Reaps the worker if it has exited (WNOHANG); returns the exit once known.
     func reap() -> WorkerExit? {
         if let exit { return exit }

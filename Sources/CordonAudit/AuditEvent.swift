@@ -132,6 +132,16 @@ extension AuditEvent {
                    data: ["attempt": .int(Int64(attempt)), "backoff_ms": .int(backoffMs)])
     }
 
+    /// `plugin.paused`: the plugin's workers `pids` were stopped (SIGSTOP); its calls are refused.
+    public static func pluginPaused(tenant: String? = nil, plugin: String, pids: [Int64]) -> AuditEvent {
+        AuditEvent(type: .pluginPaused, tenant: tenant, plugin: plugin, data: ["pids": .array(pids.map { .int($0) })])
+    }
+
+    /// `plugin.resumed`: the plugin's stopped workers `pids` were continued (SIGCONT).
+    public static func pluginResumed(tenant: String? = nil, plugin: String, pids: [Int64]) -> AuditEvent {
+        AuditEvent(type: .pluginResumed, tenant: tenant, plugin: plugin, data: ["pids": .array(pids.map { .int($0) })])
+    }
+
     /// `restart.exhausted`: `restarts` restarts within `periodMs`; the plugin stays down.
     public static func restartExhausted(tenant: String? = nil, plugin: String, restarts: Int,
                                         periodMs: Int64) -> AuditEvent {

@@ -4,6 +4,10 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     case supervisorStop = "supervisor.stop"
     case pluginLoad = "plugin.load"
     case pluginUnload = "plugin.unload"
+    /// `PluginHandle.pause()` stopped the plugin's workers (SIGSTOP); calls are refused.
+    case pluginPaused = "plugin.paused"
+    /// `PluginHandle.resume()` continued them (SIGCONT).
+    case pluginResumed = "plugin.resumed"
     case workerSpawn = "worker.spawn"
     case capabilityDenied = "capability.denied"
     case limitBreach = "limit.breach"
@@ -46,7 +50,7 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
 
     private func makeFields() -> [AuditField] {
         switch self {
-        case .pluginUnload, .workerSpawn, .capabilityDenied, .limitBreach, .seccompViolation, .protocolViolation,
+        case .pluginUnload, .pluginPaused, .pluginResumed, .workerSpawn, .capabilityDenied, .limitBreach, .seccompViolation, .protocolViolation,
              .workerKill, .workerExit, .workerRestart, .restartExhausted, .hostcall:
             return pluginFields + Self.pluginNameFields
         default:
@@ -86,6 +90,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
                     .init("signal", .int, required: false)]
         case .workerRestart:
             return [.init("attempt", .int), .init("backoff_ms", .int)]
+        case .pluginPaused, .pluginResumed:
+            return [.init("pids", .intArray)]
         case .restartExhausted:
             return [.init("restarts", .int), .init("period_ms", .int)]
         case .hostcall:

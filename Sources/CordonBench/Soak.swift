@@ -461,6 +461,7 @@ func runSoak(arguments: [String]) async throws {
         if now >= nextLoadFault {
             nextLoadFault = now + .seconds(options.loadFaultEvery)
             let fault = SoakKind.loadFaults[loadFaultIndex % SoakKind.loadFaults.count]
+            let faultNumber = loadFaultIndex
             loadFaultIndex += 1
             let supervisor = fault == "--violate" ? violating! : corrupt!
             let bytes = fault == "--violate" ? modules["add"]! : Array("cordon-corrupt:\(fault)".utf8)
@@ -468,7 +469,7 @@ func runSoak(arguments: [String]) async throws {
                 let t0 = ContinuousClock.now
                 var label: String
                 do throws(CordonError) {
-                    let h = try await supervisor.load(manifest: PluginManifest(name: "loadfault-\(fault)"), module: bytes,
+                    let h = try await supervisor.load(manifest: PluginManifest(name: "loadfault-\(faultNumber)"), module: bytes,
                                                       policy: policy, restart: RestartPolicy(mode: .never))
                     label = "LOADED (unexpected)"
                     await h.unload()

@@ -398,11 +398,14 @@ func kilobytes(_ text: String, _ key: String) -> Int {
 /// the test that SIGKILLs a supervisor and checks that no worker outlives it.
 func runHold(arguments: [String]) async throws {
     let count = arguments.first.flatMap(Int.init) ?? 1
+    // `hold N paused`: the workers are stopped (SIGSTOP) before their pids are printed.
+    let paused = arguments.dropFirst().first == "paused"
     let supervisor = try benchSupervisor()
     var pids: [Int32] = []
     for i in 0..<count {
         let handle = try await supervisor.load(manifest: PluginManifest(name: "held\(i)"), module: try wat2wasm(fibWAT))
         pids += await handle.workerPIDs()
+        if paused { try await handle.pause() }
     }
     FileHandle.standardOutput.write(Data((pids.map(String.init).joined(separator: " ") + "\n").utf8))
     while true { try await Task.sleep(for: .seconds(60)) }

@@ -42,14 +42,16 @@ enum ExitStatus {
         switch error {
         case .fileNotFound: noInput
         case .invalidManifest, .invalidPolicy, .invalidModule: invalidInput
-        case .noSuchExport, .invalidArguments, .invalidConfiguration: usage
+        case .noSuchExport, .invalidArguments, .invalidConfiguration, .unsupportedSignature: usage
+        case .encodingFailed, .decodingFailed: usage
         case .trapped: trapped
         case .limitExceeded: limit
         case .timedOut: limit
         case .sandboxViolation: violation
         case .spawnFailed, .confinementFailed, .workerDied: osError
         case .protocolViolation: protocolError
-        case .unavailable, .shuttingDown: unavailable
+        case .unavailable, .shuttingDown, .alreadyLoaded: unavailable
+        case .initFailed: invalidInput
         case .audit: ioError
         }
     }

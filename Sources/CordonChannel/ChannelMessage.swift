@@ -164,9 +164,24 @@ public struct ModuleReport: Sendable, Hashable {
     public var exports: [ExportedFunction]
     /// Initial linear-memory size in pages (0 when the module has no memory).
     public var memoryPages: UInt32
-    public init(exports: [ExportedFunction], memoryPages: UInt32) {
+    /// Exported functions whose signature cannot cross the channel, so that a call to one is refused
+    /// naming its type rather than as a missing export.
+    public var unsupported: [UnsupportedExport]
+    public init(exports: [ExportedFunction], memoryPages: UInt32, unsupported: [UnsupportedExport] = []) {
         self.exports = exports
         self.memoryPages = memoryPages
+        self.unsupported = unsupported
+    }
+}
+
+/// An exported function with a parameter or result type other than i32, i64, f32 and f64.
+public struct UnsupportedExport: Sendable, Hashable {
+    public var name: String
+    /// The first type in its signature that cannot cross: `v128`, `funcref`, `externref` or `ref`.
+    public var type: String
+    public init(name: String, type: String) {
+        self.name = name
+        self.type = type
     }
 }
 
@@ -175,6 +190,8 @@ public struct LoadFailure: Sendable, Hashable {
     /// The stage that failed.
     public enum Stage: UInt8, Sendable, Hashable {
         case parse = 1, validation, link, instantiation, start
+        /// The module's `cordon_init` trapped or returned a non-zero status.
+        case initialization
     }
     public var stage: Stage
     public var message: String

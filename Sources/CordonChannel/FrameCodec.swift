@@ -30,6 +30,8 @@ public enum FrameLimits {
     public static let version: UInt8 = 1
     /// Longest export, function, layer or custom-function name, in UTF-8 bytes.
     public static let maxNameBytes = 4096
+    /// An unsupported export's type name (`funcref`…).
+    public static let maxTypeNameBytes = 64
     /// Longest free-text field (log, trap and load-failure messages), in UTF-8 bytes.
     public static let maxTextBytes = 1 << 20
     /// Most isolation layers in a hello.
@@ -204,6 +206,11 @@ public enum FrameCodec {
                 encodeTypes(e.parameters, into: &w)
                 encodeTypes(e.results, into: &w)
             }
+            w.count(m.unsupported.count)
+            for u in m.unsupported {
+                w.string(u.name)
+                w.string(u.type)
+            }
         case .loadFailed(let f):
             w.u8(f.stage.rawValue)
             w.string(f.message)
@@ -365,7 +372,15 @@ public enum FrameCodec {
                 let results = try decodeTypes(&r)
                 exports.append(ExportedFunction(name: name, parameters: params, results: results))
             }
-            return .loaded(ModuleReport(exports: exports, memoryPages: pages))
+            // Smallest entry: two empty strings (4 + 4).
+            let u = try r.count(cap: FrameLimits.maxExports, minimumElementSize: 8)
+            var unsupported: [UnsupportedExport] = []
+            unsupported.reserveCapacity(u)
+            for _ in 0..<u {
+                let name = try r.string(cap: FrameLimits.maxNameBytes)
+                unsupported.append(UnsupportedExport(name: name, type: try r.string(cap: FrameLimits.maxTypeNameBytes)))
+            }
+            return .loaded(ModuleReport(exports: exports, memoryPages: pages, unsupported: unsupported))
         case .loadFailed:
             let raw = try r.u8()
             guard let stage = LoadFailure.Stage(rawValue: raw) else {

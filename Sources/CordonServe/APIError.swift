@@ -51,6 +51,16 @@ public struct APIError: Error, Sendable {
             return APIError(422, "invalid_manifest", error.description)
         case .unavailable(_, let state):
             return APIError(503, "unavailable", error.description, details: [("state", .string(state.rawValue))])
+        case .alreadyLoaded(let name, _):
+            // The library's id of the other load means nothing to an API client: only the name is said.
+            return APIError(409, "conflict", "a plugin named '\(name)' is already loaded in this tenant",
+                            details: [("name", .string(name))])
+        case .unsupportedSignature(let export, let type):
+            return APIError(400, "invalid_arguments", error.description, details: [("export", .string(export)), ("type", .string(type))])
+        case .encodingFailed(let export, let reason), .decodingFailed(let export, let reason):
+            return APIError(500, "internal", error.description, details: [("export", .string(export)), ("detail", .string(reason))])
+        case .initFailed(_, let status):
+            return APIError(422, "init_failed", error.description, details: [("status", .int(Int64(status)))])
         case .shuttingDown:
             return APIError(503, "shutting_down", error.description)
         case .workerDied(let reason):

@@ -146,7 +146,12 @@ func runWorker() -> Never {
                 try channel.send(.callOutcome(runtime.call(request)), timeout: nil)
                 releaseAt = idleRelease.map { clock.now + $0 }
             case .heartbeat(let n): try channel.send(.heartbeat(n), timeout: nil)
-            case .shutdown: exit(WorkerExitCode.shutdown)
+            case .shutdown:
+                // The plugin's cordon_cleanup runs first; its failure is reported, not fatal.
+                if let problem = runtime.cleanup() {
+                    try channel.send(.log(WorkerLog(level: 3, message: String(problem.prefix(1000)))), timeout: nil)
+                }
+                exit(WorkerExitCode.shutdown)
             default: fail(channel, WorkerExitCode.protocolError, "unexpected message")
             }
         }

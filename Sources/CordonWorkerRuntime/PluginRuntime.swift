@@ -54,16 +54,20 @@ public final class PluginRuntime {
                                                  custom: custom, limits: bootstrap.limits)
 
         var exports: [ExportedFunction] = []
+        var unsupported: [UnsupportedExport] = []
         for (name, value) in instance.exports {
             guard case .function(let function) = value else { continue }
             let type = function.type
             guard let params = Self.channelTypes(type.parameters), let results = Self.channelTypes(type.results) else {
-                continue   // reference/vector signatures cannot be called across the channel
+                // Reference and vector values cannot cross the channel: reported, so a call names the type.
+                unsupported.append(UnsupportedExport(name: name, type: Self.unsupportedTypeName(type.parameters + type.results)))
+                continue
             }
             exports.append(ExportedFunction(name: name, parameters: params, results: results))
         }
         exports.sort { $0.name < $1.name }
-        report = ModuleReport(exports: exports, memoryPages: Self.pages(context))
+        unsupported.sort { $0.name < $1.name }
+        report = ModuleReport(exports: exports, memoryPages: Self.pages(context), unsupported: unsupported)
     }
 
     /// Links Cordon's host functions for every import; anything else is a link failure naming it.
@@ -123,7 +127,54 @@ public final class PluginRuntime {
                 throw LoadFailure(stage: .start, message: "_initialize: " + TrapClassifier.classify(error, growthDenied: limiter.takeDenial()).1)
             }
         }
+        try runInit(instance, store: store, limiter: limiter, limits: limits)
         return (store, instance)
+    }
+
+    /// The plugin's own start-up hook, after `_initialize` and before the worker reports `loaded`:
+    /// `cordon_init: () -> ()` or `() -> i32`, where a non-zero i32 refuses the load. It runs on a
+    /// fresh fuel budget; a trap, an exit or any other signature fails the load (stage `initialization`).
+    private static func runInit(_ instance: Instance, store: Store, limiter: GrowthLimiter, limits: WasmLimits) throws {
+        guard let initialize = instance.exports[function: "cordon_init"] else { return }
+        let type = initialize.type
+        guard type.parameters.isEmpty, type.results.isEmpty || type.results == [.i32] else {
+            throw LoadFailure(stage: .initialization, message: "export cordon_init has type \(type.parameters) -> \(type.results); Cordon calls it as () -> () or () -> i32")
+        }
+        if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        let results: [Value]
+        do {
+            results = try initialize.invoke([])
+        } catch let exit as ProcExit {
+            throw LoadFailure(stage: .initialization, message: "cordon_init called \(exit)")
+        } catch {
+            throw LoadFailure(stage: .initialization, message: "cordon_init: " + TrapClassifier.classify(error, growthDenied: limiter.takeDenial()).1)
+        }
+        if case .i32(let status)? = results.first, status != 0 {
+            throw LoadFailure(stage: .initialization, message: "cordon_init returned \(Int32(bitPattern: status))")
+        }
+    }
+
+    /// Runs the plugin's `cordon_cleanup` export, if it has one (`() -> ()`, or `() -> i32` whose value
+    /// is ignored), on a fresh fuel budget before the worker exits on a shutdown request. Returns nil
+    /// when it ran (or there is none), else what went wrong: a cleanup failure is reported, never
+    /// fatal, and the supervisor's grace period bounds its wall time.
+    public func cleanup() -> String? {
+        guard let function = instance.exports[function: "cordon_cleanup"] else { return nil }
+        let type = function.type
+        guard type.parameters.isEmpty, type.results.isEmpty || type.results == [.i32] else {
+            return "export cordon_cleanup has type \(type.parameters) -> \(type.results); Cordon calls it as () -> () or () -> i32"
+        }
+        if fuelMetered { store.fuel = Fuel(remaining: limits.fuelPerCall > 0 ? limits.fuelPerCall : UInt64.max) }
+        // Its output belongs to no call: counted, never sent.
+        wasi.beginCall(id: 0, stdin: [], allowance: 0)
+        do {
+            _ = try function.invoke([])
+            return nil
+        } catch let exit as ProcExit {
+            return "cordon_cleanup called \(exit)"
+        } catch {
+            return "cordon_cleanup: " + TrapClassifier.classify(error, growthDenied: limiter.takeDenial()).1
+        }
     }
 
     private static func link(module: Module, store: Store, context: HostContext, wasi: WASISystem, custom: Set<String>) throws -> Imports {
@@ -345,6 +396,21 @@ public final class PluginRuntime {
             }
         }
         return out
+    }
+
+    /// The first type of `types` that cannot cross the channel, as WebAssembly text names it.
+    static func unsupportedTypeName(_ types: [ValueType]) -> String {
+        for type in types {
+            switch type {
+            case .i32, .i64, .f32, .f64: continue
+            case .v128: return "v128"
+            case .ref(let reference):
+                if reference.heapType == .funcRef { return "funcref" }
+                if reference.heapType == .externRef { return "externref" }
+                return "ref"
+            }
+        }
+        return "unknown"
     }
 
     static func value(_ value: WasmValue, as type: ValueType) -> Value? {

@@ -74,6 +74,8 @@ func sampleEvents(tenant: String? = "acme", plugin: String = "thumbnailer") -> [
         .pluginUnload(tenant: tenant, plugin: plugin, reason: "operator request"),
         .auditError(tenant: tenant, operation: "write", errno: 28),
         .requestRefused(tenant: tenant, plugin: plugin, method: "POST", path: "/v1/plugins/p1/calls/run", status: 429, code: "rate_limited"),
+        .pluginPaused(tenant: tenant, plugin: plugin, pids: [31337, 31338]),
+        .pluginResumed(tenant: tenant, plugin: plugin, pids: [31337, 31338]),
         .supervisorStop(tenant: tenant, reason: "SIGTERM \"graceful\"\n\u{1}ü"),
     ]
 }

@@ -129,7 +129,8 @@ enum RandomMessages {
         case .loaded:
             .loaded(ModuleReport(exports: (0..<rng.below(4)).map { _ in
                 ExportedFunction(name: string(&rng), parameters: types(&rng), results: types(&rng))
-            }, memoryPages: UInt32(truncatingIfNeeded: rng.next())))
+            }, memoryPages: UInt32(truncatingIfNeeded: rng.next()),
+               unsupported: (0..<rng.below(3)).map { _ in UnsupportedExport(name: string(&rng), type: string(&rng, maxLength: 8)) }))
         case .loadFailed:
             .loadFailed(LoadFailure(stage: LoadFailure.Stage(rawValue: UInt8(1 + rng.below(5)))!, message: string(&rng)))
         case .callOutcome:

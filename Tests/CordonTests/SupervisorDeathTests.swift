@@ -23,10 +23,19 @@ import Testing
     }
 
     @Test func sigkilledSupervisorLeavesNoWorkerBehind() async throws {
+        try await killSupervisorHolding(["hold", "3"])
+    }
+
+    /// The same for paused plugins: PDEATHSIG is SIGKILL, which ends a stopped (SIGSTOP) worker too.
+    @Test func sigkilledSupervisorLeavesNoPausedWorkerBehind() async throws {
+        try await killSupervisorHolding(["hold", "3", "paused"], stopped: true)
+    }
+
+    private func killSupervisorHolding(_ arguments: [String], stopped: Bool = false) async throws {
         let bench = try #require(Self.binary("cordon-bench"), "cordon-bench not built")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bench)
-        process.arguments = ["hold", "3"]
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -35,6 +44,7 @@ import Testing
         let pids = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
         #expect(pids.count == 3, "got '\(line)'")
         for pid in pids { #expect(Self.alive(pid)) }
+        if stopped { try await PauseTests.waitUntilStopped(pids) }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let clock = ContinuousClock()

@@ -469,6 +469,18 @@ def main():
         expect_error((status, body), 403, "policy_not_allowed")
 
     @test
+    def a_name_is_taken_until_its_plugin_is_deleted():
+        # The tenant's supervisor holds one plugin per name too (the library's alreadyLoaded, also a
+        # 409 conflict): a DELETE frees it before it answers, so the name can be reused at once.
+        digest = hashlib.sha256(WASM).hexdigest()
+        request("PUT", "/v1/modules", body=WASM, tenant="globex")
+        for _ in range(2):
+            status, body = request("POST", "/v1/plugins", {"name": "again", "module_sha256": digest}, tenant="globex")
+            expect(status == 201, (status, body))
+            expect_error(request("POST", "/v1/plugins", {"name": "again", "module_sha256": digest}, tenant="globex"), 409, "conflict")
+            expect(request("DELETE", "/v1/plugins/" + body["id"], tenant="globex")[0] == 204, "delete")
+
+    @test
     def invalid_manifests_are_422_with_the_path():
         digest = hashlib.sha256(WASM).hexdigest()
         status, body = request("POST", "/v1/plugins", {"name": "y", "module_sha256": digest, "bogus": 1})
