@@ -48,13 +48,14 @@ extension SupervisorCore {
             return reply(Int64(WASIErrno.badFileDescriptor.rawValue), [], .error)
         }
         // A read the page cache holds is answered here, without the two hand-offs to the pool.
-        if let answer = broker.serveWithoutBlocking(function: function, integers: request.integers, blobs: request.blobs) {
-            return reply(Int64(answer.status.rawValue), answer.data, answer.status == .success ? .ok : .error)
+        let answer = { (answer: WASIReply) in reply(Int64(answer.status.rawValue), answer.data, answer.status == .success ? .ok : .error) }
+        if let cached = broker.serveWithoutBlocking(function: function, integers: request.integers, blobs: request.blobs) {
+            return answer(cached)
         }
         let reactor = self.reactor
-        let deliver = ReactorBound { [weak slot] (answer: WASIReply) in
+        let deliver = ReactorBound { [weak slot] (reply: WASIReply) in
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
-            reply(Int64(answer.status.rawValue), answer.data, answer.status == .success ? .ok : .error)
+            answer(reply)
         }
         let integers = request.integers, blobs = request.blobs
         Task(executorPreference: Self.wasiPool) {

@@ -134,11 +134,18 @@ extension WASIFileBroker {
                 try one(mtim, set: WASITimeFlags.mtim, now: WASITimeFlags.mtimNow)]
     }
 
-    func read(_ r: WASIRequest, _ t: inout WASIFileTable, positioned: Bool) throws(WASIRefusal) -> WASIReply {
+    /// What an `fd_read` / `fd_pread` reads: the file (rights and kind checked), how many bytes (bounded
+    /// by the reply) and where (-1: at the file position). Shared by this path and the reactor's
+    /// non-blocking one, so both refuse exactly the same requests.
+    func readTarget(_ r: WASIRequest, _ t: WASIFileTable, positioned: Bool) throws(WASIRefusal) -> (file: WASIOpenFile, count: Int, offset: Int64) {
         let f = try file(try r.fd(0), t, rights: WASIRights.fdRead | (positioned ? WASIRights.fdSeek : 0))
         if f.isDirectory { throw .outcome(.isDirectory) }
         let count = try r.length(1, limit: maxReplyBytes)
-        let offset = positioned ? try r.offset(2) : 0
+        return (f, count, positioned ? try r.offset(2) : -1)
+    }
+
+    func read(_ r: WASIRequest, _ t: inout WASIFileTable, positioned: Bool) throws(WASIRefusal) -> WASIReply {
+        let (f, count, offset) = try readTarget(r, t, positioned: positioned)
         var buffer = [UInt8](repeating: 0, count: count)
         let n = buffer.withUnsafeMutableBytes { raw in
             positioned ? pread(f.hostFD, raw.baseAddress, raw.count, off_t(offset)) : Glibc.read(f.hostFD, raw.baseAddress, raw.count)

@@ -19,15 +19,10 @@ extension WASIFileBroker {
         }
         let request = WASIRequest(integers: integers, blobs: blobs)
         return table.withLock { files -> WASIReply? in
-            guard let fd = try? request.fd(0),
-                  let file = try? self.file(fd, files, rights: WASIRights.fdRead | (positioned ? WASIRights.fdSeek : 0)),
-                  !file.isDirectory,
-                  let count = try? request.length(1, limit: maxReplyBytes) else { return nil }
-            // -1: the file position, advanced by the read.
-            guard let offset = positioned ? try? request.offset(2) : -1 else { return nil }
+            guard let (file, count, offset) = try? self.readTarget(request, files, positioned: positioned) else { return nil }
             var buffer = [UInt8](repeating: 0, count: count)
             let n = buffer.withUnsafeMutableBytes { raw in
-                cordon_read_nowait(file.hostFD, raw.baseAddress, UInt(raw.count), offset)
+                cordon_read_nowait(file.hostFD, raw.baseAddress, UInt(raw.count), offset)   // -1: the file position
             }
             // EAGAIN (not cached), EOPNOTSUPP (a file type without RWF_NOWAIT), anything else: the pool
             // repeats the read the ordinary way and reports its own outcome.
