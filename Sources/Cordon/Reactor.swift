@@ -18,7 +18,8 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     private let wakeFD: CInt
     private let queue = Mutex<[Job]>([])
     private let stopped = Atomic<Bool>(false)
-    private let threadID = Atomic<Int32>(0)
+    /// The loop thread's `pthread_self()`: comparing it costs no system call, unlike `gettid`.
+    private let threadHandle = Atomic<UInt>(0)
     private var handlers: [UInt64: (UInt32) -> Void] = [:]
     private var timers: [UInt64: (deadline: ContinuousClock.Instant, run: () -> Void)] = [:]
     private var nextToken: UInt64 = 1
@@ -55,11 +56,14 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Whether the caller is the reactor thread.
-    var isCurrent: Bool { threadID.load(ordering: .acquiring) == cordon_gettid() }
+    var isCurrent: Bool { threadHandle.load(ordering: .acquiring) == UInt(pthread_self()) }
 
     /// Runs `job` on the reactor thread, soon. Safe from any thread.
     func execute(_ job: @escaping () -> Void) {
         queue.withLock { $0.append(Job(run: job)) }
+        // The loop drains the queue before it sleeps again, so a job queued by the loop itself (a task
+        // on `Supervisor.executor` resuming, a handler's follow-up) needs no wake-up write.
+        if isCurrent { return }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
@@ -112,7 +116,7 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
-        threadID.store(cordon_gettid(), ordering: .releasing)
+        threadHandle.store(UInt(pthread_self()), ordering: .releasing)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var busy = false
         while true {

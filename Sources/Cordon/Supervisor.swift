@@ -130,6 +130,14 @@ public final class Supervisor: Sendable {
         hub.finish()
     }
 
+    /// The supervisor's event-loop thread, as a task executor. A task that prefers it
+    /// (`withTaskExecutorPreference(supervisor.executor) { … }`) makes its calls without the two
+    /// thread hand-offs between the caller's thread and the supervisor's, which are most of the fixed
+    /// cost of a short call (docs/performance.md). The price: the task's own code then runs on the
+    /// thread that serves every worker, so it must not block or compute at length — only call and
+    /// await, as with `HostExecution.reactor`.
+    public var executor: any TaskExecutor { reactor }
+
     /// Every lifecycle change, call outcome, breach, denial, violation, kill and restart. Each access
     /// is a new subscription; every subscription ends when `shutdown()` returns (one made after it
     /// is empty).
@@ -316,11 +324,13 @@ public struct PluginHandle: Sendable, Hashable {
 
     private func submitReporting(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> (CallValue, CallCost) {
         let core = supervisor.core
+        let reactor = supervisor.reactor
         let id = self.id
         let (result, cost) = await withCheckedContinuation { (continuation: CheckedContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
-            supervisor.reactor.execute {
-                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
-            }
+            // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
+            // and its completion resumes the caller on the same thread, with no hand-off either way.
+            let start = { core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) } }
+            if reactor.isCurrent { start() } else { reactor.execute(start) }
         }
         return (try result.get(), cost)
     }

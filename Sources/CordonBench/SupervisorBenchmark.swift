@@ -1,6 +1,7 @@
 import Cordon
 import CCordonShims
 import Foundation
+import Synchronization
 import WAT
 import WasmKit
 
@@ -212,11 +213,25 @@ private func compute(quick: Bool) async throws {
         pin(0, to: nil)
     }
     pin(workerPID, to: nil)
+    // The fixed cost of a call, from an ordinary task and from a task on the supervisor's executor
+    // (no hand-off between the caller's thread and the reactor), in alternating blocks.
     var roundTrip = Samples()
-    for _ in 0..<200 {
-        let start = clock.now
-        _ = try await handle.call("fib", [.i32(1)])
-        roundTrip.add(start.duration(to: clock.now))
+    var onExecutor = Samples()
+    for _ in 0..<(quick ? 4 : 10) {
+        for _ in 0..<200 {
+            let start = clock.now
+            _ = try await handle.call("fib", [.i32(1)])
+            roundTrip.add(start.duration(to: clock.now))
+        }
+        onExecutor.values += try await withTaskExecutorPreference(supervisor.executor) {
+            var samples = Samples()
+            for _ in 0..<200 {
+                let start = clock.now
+                _ = try await handle.call("fib", [.i32(1)])
+                samples.add(start.duration(to: clock.now))
+            }
+            return samples.values
+        }
     }
     await supervisor.shutdown()
     print("## Guest compute: fib(\(n)), \(rounds) alternating rounds")
@@ -229,7 +244,8 @@ private func compute(quick: Bool) async throws {
     let perRound = Samples(values: zip(inProcess.values, confined.values).map { $0 / $1 })
     print(String(format: "throughput ratio confined/in-process, median of per-round ratios: %.3f× (target ≥ 0.95×); best rounds: %.3f×",
                  perRound.p50, inProcess.percentile(0) / confined.percentile(0)))
-    print("fixed cost of a call to the worker, fib(1): p50 \(formatTime(roundTrip.p50)), p99 \(formatTime(roundTrip.p99))")
+    print("fixed cost of a call to the worker, fib(1): p50 \(formatTime(roundTrip.p50)), p99 \(formatTime(roundTrip.p99)) from any task; "
+          + "p50 \(formatTime(onExecutor.p50)), p99 \(formatTime(onExecutor.p99)) from a task on Supervisor.executor (target p50 ≤ 8 µs)")
     print("")
 }
 
@@ -241,23 +257,27 @@ private func hostCalls(quick: Bool) async throws {
     policy.limits.hostCallsPerCall = calls + 1
     policy.limits.hostCallsPerSecond = 10_000_000
     policy.limits.wallTimeMillisecondsPerCall = 120_000
+    let hosts = [PlacedHost(execution: .cooperativePool), PlacedHost(execution: .reactor),
+                 PlacedHost(execution: .threads(HostThreadPool(threads: 2)))]
     let pooled = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),
-                                           module: module, policy: policy)
+                                           module: module, policy: policy, host: hosts[0])
     let onReactor = try await supervisor.load(manifest: PluginManifest(name: "hostloop-reactor", capabilities: [.timer]),
-                                              module: module, policy: policy, host: PlacedHost(execution: .reactor))
+                                              module: module, policy: policy, host: hosts[1])
     let onThreads = try await supervisor.load(manifest: PluginManifest(name: "hostloop-threads", capabilities: [.timer]),
-                                              module: module, policy: policy,
-                                              host: PlacedHost(execution: .threads(HostThreadPool(threads: 2))))
+                                              module: module, policy: policy, host: hosts[2])
     let handles = [pooled, onReactor, onThreads]
     let clock = ContinuousClock()
     for handle in handles { _ = try await handle.call("loop", [.i32(1000)]) }
+    for host in hosts { _ = host.takeIntervals() }
     // The placements take turns in slices of a quarter, so that drift of the VM favours none.
     var totals = [Duration](repeating: .zero, count: handles.count)
+    var perCall = [Samples](repeating: Samples(), count: handles.count)
     for round in 0..<(4 * handles.count) {
         let index = round % handles.count
         let start = clock.now
         _ = try await handles[index].call("loop", [.i32(calls / 4)])
         totals[index] += start.duration(to: clock.now)
+        for interval in hosts[index].takeIntervals() { perCall[index].add(interval) }
     }
     let (confined, confinedOnReactor, confinedOnThreads) = (totals[0], totals[1], totals[2])
     await supervisor.shutdown()
@@ -276,18 +296,34 @@ private func hostCalls(quick: Bool) async throws {
     let per = { (d: Duration) in (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) / Double(calls) }
     print("## End-to-end guest host call (WasmKit import → channel → Swift HostFunctions → back), \(calls) calls")
     let w = [40, 12]
-    print(row(["confined worker, per host call", formatTime(per(confined))], widths: w))
-    print(row(["  host functions on the reactor", formatTime(per(confinedOnReactor))], widths: w)
+    let percentiles = { (index: Int) in "  p50 \(formatTime(perCall[index].p50)), p99 \(formatTime(perCall[index].p99))" }
+    print(row(["confined worker, per host call (mean)", formatTime(per(confined))], widths: w) + percentiles(0)
+          + "  (default: the cooperative pool)")
+    print(row(["  host functions on the reactor", formatTime(per(confinedOnReactor))], widths: w) + percentiles(1)
           + "  (HostExecution.reactor: no hand-off to the cooperative pool)")
-    print(row(["  host functions on a HostThreadPool", formatTime(per(confinedOnThreads))], widths: w)
+    print(row(["  host functions on a HostThreadPool", formatTime(per(confinedOnThreads))], widths: w) + percentiles(2)
           + "  (HostExecution.threads: for host functions that block)")
     print(row(["in-process native host function", formatTime(per(inProcess))], widths: w))
     print("")
 }
 
-/// The default host functions, run where `execution` says.
-private struct PlacedHost: HostFunctions {
+/// The default host functions, run where `execution` says; `nowMilliseconds` also notes when each
+/// call reached it. The interval between two arrivals is one whole host call as the guest sees it
+/// (reply → worker → next request → this function), so its percentiles are per-call figures.
+private final class PlacedHost: HostFunctions {
     let execution: HostExecution
+    private let arrivals = Mutex<[ContinuousClock.Instant]>([])
+    init(execution: HostExecution) { self.execution = execution }
+    func nowMilliseconds(_ context: PluginContext) async -> Int64 {
+        let now = ContinuousClock.now
+        arrivals.withLock { $0.append(now) }
+        return Int64(Date().timeIntervalSince1970 * 1000)
+    }
+    /// Intervals between successive arrivals since the last call of this method, and forgets them.
+    func takeIntervals() -> [Duration] {
+        let taken = arrivals.withLock { list -> [ContinuousClock.Instant] in defer { list.removeAll(keepingCapacity: true) }; return list }
+        return zip(taken, taken.dropFirst()).map { $0.duration(to: $1) }
+    }
 }
 
 private func memoryPerWorker(counts: [Int]) async throws {

@@ -1,0 +1,72 @@
+import Cordon
+import Foundation
+import Testing
+
+/// Calls made from a task on `Supervisor.executor` (the reactor thread itself): the same outcomes as
+/// from any task — values, refusals, traps, wall-time kills — and other callers keep being served.
+@Suite struct ExecutorCallTests {
+    @Test func callsFromTheExecutorBehaveLikeAnyOther() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "exec-add"), module: try Fixtures.wasm(Fixtures.add),
+                                               policy: Fixtures.policy())
+        let sum = try await withTaskExecutorPreference(supervisor.executor) {
+            var sum: Int64 = 0
+            for n in 0..<500 {
+                guard case .i32(let value) = try await plugin.call("add", [.i32(UInt32(n)), .i32(1)]).first else { return Int64(-1) }
+                sum += Int64(value)
+            }
+            return sum
+        }
+        #expect(sum == (0..<500).reduce(0) { $0 + Int64($1) + 1 })
+
+        // Refused before a worker sees them (completed synchronously, on the reactor).
+        await withTaskExecutorPreference(supervisor.executor) {
+            do { _ = try await plugin.call("nope"); Issue.record("called") } catch {
+                guard case .noSuchExport("nope") = error else { Issue.record("\(error)"); return }
+            }
+            do { _ = try await plugin.call("add", [.i32(1)]); Issue.record("called") } catch {
+                guard case .invalidArguments = error else { Issue.record("\(error)"); return }
+            }
+        }
+
+        // Callers on the executor and ordinary callers at once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<4 {
+                group.addTask {
+                    let body = { () async throws -> Void in
+                        for n in 0..<100 {
+                            let result = try await plugin.call("add", [.i32(UInt32(n)), .i32(UInt32(lane))])
+                            #expect(result == [.i32(UInt32(n + lane))])
+                        }
+                    }
+                    if lane % 2 == 0 { try await withTaskExecutorPreference(supervisor.executor) { try await body() } } else { try await body() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func aTrapAndAWallTimeKillReachACallerOnTheExecutor() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(
+            manifest: PluginManifest(name: "exec-loop"),
+            module: try Fixtures.wasm("""
+            (module
+              (func (export "trap") unreachable)
+              (func (export "spin") (loop $l (br $l))))
+            """),
+            policy: Fixtures.policy(fuel: 0, wallMs: 300))
+        await withTaskExecutorPreference(supervisor.executor) {
+            do { _ = try await plugin.call("trap"); Issue.record("returned") } catch {
+                guard case .trapped("trap", _, _) = error else { Issue.record("\(error)"); return }
+            }
+            // The caller is suspended while the worker spins, so the reactor is free to fire the
+            // wall-time timer and kill it.
+            do { _ = try await plugin.call("spin"); Issue.record("returned") } catch {
+                guard case .limitExceeded(.wallTime, _, _, _) = error else { Issue.record("\(error)"); return }
+            }
+        }
+        await supervisor.shutdown()
+    }
+}
