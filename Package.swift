@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         // cordon serve's TLS listener (through HummingbirdTLS); named here to build its TLSConfiguration.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // cordon serve handles requests on NIO's event loops (CordonServe/EventLoopExecutor.swift).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // MARK: C layer
@@ -72,6 +74,8 @@ let package = Package(
                     .product(name: "HummingbirdCore", package: "hummingbird"),
                     .product(name: "HummingbirdTLS", package: "hummingbird"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "GRDB", package: "GRDB.swift"),
                     .product(name: "Crypto", package: "swift-crypto"),

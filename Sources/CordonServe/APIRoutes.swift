@@ -148,21 +148,26 @@ struct APIRoutes: Sendable {
             }
             try tenant.admitCall()
             defer { tenant.finishCall() }
+            // Resume on this connection's event loop after the worker answers, so the response is
+            // written there without another thread hand-off.
+            let executor = EventLoopExecutor.pinnedToCurrentLoop()
             do {
-                if bytesConvention {
-                    let report = try await handle.callWithReport(export, bytes: body)
-                    var headers = HTTPFields()
-                    headers[.contentType] = "application/octet-stream"
-                    headers[.init("Cordon-Fuel-Used")!] = String(report.fuelUsed)
-                    headers[.init("Cordon-Duration-Ms")!] = Self.milliseconds(report.duration)
-                    return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.output)))
+                return try await withTaskExecutorPreference(executor) { () async throws -> Response in
+                    if bytesConvention {
+                        let report = try await handle.callWithReport(export, bytes: body)
+                        var headers = HTTPFields()
+                        headers[.contentType] = "application/octet-stream"
+                        headers[.init("Cordon-Fuel-Used")!] = String(report.fuelUsed)
+                        headers[.init("Cordon-Duration-Ms")!] = Self.milliseconds(report.duration)
+                        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.output)))
+                    }
+                    let report = try await handle.callWithReport(export, arguments)
+                    return Self.json(200, JSONText.object([
+                        ("results", .array(report.output.map(CallArguments.json))),
+                        ("fuel_used", .uint(report.fuelUsed)),
+                        ("duration_ms", JSONText(text: Self.milliseconds(report.duration))),
+                    ]).text)
                 }
-                let report = try await handle.callWithReport(export, arguments)
-                return Self.json(200, JSONText.object([
-                    ("results", .array(report.output.map(CallArguments.json))),
-                    ("fuel_used", .uint(report.fuelUsed)),
-                    ("duration_ms", JSONText(text: Self.milliseconds(report.duration))),
-                ]).text)
             } catch let error as CordonError {
                 throw APIError.from(error)
             } catch {

@@ -54,7 +54,11 @@ public struct ServeService {
                                                            cancellationSignals: [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
         let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
+        // The listeners' connection tasks inherit this preference: requests are handled on the
+        // event loops that serve their sockets (EventLoopExecutor says why).
+        try await withTaskExecutorPreference(EventLoopExecutor(group: .singleton)) {
+            try await group.run()
+        }
     }
 }
 
