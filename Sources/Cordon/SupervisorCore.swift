@@ -502,7 +502,7 @@ final class SupervisorCore: @unchecked Sendable {
                 // The worker consumed since we last looked (that is what rang the doorbell, when
                 // nothing arrived): hand the ring what is queued for it.
                 guard flushOutbox(record, slot, process) else { return }
-                if process.channel.prepareToSleep(awaitingSpace: !process.outbox.isEmpty) {
+                if process.channel.prepareToSleep() {
                     // hostWaiting is set now, so a worker that frees room from here on rings; room
                     // it freed before that is seen by this last look.
                     guard !process.outbox.isEmpty, flushOutbox(record, slot, process, progress: true) else { return }

@@ -25,8 +25,8 @@ enum MappingLayout {
     static let w2hHeadOffset = 256        // u64, written by host
 
     // Wake-up words.
-    static let hostWaitingOffset = 320    // u32: bits the host waits for (1 data, 2 room) before sleeping on the doorbell; worker clears it when it rings
-    static let workerWaitingOffset = 384  // u32: bits the worker waits for (1 data, 2 room) before futex-sleeping, 0 after
+    static let hostWaitingOffset = 320    // u32: host sets 1 before sleeping on the doorbell; worker swaps to 0
+    static let workerWaitingOffset = 384  // u32: worker sets 1 before futex-sleeping, 0 after
     static let workerWakeOffset = 448     // u32: futex word; host increments it then FUTEX_WAKEs
     static let hostClosedOffset = 512     // u32: host sets 1 on close
     static let workerClosedOffset = 576   // u32: worker sets 1 on close

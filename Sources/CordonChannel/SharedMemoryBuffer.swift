@@ -245,13 +245,13 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
         try checkSendable(frame.count)
         let deadline = Deadline(timeout)
         try withSending { (producer) throws(ChannelError) in
-            try wait(deadline: deadline, for: .space) { () throws(ChannelError) -> Bool in
+            try wait(deadline: deadline) { () throws(ChannelError) -> Bool in
                 try checkNotClosedForSending()
                 return try producer.fits(frameLength: frame.count)
             }
             frame.withUnsafeBytes { producer.write($0) }
         }
-        notifyPeer(.data)
+        notifyPeer()
     }
 
     /// Sends one frame's bytes as a record, or throws `.full` when there is no room now.
@@ -262,7 +262,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
             guard try producer.fits(frameLength: frame.count) else { throw .full }
             frame.withUnsafeBytes { producer.write($0) }
         }
-        notifyPeer(.data)
+        notifyPeer()
     }
 
     private func checkSendable(_ count: Int) throws(ChannelError) {
@@ -298,7 +298,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
         let limit = configuration.maxMessageSize
         let frame = try withReceiving { (consumer) throws(ChannelError) -> [UInt8] in
             var frame: [UInt8]? = nil
-            try wait(deadline: deadline, for: .data) { () throws(ChannelError) -> Bool in
+            try wait(deadline: deadline) { () throws(ChannelError) -> Bool in
                 if locallyClosed.load(ordering: .acquiring) { throw .closed }
                 frame = try consumer.read(limit: limit)
                 if frame != nil { return true }
@@ -312,7 +312,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
             }
             return frame ?? []
         }
-        notifyPeer(.space)
+        notifyPeer()
         return frame
     }
 
@@ -328,17 +328,15 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
             }
             return nil
         }
-        if frame != nil { notifyPeer(.space) }
+        if frame != nil { notifyPeer() }
         return frame
     }
 
-    /// Host side, for an epoll loop: drains the doorbell, announces "host waiting" (for data, and for
-    /// room too when `awaitingSpace`: something is queued that the ring could not take) and returns
-    /// false if data (or a close) arrived meanwhile — then call `tryReceive` instead of sleeping, so no
-    /// wake-up is lost.
-    public func prepareToSleep(awaitingSpace: Bool = false) -> Bool {
+    /// Host side, for an epoll loop: drains the doorbell, announces "host waiting" and returns false if
+    /// data (or a close) arrived meanwhile — then call `tryReceive` instead of sleeping, so no wake-up is lost.
+    public func prepareToSleep() -> Bool {
         doorbell.drain()
-        cordon_store_release_u32(hostWaiting, WaitReason.data.rawValue | (awaitingSpace ? WaitReason.space.rawValue : 0))
+        cordon_store_release_u32(hostWaiting, 1)
         cordon_fence_seq_cst()
         if cordon_load_acquire_u32(peerClosed) != 0 || locallyClosed.load(ordering: .acquiring) { return false }
         let pending = withReceiving { consumer -> Bool in
@@ -362,44 +360,27 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
 
     // MARK: - Waking and waiting
 
-    /// What a sleeping side waits for, as bits of its waiting word. Publishing a frame wakes a peer
-    /// waiting for data; consuming one wakes a peer waiting for room. Without the distinction, every
-    /// consumed call woke the worker's idle wait, and every consumed reply rang the reactor's doorbell,
-    /// for nothing: two wasted wake-ups per call.
-    enum WaitReason: UInt32 {
-        case data = 1
-        case space = 2
-    }
-
-    /// After publishing a tail (`.data`) or a head that frees room (`.space`), wakes the peer only if
-    /// it said it sleeps waiting for that. The seq_cst fence pairs with the sleeper's fence between
-    /// "I am waiting" and its re-check.
-    private func notifyPeer(_ event: WaitReason) {
+    /// After publishing (a tail, or a head that frees space), wake the peer only if it said it sleeps.
+    /// The seq_cst fence pairs with the sleeper's fence between "I am waiting" and its re-check.
+    private func notifyPeer() {
         cordon_fence_seq_cst()
         switch role {
         case .host:
-            // The worker's word is hostile input, but it only decides whether we make a wake-up call.
-            if cordon_load_acquire_u32(workerWaiting) & event.rawValue != 0 {
+            // The worker's flag is hostile input, but it only decides whether we make a wake-up call.
+            if cordon_load_acquire_u32(workerWaiting) != 0 {
                 _ = cordon_fetch_add_u32(workerWake, 1)
                 _ = cordon_futex_wake(workerWake, Int32.max)
             }
         case .worker:
-            // Clear the whole word when ringing (the host re-announces what it waits for before it
-            // sleeps again); a compare-exchange, so a word the host changed meanwhile is re-read.
-            var observed = cordon_load_acquire_u32(hostWaiting)
-            while observed & event.rawValue != 0 {
-                if cordon_compare_exchange_u32(hostWaiting, observed, 0) != 0 {
-                    doorbell.ring()
-                    return
-                }
-                observed = cordon_load_acquire_u32(hostWaiting)
+            if cordon_load_acquire_u32(hostWaiting) != 0, cordon_exchange_u32(hostWaiting, 0) != 0 {
+                doorbell.ring()
             }
         }
     }
 
     /// Spins, then sleeps, until `ready` returns true; throws `.timedOut`, `.peerDied`, `.closed`, or
     /// whatever `ready` throws.
-    private func wait(deadline: Deadline, for reason: WaitReason, _ ready: () throws(ChannelError) -> Bool) throws(ChannelError) {
+    private func wait(deadline: Deadline, _ ready: () throws(ChannelError) -> Bool) throws(ChannelError) {
         if try ready() { return }
         let limit = configuration.spinIterations
         let floor = min(limit, Self.minimumSpinBudget)
@@ -420,7 +401,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
             let remaining = deadline.remaining()
             switch role {
             case .host:
-                cordon_store_release_u32(hostWaiting, reason.rawValue)
+                cordon_store_release_u32(hostWaiting, 1)
                 cordon_fence_seq_cst()
                 if try ready() {
                     cordon_store_release_u32(hostWaiting, 0)
@@ -437,7 +418,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
                 if try ready() { return }
                 if peerExited { throw .peerDied }
             case .worker:
-                cordon_store_release_u32(workerWaiting, reason.rawValue)
+                cordon_store_release_u32(workerWaiting, 1)
                 cordon_fence_seq_cst()
                 let sequence = cordon_load_acquire_u32(workerWake)
                 if try ready() {
