@@ -22,10 +22,10 @@ import Testing
         // Refused before a worker sees them (completed synchronously, on the reactor).
         await withTaskExecutorPreference(supervisor.executor) {
             do { _ = try await plugin.call("nope"); Issue.record("called") } catch {
-                guard case .noSuchExport("nope") = error else { Issue.record("\(error)"); return }
+                guard case .noSuchExport("nope")? = error as? CordonError else { Issue.record("\(error)"); return }
             }
             do { _ = try await plugin.call("add", [.i32(1)]); Issue.record("called") } catch {
-                guard case .invalidArguments = error else { Issue.record("\(error)"); return }
+                guard case .invalidArguments? = error as? CordonError else { Issue.record("\(error)"); return }
             }
         }
 
@@ -59,12 +59,12 @@ import Testing
             policy: Fixtures.policy(fuel: 0, wallMs: 300))
         await withTaskExecutorPreference(supervisor.executor) {
             do { _ = try await plugin.call("trap"); Issue.record("returned") } catch {
-                guard case .trapped("trap", _, _) = error else { Issue.record("\(error)"); return }
+                guard case .trapped("trap", _, _)? = error as? CordonError else { Issue.record("\(error)"); return }
             }
             // The caller is suspended while the worker spins, so the reactor is free to fire the
             // wall-time timer and kill it.
             do { _ = try await plugin.call("spin"); Issue.record("returned") } catch {
-                guard case .limitExceeded(.wallTime, _, _, _) = error else { Issue.record("\(error)"); return }
+                guard case .limitExceeded(.wallTime, _, _, _)? = error as? CordonError else { Issue.record("\(error)"); return }
             }
         }
         await supervisor.shutdown()
