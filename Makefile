@@ -6,7 +6,7 @@ SCRATCH ?= .build
 BIN = $(SCRATCH)/debug
 RELEASE_BIN = $(SCRATCH)/release
 
-.PHONY: deps demo build test wasi-test bench fuzz clean
+.PHONY: deps demo build test docs wasi-test bench fuzz clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -38,6 +38,12 @@ test: deps
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
+
+# The Cordon module's API reference (Sources/Cordon/Cordon.docc plus its doc comments), built with the
+# swift-docc-plugin into $(SCRATCH)/plugins/Swift-DocC/outputs/Cordon.doccarchive. Any warning
+# (an unresolved link, a parameter that does not exist) fails it.
+docs: deps
+	$(SWIFT) package --scratch-path $(SCRATCH) --disable-sandbox generate-documentation --target Cordon --warnings-as-errors
 
 # WASI programs end to end through `cordon run`: the official wasi-testsuite (../shared/wasi-testsuite,
 # read-only; each test's root is copied to a temporary directory), then our C programs compared with

@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         // cordon serve's TLS listener (through HummingbirdTLS); named here to build its TLSConfiguration.
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // `swift package generate-documentation` (make docs): the Cordon module's DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", exact: "1.5.0"),
     ],
     targets: [
         // MARK: C layer
