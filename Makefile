@@ -5,6 +5,8 @@ SWIFT ?= swift
 SCRATCH ?= .build
 BIN = $(SCRATCH)/debug
 RELEASE_BIN = $(SCRATCH)/release
+# The Cordon module's API reference; --warnings-as-errors fails the build on any DocC warning.
+DOCS = $(SWIFT) package --scratch-path $(SCRATCH) --disable-sandbox generate-documentation --target Cordon --warnings-as-errors
 
 .PHONY: deps demo build test docs wasi-test bench fuzz clean
 
@@ -31,6 +33,8 @@ test: deps
 	# it while the supervisor suites wait on real workers, so those run in a process of their own.
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --skip '^CordonTests\.'
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-xctest --filter '^CordonTests\.'
+	# The API reference (about a minute on a warm build): an unresolved link or a stale parameter doc fails the suite.
+	$(DOCS)
 	python3 scripts/wasi-testsuite.py --cordon $(BIN)/cordon
 	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
 	# cordon serve end to end: a real daemon on a Unix socket and loopback TCP, real kills (prints N passed, N failed).
@@ -43,7 +47,7 @@ test: deps
 # swift-docc-plugin into $(SCRATCH)/plugins/Swift-DocC/outputs/Cordon.doccarchive. Any warning
 # (an unresolved link, a parameter that does not exist) fails it.
 docs: deps
-	$(SWIFT) package --scratch-path $(SCRATCH) --disable-sandbox generate-documentation --target Cordon --warnings-as-errors
+	$(DOCS)
 
 # WASI programs end to end through `cordon run`: the official wasi-testsuite (../shared/wasi-testsuite,
 # read-only; each test's root is copied to a temporary directory), then our C programs compared with
