@@ -33,7 +33,7 @@ test: deps
 	# it while the supervisor suites wait on real workers, so those run in a process of their own.
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --skip '^CordonTests\.'
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-xctest --filter '^CordonTests\.'
-	# The API reference (about a minute on a warm build): an unresolved link or a stale parameter doc fails the suite.
+	# The API reference (1-2 minutes after the build above): an unresolved link or a stale parameter doc fails the suite.
 	$(DOCS)
 	python3 scripts/wasi-testsuite.py --cordon $(BIN)/cordon
 	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
@@ -45,7 +45,9 @@ test: deps
 
 # The Cordon module's API reference (Sources/Cordon/Cordon.docc plus its doc comments), built with the
 # swift-docc-plugin into $(SCRATCH)/plugins/Swift-DocC/outputs/Cordon.doccarchive. Any warning
-# (an unresolved link, a parameter that does not exist) fails it.
+# (an unresolved link, a parameter that does not exist) fails it. A `swift package` plugin run leaves
+# SwiftPM's compiled package plugins stale for `swift build`: the next build recompiles them and the
+# targets their generated sources feed (WasmKit's, for one).
 docs: deps
 	$(DOCS)
 
