@@ -5,8 +5,10 @@ SWIFT ?= swift
 SCRATCH ?= .build
 BIN = $(SCRATCH)/debug
 RELEASE_BIN = $(SCRATCH)/release
+# The Cordon module's API reference; --warnings-as-errors fails the build on any DocC warning.
+DOCS = $(SWIFT) package --scratch-path $(SCRATCH) --disable-sandbox generate-documentation --target Cordon --warnings-as-errors
 
-.PHONY: deps demo build test wasi-test bench fuzz clean
+.PHONY: deps demo build test docs wasi-test bench fuzz clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -31,6 +33,8 @@ test: deps
 	# it while the supervisor suites wait on real workers, so those run in a process of their own.
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --skip '^CordonTests\.'
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-xctest --filter '^CordonTests\.'
+	# The API reference (1-2 minutes after the build above): an unresolved link or a stale parameter doc fails the suite.
+	$(DOCS)
 	python3 scripts/wasi-testsuite.py --cordon $(BIN)/cordon
 	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
 	# cordon serve end to end: a real daemon on a Unix socket and loopback TCP, real kills (prints N passed, N failed).
@@ -38,6 +42,14 @@ test: deps
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
+
+# The Cordon module's API reference (Sources/Cordon/Cordon.docc plus its doc comments), built with the
+# swift-docc-plugin into $(SCRATCH)/plugins/Swift-DocC/outputs/Cordon.doccarchive. Any warning
+# (an unresolved link, a parameter that does not exist) fails it. A `swift package` plugin run leaves
+# SwiftPM's compiled package plugins stale for `swift build`: the next build recompiles them and the
+# targets their generated sources feed (WasmKit's, for one).
+docs: deps
+	$(DOCS)
 
 # WASI programs end to end through `cordon run`: the official wasi-testsuite (../shared/wasi-testsuite,
 # read-only; each test's root is copied to a temporary directory), then our C programs compared with

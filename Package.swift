@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         // cordon serve handles requests on NIO's event loops (CordonServe/EventLoopExecutor.swift).
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // `swift package generate-documentation` (make docs): the Cordon module's DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", exact: "1.5.0"),
     ],
     targets: [
         // MARK: C layer

@@ -145,11 +145,19 @@ public final class Supervisor: Sendable {
 
     /// Loads `module` into a fresh confined worker and waits until it is ready for calls.
     /// - Parameters:
+    ///   - manifest: the plugin's name (at most one loaded plugin per name), the capabilities it asks
+    ///     for, its configuration and its number of workers.
+    ///   - module: the WebAssembly binary; one over the policy's `wasm.maxModuleBytes` is refused
+    ///     before any worker is spawned.
+    ///   - policy: the confinement: seccomp filter, namespaces, rlimits and WebAssembly limits.
+    ///   - host: the application's functions that serve the guest's host calls.
     ///   - grant: capabilities the application grants; the effective set is `grant ∩ manifest.capabilities`
     ///     (nil grants what the manifest asks).
     ///   - limits: per-plugin limits, used as given (not clamped to the policy's); nil takes the policy's.
+    ///   - restart: when a dead worker is replaced, and how soon.
     ///   - wasi: a WASI program's arguments, environment and preopened directories (docs/wasi.md);
     ///     preopens need `filesystem` in the grant, or the load fails naming it.
+    /// - Returns: the handle through which the application calls the plugin.
     public func load(manifest: PluginManifest, module: [UInt8], policy: SandboxPolicy = .builtinDefault,
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
                      limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
