@@ -33,8 +33,6 @@ test: deps
 	# it while the supervisor suites wait on real workers, so those run in a process of their own.
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --skip '^CordonTests\.'
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --disable-xctest --filter '^CordonTests\.'
-	# The API reference (1-2 minutes after the build above): an unresolved link or a stale parameter doc fails the suite.
-	$(DOCS)
 	python3 scripts/wasi-testsuite.py --cordon $(BIN)/cordon
 	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
 	# cordon serve end to end: a real daemon on a Unix socket and loopback TCP, real kills (prints N passed, N failed).
@@ -42,6 +40,10 @@ test: deps
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }
+	# The API reference, last (1-2 minutes): an unresolved link or a stale parameter doc fails the suite. Last,
+	# because a plugin command leaves SwiftPM's compiled plugins stale and the next build of this scratch
+	# path recompiles much of the dependencies.
+	$(DOCS)
 
 # The Cordon module's API reference (Sources/Cordon/Cordon.docc plus its doc comments), built with the
 # swift-docc-plugin into $(SCRATCH)/plugins/Swift-DocC/outputs/Cordon.doccarchive. Any warning
