@@ -154,6 +154,8 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
                 handlers[token]?(events[i].events)
             }
         }
+        // A later thread may get the same pthread_t: it must not pass for the reactor.
+        threadHandle.store(0, ordering: .releasing)
         finished.signal()
     }
 
