@@ -181,7 +181,7 @@ final class SupervisorCore: @unchecked Sendable {
         slot.pendingFailure = nil
         let key = record.policySHA256
         // Pooled workers carry the policy's rlimits; a plugin with its own CPU budget spawns fresh.
-        let poolFits = record.limits.cpuSecondsPerWorker == record.policy.limits.cpuSecondsPerWorker
+        let poolFits = record.limits.maxCPUSecondsPerWorker == record.policy.limits.maxCPUSecondsPerWorker
         if poolFits, var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
             let pooled = list.remove(at: index)
             pool[key] = list
@@ -197,7 +197,7 @@ final class SupervisorCore: @unchecked Sendable {
         let ticket = nextSpawnTicket
         slot.spawnTicket = ticket
         let request = spawnRequest(policy: record.policy, digest: record.policySHA256, uidSlot: uidSlot,
-                                   cpuSeconds: record.limits.cpuSecondsPerWorker)
+                                   cpuSeconds: record.limits.maxCPUSecondsPerWorker)
         spawn(request) { [weak self] result in
             self?.spawned(record, slot, ticket: ticket, uidSlot: uidSlot, result)
         }
@@ -598,8 +598,8 @@ final class SupervisorCore: @unchecked Sendable {
             // but never for free: they draw on the plugin's log byte budget like host_log does.
             let size = log.message.utf8.count
             guard record.logBucket.take(Double(size)) else {
-                breach(record, process.pid, .logRate, value: Int64(record.limits.logBytesPerSecond), measured: Int64(size), export: slot.current?.export)
-                return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.logBytesPerSecond) bytes/s)")
+                breach(record, process.pid, .logRate, value: Int64(record.limits.maxLogBytesPerSecond), measured: Int64(size), export: slot.current?.export)
+                return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.maxLogBytesPerSecond) bytes/s)")
             }
             slot.lastWorkerLog = String(log.message.prefix(2000))
             if record.unloading || shuttingDown {

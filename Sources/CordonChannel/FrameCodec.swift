@@ -254,7 +254,7 @@ public enum FrameCodec {
         case .bootstrap(let b):
             w.u32(b.limits.maxMemoryPages)
             w.u32(b.limits.maxTableElements)
-            w.u64(b.limits.fuelPerCall)
+            w.u64(b.limits.maxFuelPerCall)
             w.u32(b.limits.maxReentryDepth)
             w.u32(b.limits.maxHostCallBytes)
             w.u32(b.limits.maxCallDepth)
@@ -436,7 +436,7 @@ public enum FrameCodec {
             return .shutdown
         case .bootstrap:
             let limits = WasmLimits(maxMemoryPages: try r.u32(), maxTableElements: try r.u32(),
-                                    fuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
+                                    maxFuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
                                     maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
             let moduleLength = try r.u64()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
