@@ -204,7 +204,10 @@ extension SupervisorCore {
             // A stopped worker could neither read the shutdown nor run cordon_cleanup: continue it
             // first (SIGKILL after the grace reaches it either way).
             continueWorker(record, slot)
-            if [.idle, .busy, .loading].contains(slot.phase) { try? process.channel.trySend(.shutdown) }
+            if [.idle, .busy, .loading].contains(slot.phase) {
+                process.shutdownSent = true
+                try? process.channel.trySend(.shutdown)
+            }
             reactor.schedule(at: .now + grace) { [weak self] in
                 guard let self, slot.process === process, process.exit == nil else { return }
                 self.kill(record, slot, process, reason: reason)

@@ -201,6 +201,7 @@ extension ChannelMessage {
         case .log: "log"
         case .output: "output"
         case .violation: "violation"
+        case .cleanupFailed: "cleanupFailed"
         case .listenerTaken: "listenerTaken"
         case .bootstrap: "bootstrap"
         case .call: "call"

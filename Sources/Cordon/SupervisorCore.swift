@@ -602,10 +602,18 @@ final class SupervisorCore: @unchecked Sendable {
                 return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.maxLogBytesPerSecond) bytes/s)")
             }
             slot.lastWorkerLog = String(log.message.prefix(2000))
-            if record.unloading || shuttingDown {
-                // A worker told to shut down reports a failed cordon_cleanup this way: said, not fatal.
-                configuration.logger.warning("[\(record.manifest.name)#\(record.id) pid \(process.pid)] while stopping, worker-reported: \(slot.lastWorkerLog ?? "")")
+        case .cleanupFailed(let reason):
+            // Only a worker told to stop runs cordon_cleanup, and it reports once, then exits: a
+            // report at any other time, or a second one, is a worker choosing what gets recorded.
+            guard process.shutdownSent, !process.cleanupReported else {
+                return protocolViolation(record, slot, process, "cleanupFailed \(process.shutdownSent ? "twice" : "before a shutdown")")
             }
+            process.cleanupReported = true
+            let event = AuditEvent.pluginCleanupFailed(tenant: configuration.tenant, plugin: record.id, pid: process.pid, reason: reason)
+            audit.record(event)
+            guard case .string(let shown)? = event.data["reason"] else { return }
+            emit(record, process.pid, .cleanupFailed(reason: shown))
+            configuration.logger.warning("[\(record.manifest.name)#\(record.id) pid \(process.pid)] while stopping, worker-reported: \(shown)")
         case .violation:
             // Only the kernel names a denied syscall (the seccomp listener, the pidfd's exit status);
             // a worker that claims one is trying to choose how its death is recorded.

@@ -343,6 +343,9 @@ public enum ChannelMessage: Sendable, Hashable {
     case log(WorkerLog)
     case violation(ViolationReport)
     case output(OutputChunk)
+    /// The plugin's `cordon_cleanup` failed (trap, signature, non-zero status, proc_exit): why, in the
+    /// worker's words (at most `FrameLimits.maxCleanupReasonBytes`). Sent only after a `shutdown`.
+    case cleanupFailed(String)
     // supervisor → worker
     case listenerTaken
     case bootstrap(Bootstrap)

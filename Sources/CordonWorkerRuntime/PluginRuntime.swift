@@ -154,10 +154,10 @@ public final class PluginRuntime {
         }
     }
 
-    /// Runs the plugin's `cordon_cleanup` export, if it has one (`() -> ()`, or `() -> i32` whose value
-    /// is ignored), on a fresh fuel budget before the worker exits on a shutdown request. Returns nil
-    /// when it ran (or there is none), else what went wrong: a cleanup failure is reported, never
-    /// fatal, and the supervisor's grace period bounds its wall time.
+    /// Runs the plugin's `cordon_cleanup` export, if it has one (`() -> ()`, or `() -> i32` where
+    /// non-zero is a failure, as for `cordon_init`), on a fresh fuel budget before the worker exits on
+    /// a shutdown request. Returns nil when it succeeded (or there is none), else what went wrong: a
+    /// cleanup failure is reported, never fatal, and the supervisor's grace period bounds its wall time.
     public func cleanup() -> String? {
         guard let function = instance.exports[function: "cordon_cleanup"] else { return nil }
         let type = function.type
@@ -168,7 +168,10 @@ public final class PluginRuntime {
         // Its output belongs to no call: counted, never sent.
         wasi.beginCall(id: 0, stdin: [], allowance: 0)
         do {
-            _ = try function.invoke([])
+            let results = try function.invoke([])
+            if case .i32(let status)? = results.first, status != 0 {
+                return "cordon_cleanup returned \(Int32(bitPattern: status))"
+            }
             return nil
         } catch let exit as ProcExit {
             return "cordon_cleanup called \(exit)"

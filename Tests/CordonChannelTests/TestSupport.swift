@@ -154,6 +154,7 @@ enum RandomMessages {
         case .output:
             .output(OutputChunk(id: UInt32(truncatingIfNeeded: rng.next()), stream: rng.below(2) == 0 ? .stdout : .stderr,
                                 data: blob(&rng, max: 200)))
+        case .cleanupFailed: .cleanupFailed(string(&rng))
         case .listenerTaken: .listenerTaken
         case .bootstrap:
             .bootstrap(Bootstrap(moduleLength: rng.next(), limits: WasmLimits(
