@@ -12,6 +12,9 @@ public struct PluginEvent: Sendable, CustomStringConvertible {
         case capabilityDenied(function: String, capability: PluginCapability)
         case sandboxViolation(syscall: String, number: Int32, reportedBy: String)
         case protocolViolation(reason: String)
+        /// The plugin's `cordon_cleanup` failed in a worker told to stop; `reason` is the worker's
+        /// account, as the `plugin.cleanup_failed` record holds it (capped, control characters replaced).
+        case cleanupFailed(reason: String)
         case workerKilled(signal: Int32, reason: String)
         case workerExited(description: String)
         case restarting(attempt: Int, backoff: Duration)

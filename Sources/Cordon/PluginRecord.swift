@@ -132,8 +132,8 @@ final class PluginRecord {
         self.limits = request.limits
         self.restart = request.restart
         self.wasi = request.wasi
-        self.hostCallBucket = TokenBucket(perSecond: request.limits.hostCallsPerSecond)
-        self.logBucket = TokenBucket(perSecond: request.limits.logBytesPerSecond)
+        self.hostCallBucket = TokenBucket(perSecond: request.limits.maxHostCallsPerSecond)
+        self.logBucket = TokenBucket(perSecond: request.limits.maxLogBytesPerSecond)
     }
 
     func metricsSnapshot() -> PluginMetrics {
@@ -181,8 +181,8 @@ final class PluginRecord {
 
     /// The WebAssembly limits the worker enforces.
     var wasmLimits: WasmLimits {
-        WasmLimits(maxMemoryPages: limits.memoryPages, maxTableElements: limits.tableElements,
-                   fuelPerCall: limits.fuelPerCall, maxReentryDepth: limits.reentryDepth,
-                   maxHostCallBytes: limits.maxHostCallBytes, maxCallDepth: limits.callDepth)
+        WasmLimits(maxMemoryPages: limits.maxMemoryPages, maxTableElements: limits.maxTableElements,
+                   maxFuelPerCall: limits.maxFuelPerCall, maxReentryDepth: limits.maxReentryDepth,
+                   maxHostCallBytes: limits.maxHostCallBytes, maxCallDepth: limits.maxCallDepth)
     }
 }

@@ -75,8 +75,8 @@ extension SupervisorCore {
             call.startedAt = .now
             setState(record, .running)
             let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
-                                      fuel: record.limits.fuelPerCall, stdin: call.stdin ?? [])
-            let wall = record.limits.wallTimePerCall
+                                      fuel: record.limits.maxFuelPerCall, stdin: call.stdin ?? [])
+            let wall = record.limits.maxWallTimePerCall
             call.deadlineTimer = reactor.schedule(at: .now + wall) { [weak self, weak slot] in
                 guard let self, let slot, slot.current === call, let process = slot.process else { return }
                 let error = CordonError.limitExceeded(limit: .wallTime, value: Self.format(wall),
@@ -97,8 +97,8 @@ extension SupervisorCore {
         }
         // Fuel is the worker's own count of what it spent from the budget it was sent (0 when
         // unmetered): more than that is a lie, and callers read the figure as exact.
-        guard outcome.fuelUsed <= record.limits.fuelPerCall else {
-            return protocolViolation(record, slot, process, "reported \(outcome.fuelUsed) fuel used, budget \(record.limits.fuelPerCall)")
+        guard outcome.fuelUsed <= record.limits.maxFuelPerCall else {
+            return protocolViolation(record, slot, process, "reported \(outcome.fuelUsed) fuel used, budget \(record.limits.maxFuelPerCall)")
         }
         guard acceptMemoryReport(record, slot, process, pages: outcome.memoryPages) else { return }
         reactor.cancel(timer: call.deadlineTimer)
@@ -127,20 +127,20 @@ extension SupervisorCore {
             record.metrics.traps += 1
             switch kind {
             case .outOfFuel:
-                let fuel = record.limits.fuelPerCall
+                let fuel = record.limits.maxFuelPerCall
                 breach(record, process.pid, .fuel, value: Int64(clamping: fuel), measured: Int64(clamping: outcome.fuelUsed), export: call.export)
                 result = .failure(.limitExceeded(limit: .fuel, value: Self.grouped(fuel), measured: "exhausted", export: call.export))
             case .memoryLimit:
-                let pages = record.limits.memoryPages
+                let pages = record.limits.maxMemoryPages
                 breach(record, process.pid, .memory, value: Int64(pages), measured: Int64(pages) + 1, export: call.export)
                 result = .failure(.limitExceeded(limit: .memory, value: "\(pages) pages", measured: "growth past \(pages) pages refused", export: call.export))
             case .tableLimit:
-                let elements = record.limits.tableElements
+                let elements = record.limits.maxTableElements
                 breach(record, process.pid, .table, value: Int64(elements), measured: Int64(elements) + 1, export: call.export)
                 result = .failure(.limitExceeded(limit: .table, value: "\(elements) elements", measured: "growth past \(elements) elements refused", export: call.export))
             case .reentryLimit:
-                breach(record, process.pid, .reentryDepth, value: Int64(record.limits.reentryDepth), measured: Int64(record.limits.reentryDepth) + 1, export: call.export)
-                result = .failure(.limitExceeded(limit: .reentryDepth, value: "\(record.limits.reentryDepth)", measured: "exceeded", export: call.export))
+                breach(record, process.pid, .reentryDepth, value: Int64(record.limits.maxReentryDepth), measured: Int64(record.limits.maxReentryDepth) + 1, export: call.export)
+                result = .failure(.limitExceeded(limit: .reentryDepth, value: "\(record.limits.maxReentryDepth)", measured: "exceeded", export: call.export))
             default:
                 if message.hasPrefix("no exported function") {
                     result = .failure(.noSuchExport(call.export))
@@ -191,8 +191,8 @@ extension SupervisorCore {
     /// that changed (or any size at load) is recorded.
     func acceptMemoryReport(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, pages: UInt32,
                             atLoad: Bool = false) -> Bool {
-        guard pages <= record.limits.memoryPages else {
-            protocolViolation(record, slot, process, "reported \(pages) pages of memory, limit \(record.limits.memoryPages)")
+        guard pages <= record.limits.maxMemoryPages else {
+            protocolViolation(record, slot, process, "reported \(pages) pages of memory, limit \(record.limits.maxMemoryPages)")
             return false
         }
         if atLoad || pages != slot.memoryPages { recordMemory(record, slot, pages: pages) }
@@ -254,24 +254,24 @@ extension SupervisorCore {
         }
         func refuse(_ code: ABIErrorCode, _ status: HostCallStatus) { reply(Int64(code.rawValue), auditStatus: status) }
 
-        if call.hostCalls > record.limits.hostCallsPerCall {
+        if call.hostCalls > record.limits.maxHostCallsPerCall {
             // A guest that keeps calling after ten times its budget ignores -4 on purpose: stop it
             // rather than let every refused call cost a round trip until the wall-time kill.
-            if call.hostCalls > record.limits.hostCallsPerCall.multipliedReportingOverflow(by: 10).partialValue {
+            if call.hostCalls > record.limits.maxHostCallsPerCall.multipliedReportingOverflow(by: 10).partialValue {
                 return kill(record, slot, process, reason: "host-call flood: \(call.hostCalls) calls in '\(call.export)'",
-                            failure: .limitExceeded(limit: .hostCallsPerCall, value: "\(record.limits.hostCallsPerCall)",
+                            failure: .limitExceeded(limit: .hostCallsPerCall, value: "\(record.limits.maxHostCallsPerCall)",
                                                     measured: "\(call.hostCalls) host calls, worker killed", export: call.export))
             }
             if !call.breachReported {
                 call.breachReported = true
-                breach(record, process.pid, .hostCallsPerCall, value: Int64(record.limits.hostCallsPerCall), measured: Int64(call.hostCalls), export: call.export)
+                breach(record, process.pid, .hostCallsPerCall, value: Int64(record.limits.maxHostCallsPerCall), measured: Int64(call.hostCalls), export: call.export)
             }
             return refuse(.rateLimited, .denied)
         }
         if !record.hostCallBucket.take() {
             if !call.breachReported {
                 call.breachReported = true
-                breach(record, process.pid, .hostCallRate, value: Int64(record.limits.hostCallsPerSecond), measured: Int64(call.hostCalls), export: call.export)
+                breach(record, process.pid, .hostCallRate, value: Int64(record.limits.maxHostCallsPerSecond), measured: Int64(call.hostCalls), export: call.export)
             }
             return refuse(.rateLimited, .denied)
         }
@@ -302,7 +302,7 @@ extension SupervisorCore {
         case .failure(let code): return refuse(code, .error)
         }
         if case .log(_, let message) = decoded, !record.logBucket.take(Double(message.utf8.count)) {
-            breach(record, process.pid, .logRate, value: Int64(record.limits.logBytesPerSecond), measured: Int64(message.utf8.count), export: call.export)
+            breach(record, process.pid, .logRate, value: Int64(record.limits.maxLogBytesPerSecond), measured: Int64(message.utf8.count), export: call.export)
             return refuse(.rateLimited, .denied)
         }
         // The application's code runs off the reactor; its answer comes back through `execute`.
@@ -310,7 +310,7 @@ extension SupervisorCore {
         let context = PluginContext(pluginID: record.id, manifest: record.manifest, workerPID: process.pid,
                                     grantedCapabilities: record.granted)
         let reactor = self.reactor
-        let remaining = call.startedAt.map { record.limits.wallTimePerCall - $0.duration(to: .now) } ?? record.limits.wallTimePerCall
+        let remaining = call.startedAt.map { record.limits.maxWallTimePerCall - $0.duration(to: .now) } ?? record.limits.maxWallTimePerCall
         // Only the reactor thread runs `deliver`; the box just carries it across the task.
         let capacity = decoded.outputCapacity
         let channelLimit = channelPayloadLimit

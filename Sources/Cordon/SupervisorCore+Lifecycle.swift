@@ -90,7 +90,7 @@ extension SupervisorCore {
         case .signaled(SIGXCPU, _):
             return cpuBreach(record, process, cpuSeconds)
         case .signaled(SIGKILL, _):
-            let limit = Double(record.limits.cpuSecondsPerWorker)
+            let limit = Double(record.limits.maxCPUSecondsPerWorker)
             if let cpuSeconds, limit > 0, cpuSeconds >= limit { return cpuBreach(record, process, cpuSeconds) }
             return (.workerDied("killed by SIGKILL from outside the supervisor"), "killed_externally")
         case .exited(71) where !slot.helloReceived:
@@ -105,7 +105,7 @@ extension SupervisorCore {
     }
 
     private func cpuBreach(_ record: PluginRecord, _ process: WorkerProcess, _ cpuSeconds: Double?) -> (CordonError, String) {
-        let limit = record.limits.cpuSecondsPerWorker
+        let limit = record.limits.maxCPUSecondsPerWorker
         breach(record, process.pid, .cpuTime, value: Int64(limit), measured: Int64((cpuSeconds ?? Double(limit)).rounded(.up)), export: nil)
         return (.limitExceeded(limit: .cpuTime, value: "\(limit) s", measured: String(format: "%.2f s", cpuSeconds ?? Double(limit)), export: nil), "limit_cpu_time")
     }
@@ -204,7 +204,10 @@ extension SupervisorCore {
             // A stopped worker could neither read the shutdown nor run cordon_cleanup: continue it
             // first (SIGKILL after the grace reaches it either way).
             continueWorker(record, slot)
-            if [.idle, .busy, .loading].contains(slot.phase) { try? process.channel.trySend(.shutdown) }
+            if [.idle, .busy, .loading].contains(slot.phase) {
+                process.shutdownSent = true
+                try? process.channel.trySend(.shutdown)
+            }
             reactor.schedule(at: .now + grace) { [weak self] in
                 guard let self, slot.process === process, process.exit == nil else { return }
                 self.kill(record, slot, process, reason: reason)

@@ -7,7 +7,7 @@ extension SupervisorCore {
     /// a loop in it. The load timeout stays the bound of the whole load.
     func sendBootstrap(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
         guard openWASIBroker(record, slot, process) else { return }
-        let wall = record.limits.wallTimePerCall
+        let wall = record.limits.maxWallTimePerCall
         let startedAt = ContinuousClock.now
         reactor.cancel(timer: slot.startTimer)
         slot.startTimer = reactor.schedule(at: startedAt + wall) { [weak self, weak slot] in
@@ -39,7 +39,7 @@ extension SupervisorCore {
     func loadFailure(_ record: PluginRecord, _ process: WorkerProcess, _ failure: LoadFailure) -> CordonError {
         let message = String(failure.message.prefix(1000))
         if failure.stage == .start, message == "out of fuel" {
-            let fuel = record.limits.fuelPerCall
+            let fuel = record.limits.maxFuelPerCall
             breach(record, process.pid, .fuel, value: Int64(clamping: fuel), measured: Int64(clamping: fuel), export: nil)
             return .limitExceeded(limit: .fuel, value: Self.grouped(fuel), measured: "exhausted in the start function", export: nil)
         }
@@ -68,10 +68,10 @@ extension ResourceLimits {
     /// The limits in force, as `name=value` for the `plugin.load` record: what the application
     /// passed overrides the policy, and the record must say what was actually enforced.
     var auditDescription: [String] {
-        ["memoryPages=\(memoryPages)", "tableElements=\(tableElements)", "fuelPerCall=\(fuelPerCall)",
-         "wallTimeMilliseconds=\(SupervisorCore.milliseconds(wallTimePerCall))", "cpuSecondsPerWorker=\(cpuSecondsPerWorker)",
-         "hostCallsPerSecond=\(hostCallsPerSecond)", "hostCallsPerCall=\(hostCallsPerCall)",
+        ["maxMemoryPages=\(maxMemoryPages)", "maxTableElements=\(maxTableElements)", "maxFuelPerCall=\(maxFuelPerCall)",
+         "maxWallTimeMillisecondsPerCall=\(SupervisorCore.milliseconds(maxWallTimePerCall))", "maxCPUSecondsPerWorker=\(maxCPUSecondsPerWorker)",
+         "maxHostCallsPerSecond=\(maxHostCallsPerSecond)", "maxHostCallsPerCall=\(maxHostCallsPerCall)",
          "maxHostCallBytes=\(maxHostCallBytes)", "maxMessageBytes=\(maxMessageBytes)",
-         "logBytesPerSecond=\(logBytesPerSecond)", "reentryDepth=\(reentryDepth)", "callDepth=\(callDepth)"]
+         "maxLogBytesPerSecond=\(maxLogBytesPerSecond)", "maxReentryDepth=\(maxReentryDepth)", "maxCallDepth=\(maxCallDepth)"]
     }
 }

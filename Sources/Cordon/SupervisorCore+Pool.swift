@@ -36,7 +36,7 @@ extension SupervisorCore {
             guard let uidSlot = takeSlot(policy: policy) else { break }
             poolSpawning[key, default: 0] += 1
             let request = spawnRequest(policy: policy, digest: key, uidSlot: uidSlot,
-                                       cpuSeconds: policy.limits.cpuSecondsPerWorker, cancellation: poolCancellation)
+                                       cpuSeconds: policy.limits.maxCPUSecondsPerWorker, cancellation: poolCancellation)
             spawn(request) { [weak self] result in
                 guard let self else { return }
                 self.poolSpawning[key, default: 1] -= 1
@@ -201,6 +201,7 @@ extension ChannelMessage {
         case .log: "log"
         case .output: "output"
         case .violation: "violation"
+        case .cleanupFailed: "cleanupFailed"
         case .listenerTaken: "listenerTaken"
         case .bootstrap: "bootstrap"
         case .call: "call"

@@ -181,7 +181,7 @@ final class SupervisorCore: @unchecked Sendable {
         slot.pendingFailure = nil
         let key = record.policySHA256
         // Pooled workers carry the policy's rlimits; a plugin with its own CPU budget spawns fresh.
-        let poolFits = record.limits.cpuSecondsPerWorker == record.policy.limits.cpuSecondsPerWorker
+        let poolFits = record.limits.maxCPUSecondsPerWorker == record.policy.limits.maxCPUSecondsPerWorker
         if poolFits, var list = pool[key], let index = list.firstIndex(where: { $0.ready }) {
             let pooled = list.remove(at: index)
             pool[key] = list
@@ -197,7 +197,7 @@ final class SupervisorCore: @unchecked Sendable {
         let ticket = nextSpawnTicket
         slot.spawnTicket = ticket
         let request = spawnRequest(policy: record.policy, digest: record.policySHA256, uidSlot: uidSlot,
-                                   cpuSeconds: record.limits.cpuSecondsPerWorker)
+                                   cpuSeconds: record.limits.maxCPUSecondsPerWorker)
         spawn(request) { [weak self] result in
             self?.spawned(record, slot, ticket: ticket, uidSlot: uidSlot, result)
         }
@@ -598,14 +598,22 @@ final class SupervisorCore: @unchecked Sendable {
             // but never for free: they draw on the plugin's log byte budget like host_log does.
             let size = log.message.utf8.count
             guard record.logBucket.take(Double(size)) else {
-                breach(record, process.pid, .logRate, value: Int64(record.limits.logBytesPerSecond), measured: Int64(size), export: slot.current?.export)
-                return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.logBytesPerSecond) bytes/s)")
+                breach(record, process.pid, .logRate, value: Int64(record.limits.maxLogBytesPerSecond), measured: Int64(size), export: slot.current?.export)
+                return protocolViolation(record, slot, process, "log frames over the log byte budget (\(size) bytes, \(record.limits.maxLogBytesPerSecond) bytes/s)")
             }
             slot.lastWorkerLog = String(log.message.prefix(2000))
-            if record.unloading || shuttingDown {
-                // A worker told to shut down reports a failed cordon_cleanup this way: said, not fatal.
-                configuration.logger.warning("[\(record.manifest.name)#\(record.id) pid \(process.pid)] while stopping, worker-reported: \(slot.lastWorkerLog ?? "")")
+        case .cleanupFailed(let reason):
+            // Only a worker told to stop runs cordon_cleanup, and it reports once, then exits: a
+            // report at any other time, or a second one, is a worker choosing what gets recorded.
+            guard process.shutdownSent, !process.cleanupReported else {
+                return protocolViolation(record, slot, process, "cleanupFailed \(process.shutdownSent ? "twice" : "before a shutdown")")
             }
+            process.cleanupReported = true
+            let event = AuditEvent.pluginCleanupFailed(tenant: configuration.tenant, plugin: record.id, pid: process.pid, reason: reason)
+            audit.record(event)
+            guard case .string(let shown)? = event.data["reason"] else { return }
+            emit(record, process.pid, .cleanupFailed(reason: shown))
+            configuration.logger.warning("[\(record.manifest.name)#\(record.id) pid \(process.pid)] while stopping, worker-reported: \(shown)")
         case .violation:
             // Only the kernel names a denied syscall (the seccomp listener, the pidfd's exit status);
             // a worker that claims one is trying to choose how its death is recorded.

@@ -63,6 +63,10 @@ final class WorkerProcess {
     var wasiBroker: WASIFileBroker?
     /// Frames for the worker that the ring could not take yet (the module, mostly).
     var outbox = Outbox()
+    /// The supervisor asked it to stop (`shutdown` sent): from then on it may report a failed
+    /// `cordon_cleanup`, once (`cleanupReported`).
+    var shutdownSent = false
+    var cleanupReported = false
 
     private init(pid: pid_t, pidfd: CInt, channel: SharedMemoryBuffer, slot: UInt32, uidRange: UidRange, uid: UInt32) {
         self.pid = pid

@@ -109,6 +109,27 @@ extension AuditEvent {
                    data: ["reason": .string(reason)])
     }
 
+    /// Longest `reason` of a `plugin.cleanup_failed` record, in UTF-8 bytes.
+    public static let maxCleanupReasonBytes = 512
+
+    /// `plugin.cleanup_failed`: the worker `pid`, told to stop, says the plugin's `cordon_cleanup`
+    /// failed. The reason is the worker's text, so hostile: cut to `maxCleanupReasonBytes` between
+    /// scalars, control characters (line breaks, escapes) replaced by U+FFFD, so it stays one line
+    /// wherever a record is shown.
+    public static func pluginCleanupFailed(tenant: String? = nil, plugin: String, pid: Int32,
+                                           reason: String) -> AuditEvent {
+        var text = String.UnicodeScalarView()
+        var used = 0
+        for scalar in reason.unicodeScalars {
+            let shown: Unicode.Scalar = scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar
+            used += UTF8.width(shown)
+            guard used <= maxCleanupReasonBytes else { break }
+            text.append(shown)
+        }
+        return AuditEvent(type: .pluginCleanupFailed, tenant: tenant, plugin: plugin, worker: pid,
+                          data: ["reason": .string(String(text))])
+    }
+
     /// `worker.kill`: the supervisor sent `signal` to the worker.
     public static func workerKill(tenant: String? = nil, plugin: String, pid: Int32, signal: Int32,
                                   reason: String) -> AuditEvent {

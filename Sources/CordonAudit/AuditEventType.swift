@@ -8,6 +8,8 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
     case pluginPaused = "plugin.paused"
     /// `PluginHandle.resume()` continued them (SIGCONT).
     case pluginResumed = "plugin.resumed"
+    /// The plugin's `cordon_cleanup` failed in a worker told to stop (the worker's own account).
+    case pluginCleanupFailed = "plugin.cleanup_failed"
     case workerSpawn = "worker.spawn"
     case capabilityDenied = "capability.denied"
     case limitBreach = "limit.breach"
@@ -50,7 +52,7 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
 
     private func makeFields() -> [AuditField] {
         switch self {
-        case .pluginUnload, .pluginPaused, .pluginResumed, .workerSpawn, .capabilityDenied, .limitBreach, .seccompViolation, .protocolViolation,
+        case .pluginUnload, .pluginPaused, .pluginResumed, .pluginCleanupFailed, .workerSpawn, .capabilityDenied, .limitBreach, .seccompViolation, .protocolViolation,
              .workerKill, .workerExit, .workerRestart, .restartExhausted, .hostcall:
             return pluginFields + Self.pluginNameFields
         default:
@@ -62,7 +64,7 @@ public enum AuditEventType: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .supervisorStart:
             return [.init("version", .string), .init("pid", .int)]
-        case .supervisorStop, .pluginUnload, .protocolViolation:
+        case .supervisorStop, .pluginUnload, .protocolViolation, .pluginCleanupFailed:
             return [.init("reason", .string)]
         case .pluginLoad:
             return [.init("manifest_name", .string), .init("manifest_version", .string),

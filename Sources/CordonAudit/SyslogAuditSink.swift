@@ -58,7 +58,7 @@ public final class SyslogAuditSink: AuditSink, Sendable {
     static func severity(_ type: AuditEventType) -> Int {
         switch type {
         case .auditError: return 3
-        case .capabilityDenied, .fsDenied, .limitBreach, .seccompViolation, .protocolViolation, .workerKill,
+        case .capabilityDenied, .fsDenied, .limitBreach, .seccompViolation, .protocolViolation, .workerKill, .pluginCleanupFailed,
              .restartExhausted, .auditRecovered:
             return 4
         default: return 5

@@ -53,7 +53,7 @@ func runModuleBenchmark(arguments: [String]) async throws {
 /// The default policy with room for the largest module and no fuel limit on load.
 private func benchModulePolicy() -> SandboxPolicy {
     var policy = SandboxPolicy.builtinDefault
-    policy.limits.wallTimeMillisecondsPerCall = 120_000
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
     return policy
 }
 

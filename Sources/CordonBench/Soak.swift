@@ -288,19 +288,19 @@ func runSoak(arguments: [String]) async throws {
     // goes off quickly.
     let policy: SandboxPolicy = {
         var p = SandboxPolicy.builtinDefault
-        p.wasm.fuelPerCall = 20_000_000
+        p.wasm.maxFuelPerCall = 20_000_000
         p.wasm.maxMemoryPages = 64
-        p.limits.wallTimeMillisecondsPerCall = 2000
+        p.limits.maxWallTimeMillisecondsPerCall = 2000
         return p
     }()
     func limits(_ kind: SoakKind) -> (SandboxPolicy, ResourceLimits) {
         var l = ResourceLimits(policy: policy)
         switch kind {
-        case .fuelLoop: l.fuelPerCall = 5_000_000
-        case .growBomb: l.memoryPages = 64
-        case .wallSpin: l.fuelPerCall = 0; l.wallTimePerCall = .milliseconds(300)
-        case .hostCallFlood: l.hostCallsPerCall = 100
-        case .corrupt: l.wallTimePerCall = .milliseconds(1000)
+        case .fuelLoop: l.maxFuelPerCall = 5_000_000
+        case .growBomb: l.maxMemoryPages = 64
+        case .wallSpin: l.maxFuelPerCall = 0; l.maxWallTimePerCall = .milliseconds(300)
+        case .hostCallFlood: l.maxHostCallsPerCall = 100
+        case .corrupt: l.maxWallTimePerCall = .milliseconds(1000)
         default: break
         }
         return (policy, l)
@@ -355,7 +355,7 @@ func runSoak(arguments: [String]) async throws {
         manifest.capabilities = [.timer, .random]
         let supervisor = kind.isCorrupt ? corrupt! : main!
         let handle = try await supervisor.load(manifest: manifest, module: module(kind), policy: policy, limits: l, restart: restart)
-        plugins.append(SoakPlugin(index: index, kind: kind, handle: handle, wall: l.wallTimePerCall))
+        plugins.append(SoakPlugin(index: index, kind: kind, handle: handle, wall: l.maxWallTimePerCall))
     }
     say("loaded \(plugins.count) plugins in \(fmt(loadStart.duration(to: .now))) "
           + "(\(kinds.filter { !$0.isHostile }.count) normal, \(kinds.filter { $0.isHostile && !$0.isCorrupt }.count) hostile, "
@@ -756,9 +756,9 @@ private func runSecurityTable() async throws {
     // 2. Resource bombs and protocol attacks.
     let policy = SandboxPolicy.builtinDefault
     var base = ResourceLimits(policy: policy)
-    base.fuelPerCall = 20_000_000
-    base.memoryPages = 64
-    base.wallTimePerCall = .seconds(2)
+    base.maxFuelPerCall = 20_000_000
+    base.maxMemoryPages = 64
+    base.maxWallTimePerCall = .seconds(2)
     let tableWAT = """
     (module (table 1 funcref)
       (func (export "run") (param i32 i32) (result i32)
@@ -783,20 +783,20 @@ private func runSecurityTable() async throws {
       (func (export "run") (param i32 i32) (result i32) (call $log (i32.const 2) (i32.const 0) (i32.const 150000))))
     """
     let bombs: [(name: String, wat: String?, corruptMode: String?, tweak: (inout ResourceLimits) -> Void)] = [
-        ("fuel loop", SoakWAT.spin, nil, { $0.fuelPerCall = 5_000_000 }),
+        ("fuel loop", SoakWAT.spin, nil, { $0.maxFuelPerCall = 5_000_000 }),
         ("memory.grow bomb", SoakWAT.grow, nil, { _ in }),
-        ("table.grow bomb", tableWAT, nil, { $0.tableElements = 10_000 }),
-        ("infinite loop, fuel off (wall time)", SoakWAT.spin, nil, { $0.fuelPerCall = 0; $0.wallTimePerCall = .milliseconds(300) }),
-        ("CPU burn, fuel off (RLIMIT_CPU 1 s)", SoakWAT.spin, nil, { $0.fuelPerCall = 0; $0.wallTimePerCall = .seconds(15); $0.cpuSecondsPerWorker = 1 }),
+        ("table.grow bomb", tableWAT, nil, { $0.maxTableElements = 10_000 }),
+        ("infinite loop, fuel off (wall time)", SoakWAT.spin, nil, { $0.maxFuelPerCall = 0; $0.maxWallTimePerCall = .milliseconds(300) }),
+        ("CPU burn, fuel off (RLIMIT_CPU 1 s)", SoakWAT.spin, nil, { $0.maxFuelPerCall = 0; $0.maxWallTimePerCall = .seconds(15); $0.maxCPUSecondsPerWorker = 1 }),
         ("unbounded recursion", SoakWAT.recursion, nil, { _ in }),
-        ("host-call flood (per call)", SoakWAT.flood, nil, { $0.hostCallsPerCall = 100 }),
-        ("host-call flood (rate)", rateWAT, nil, { $0.hostCallsPerSecond = 50; $0.hostCallsPerCall = 100_000 }),
+        ("host-call flood (per call)", SoakWAT.flood, nil, { $0.maxHostCallsPerCall = 100 }),
+        ("host-call flood (rate)", rateWAT, nil, { $0.maxHostCallsPerSecond = 50; $0.maxHostCallsPerCall = 100_000 }),
         ("huge log (200 KB × 2)", SoakWAT.hugeLog, nil, { _ in }),
-        ("oversized host-call input", bigLogWAT, nil, { $0.maxHostCallBytes = 100_000; $0.logBytesPerSecond = 10_000_000 }),
+        ("oversized host-call input", bigLogWAT, nil, { $0.maxHostCallBytes = 100_000; $0.maxLogBytesPerSecond = 10_000_000 }),
         ("host reply larger than a channel message", SoakWAT.bigReply, nil, { _ in }),
         ("call input larger than maxMessageBytes", bytesWAT, nil, { $0.maxMessageBytes = 1024 }),
     ] + SoakKind.corruptModes.filter { $0 != "honest" }.map { mode in
-        ("corrupt worker: \(mode)", nil, mode, { (l: inout ResourceLimits) in l.wallTimePerCall = .seconds(1) })
+        ("corrupt worker: \(mode)", nil, mode, { (l: inout ResourceLimits) in l.maxWallTimePerCall = .seconds(1) })
     }
     var real = SupervisorConfiguration(tenant: "bombs", auditLog: audit, loadTimeout: .seconds(5))
     real.passWorkerStderr = false

@@ -177,8 +177,8 @@ private func compute(quick: Bool) async throws {
     let module = try wat2wasm(fibWAT)
     let supervisor = try benchSupervisor()
     var policy = SandboxPolicy.builtinDefault
-    policy.limits.wallTimeMillisecondsPerCall = 120_000
-    policy.wasm.fuelPerCall = 10_000_000_000
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
+    policy.wasm.maxFuelPerCall = 10_000_000_000
     let handle = try await supervisor.load(manifest: PluginManifest(name: "fib"), module: module, policy: policy)
     let clock = ContinuousClock()
     let rounds = quick ? 5 : 15
@@ -279,9 +279,9 @@ private func hostCalls(quick: Bool) async throws {
     let module = try wat2wasm(hostLoopWAT)
     let supervisor = try benchSupervisor()
     var policy = SandboxPolicy.builtinDefault
-    policy.limits.hostCallsPerCall = calls + 1
-    policy.limits.hostCallsPerSecond = 10_000_000
-    policy.limits.wallTimeMillisecondsPerCall = 120_000
+    policy.limits.maxHostCallsPerCall = calls + 1
+    policy.limits.maxHostCallsPerSecond = 10_000_000
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
     let hosts = [PlacedHost(execution: .cooperativePool), PlacedHost(execution: .reactor),
                  PlacedHost(execution: .threads(HostThreadPool(threads: 2)))]
     let pooled = try await supervisor.load(manifest: PluginManifest(name: "hostloop", capabilities: [.timer]),

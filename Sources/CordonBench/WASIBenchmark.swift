@@ -55,10 +55,10 @@ private func alternate(rounds: Int, module: [UInt8], directory: String?, expecte
     configuration.loadTimeout = .seconds(60)
     let supervisor = try Supervisor(configuration: configuration)
     var policy = SandboxPolicy.builtinDefault
-    policy.limits.wallTimeMillisecondsPerCall = 120_000
-    policy.limits.hostCallsPerCall = 1_000_000
-    policy.limits.hostCallsPerSecond = 10_000_000
-    policy.wasm.fuelPerCall = 1_000_000_000_000
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
+    policy.limits.maxHostCallsPerCall = 1_000_000
+    policy.limits.maxHostCallsPerSecond = 10_000_000
+    policy.wasm.maxFuelPerCall = 1_000_000_000_000
     let preopens = directory.map { [WASIPreopen(hostPath: $0, guestPath: "/", readOnly: true)] } ?? []
     let handle = try await supervisor.load(manifest: PluginManifest(name: "wasi-bench", capabilities: directory == nil ? [] : [.filesystem]),
                                            module: module, policy: policy, wasi: WASIConfiguration(preopens: preopens))

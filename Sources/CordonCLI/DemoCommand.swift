@@ -63,10 +63,10 @@ struct DemoCommand: AsyncParsableCommand {
 
         // The demo plugin asks for nothing: every capability-guarded host call is denied.
         var limits = ResourceLimits(policy: policy)
-        limits.fuelPerCall = 2_000_000
+        limits.maxFuelPerCall = 2_000_000
         // Step 4 shows the fuel limit: a generous wall time keeps a slow or loaded machine (a debug
         // build spends seconds on 2,000,000 instructions) from ending it by the clock first.
-        limits.wallTimePerCall = .seconds(60)
+        limits.maxWallTimePerCall = .seconds(60)
         let plugin = try await Terminal.withProgress("starting confined worker") {
             try await supervisor.load(manifest: PluginManifest(name: "demo"), module: module, policy: policy, host: host, limits: limits)
         }
@@ -88,13 +88,13 @@ struct DemoCommand: AsyncParsableCommand {
         for denial in events.denials() { print("   supervisor: denied \(denial)") }
         if code != ABIErrorCode.permissionDenied.rawValue { ok = false }
 
-        print("4. a limit kill: infinite loop, fuel \(limits.fuelPerCall.formatted())")
+        print("4. a limit kill: infinite loop, fuel \(limits.maxFuelPerCall.formatted())")
         ok = await expectLimit(plugin, label: "spin()", expected: .fuel) && ok
 
         print("5. a limit kill: infinite loop, fuel off, wall time 1 s")
         var wallOnly = limits
-        wallOnly.fuelPerCall = 0
-        wallOnly.wallTimePerCall = .seconds(1)
+        wallOnly.maxFuelPerCall = 0
+        wallOnly.maxWallTimePerCall = .seconds(1)
         let looping = try await supervisor.load(manifest: PluginManifest(name: "demo-wall"), module: module, policy: policy,
                                                 host: host, limits: wallOnly, restart: RestartPolicy(mode: .never))
         ok = await expectLimit(looping, label: "spin()", expected: .wallTime) && ok

@@ -104,9 +104,9 @@ struct RunCommand: AsyncParsableCommand {
             pluginManifest.configuration[String(parts[0])] = String(parts[1])
         }
         var limits = ResourceLimits(policy: sandbox)
-        if let fuel { limits.fuelPerCall = fuel }
-        if let timeout { limits.wallTimePerCall = .milliseconds(Int64((timeout * 1000).rounded(.up))) }
-        if let memoryPages { limits.memoryPages = memoryPages }
+        if let fuel { limits.maxFuelPerCall = fuel }
+        if let timeout { limits.maxWallTimePerCall = .milliseconds(Int64((timeout * 1000).rounded(.up))) }
+        if let memoryPages { limits.maxMemoryPages = memoryPages }
 
         let log = try auditLog.map { path throws(CLIFailure) in try Self.openAudit(path) }
         var configuration = SupervisorConfiguration(auditLog: log)

@@ -61,7 +61,7 @@ public struct WasmLimits: Sendable, Hashable {
     /// Maximum table elements a table may grow to.
     public var maxTableElements: UInt32
     /// Fuel (WasmKit instruction budget) per call; 0 disables fuel metering.
-    public var fuelPerCall: UInt64
+    public var maxFuelPerCall: UInt64
     /// Maximum guest → host → guest re-entry depth.
     public var maxReentryDepth: UInt32
     /// Maximum bytes in one host-call request or reply.
@@ -69,11 +69,11 @@ public struct WasmLimits: Sendable, Hashable {
     /// Maximum guest call depth, enforced as an upper bound through the interpreter's stack size.
     public var maxCallDepth: UInt32
 
-    public init(maxMemoryPages: UInt32, maxTableElements: UInt32, fuelPerCall: UInt64,
+    public init(maxMemoryPages: UInt32, maxTableElements: UInt32, maxFuelPerCall: UInt64,
                 maxReentryDepth: UInt32, maxHostCallBytes: UInt32, maxCallDepth: UInt32) {
         self.maxMemoryPages = maxMemoryPages
         self.maxTableElements = maxTableElements
-        self.fuelPerCall = fuelPerCall
+        self.maxFuelPerCall = maxFuelPerCall
         self.maxReentryDepth = maxReentryDepth
         self.maxHostCallBytes = maxHostCallBytes
         self.maxCallDepth = maxCallDepth
@@ -343,6 +343,9 @@ public enum ChannelMessage: Sendable, Hashable {
     case log(WorkerLog)
     case violation(ViolationReport)
     case output(OutputChunk)
+    /// The plugin's `cordon_cleanup` failed (trap, signature, non-zero status, proc_exit): why, in the
+    /// worker's words (at most `FrameLimits.maxCleanupReasonBytes`). Sent only after a `shutdown`.
+    case cleanupFailed(String)
     // supervisor → worker
     case listenerTaken
     case bootstrap(Bootstrap)

@@ -6,7 +6,7 @@
 /// The one-byte message kinds of frame version 1.
 public enum FrameKind: UInt8, Sendable, Hashable, CaseIterable {
     case hello = 0x01, loaded = 0x02, loadFailed = 0x03, callOutcome = 0x04, hostCall = 0x05, log = 0x06,
-         violation = 0x07, output = 0x08
+         violation = 0x07, output = 0x08, cleanupFailed = 0x09
     case listenerTaken = 0x10, bootstrap = 0x11, call = 0x12, hostReply = 0x13, shutdown = 0x14,
          moduleChunk = 0x15
     case heartbeat = 0x20
@@ -32,6 +32,8 @@ public enum FrameLimits {
     public static let maxNameBytes = 4096
     /// An unsupported export's type name (`funcref`…).
     public static let maxTypeNameBytes = 64
+    /// Longest reason in a `cleanupFailed` frame, in UTF-8 bytes: one line for an audit record.
+    public static let maxCleanupReasonBytes = 1024
     /// Longest free-text field (log, trap and load-failure messages), in UTF-8 bytes.
     public static let maxTextBytes = 1 << 20
     /// Most isolation layers in a hello.
@@ -144,6 +146,7 @@ public enum FrameCodec {
         case .log: (.log, 0)
         case .violation: (.violation, 0)
         case .output(let o): (.output, o.id)
+        case .cleanupFailed: (.cleanupFailed, 0)
         case .listenerTaken: (.listenerTaken, 0)
         case .bootstrap: (.bootstrap, 0)
         case .moduleChunk: (.moduleChunk, 0)
@@ -246,6 +249,8 @@ public enum FrameCodec {
         case .violation(let v):
             w.i32(v.syscall)
             w.u32(v.arch)
+        case .cleanupFailed(let reason):
+            w.string(reason)
         case .output(let o):
             w.u8(o.stream.rawValue)
             w.blob(o.data)
@@ -254,7 +259,7 @@ public enum FrameCodec {
         case .bootstrap(let b):
             w.u32(b.limits.maxMemoryPages)
             w.u32(b.limits.maxTableElements)
-            w.u64(b.limits.fuelPerCall)
+            w.u64(b.limits.maxFuelPerCall)
             w.u32(b.limits.maxReentryDepth)
             w.u32(b.limits.maxHostCallBytes)
             w.u32(b.limits.maxCallDepth)
@@ -424,6 +429,8 @@ public enum FrameCodec {
         case .violation:
             let nr = try r.i32()
             return .violation(ViolationReport(syscall: nr, arch: try r.u32()))
+        case .cleanupFailed:
+            return .cleanupFailed(try r.string(cap: FrameLimits.maxCleanupReasonBytes))
         case .output:
             let raw = try r.u8()
             guard let stream = OutputStream(rawValue: raw) else {
@@ -436,7 +443,7 @@ public enum FrameCodec {
             return .shutdown
         case .bootstrap:
             let limits = WasmLimits(maxMemoryPages: try r.u32(), maxTableElements: try r.u32(),
-                                    fuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
+                                    maxFuelPerCall: try r.u64(), maxReentryDepth: try r.u32(),
                                     maxHostCallBytes: try r.u32(), maxCallDepth: try r.u32())
             let moduleLength = try r.u64()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)

@@ -272,7 +272,7 @@ func run() -> Never {
                                                           memoryPages: 0)), timeout: nil)
             case "wrong-kind":
                 try channel.send(.bootstrap(Bootstrap(moduleLength: 3, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1,
-                                    fuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1, maxCallDepth: 1), customFunctions: [])), timeout: nil)
+                                    maxFuelPerCall: 1, maxReentryDepth: 1, maxHostCallBytes: 1, maxCallDepth: 1), customFunctions: [])), timeout: nil)
             case "flood":
                 let line = ChannelMessage.log(WorkerLog(level: 2, message: String(repeating: "x", count: 4000)))
                 for _ in 0..<100_000 {

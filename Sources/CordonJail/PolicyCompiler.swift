@@ -123,10 +123,10 @@ public enum PolicyCompiler {
         let gid: String
         switch i.gid { case .perSlot: gid = "perSlot"; case .fixed(let g): gid = "fixed \(g)" }
         out += "# identity: uids \(i.uidRangeStart)..<\(UInt64(i.uidRangeStart) + UInt64(i.uidRangeCount)) gid \(gid)\n"
-        out += "# wasm: pages=\(w.maxMemoryPages) table=\(w.maxTableElements) fuel=\(w.fuelPerCall) depth=\(w.maxCallDepth) "
+        out += "# wasm: pages=\(w.maxMemoryPages) table=\(w.maxTableElements) fuel=\(w.maxFuelPerCall) depth=\(w.maxCallDepth) "
         out += "reentry=\(w.maxReentryDepth) module_bytes=\(w.maxModuleBytes)\n"
-        out += "# limits: wall=\(l.wallTimeMillisecondsPerCall)ms cpu=\(l.cpuSecondsPerWorker)s hostcalls=\(l.hostCallsPerSecond)/s,\(l.hostCallsPerCall)/call "
-        out += "hostcallBytes=\(l.maxHostCallBytes) messageBytes=\(l.maxMessageBytes) log=\(l.logBytesPerSecond)B/s\n"
+        out += "# limits: wall=\(l.maxWallTimeMillisecondsPerCall)ms cpu=\(l.maxCPUSecondsPerWorker)s hostcalls=\(l.maxHostCallsPerSecond)/s,\(l.maxHostCallsPerCall)/call "
+        out += "hostcallBytes=\(l.maxHostCallBytes) messageBytes=\(l.maxMessageBytes) log=\(l.maxLogBytesPerSecond)B/s\n"
         let x = policy.wasi
         out += "# wasi: openFiles=\(x.maxOpenFiles) writeBytesPerCall=\(x.maxWriteBytesPerCall) outputBytes=\(x.maxOutputBytes) "
         out += "clockResolution=\(x.clockResolutionNanoseconds)ns\n"

@@ -226,19 +226,19 @@ enum BuiltinPolicyText {
   "wasm": {
     "maxMemoryPages": 4096,
     "maxTableElements": 100000,
-    "fuelPerCall": 1000000000,
+    "maxFuelPerCall": 1000000000,
     "maxCallDepth": 20000,
     "maxReentryDepth": 4,
     "maxModuleBytes": 67108864
   },
   "limits": {
-    "wallTimeMillisecondsPerCall": 5000,
-    "cpuSecondsPerWorker": 60,
-    "hostCallsPerSecond": 10000,
-    "hostCallsPerCall": 1000,
+    "maxWallTimeMillisecondsPerCall": 5000,
+    "maxCPUSecondsPerWorker": 60,
+    "maxHostCallsPerSecond": 10000,
+    "maxHostCallsPerCall": 1000,
     "maxHostCallBytes": 1048576,
     "maxMessageBytes": 4194304,
-    "logBytesPerSecond": 65536
+    "maxLogBytesPerSecond": 65536
   }
 }
 
@@ -446,19 +446,19 @@ enum BuiltinPolicyText {
   "wasm": {
     "maxMemoryPages": 1024,
     "maxTableElements": 10000,
-    "fuelPerCall": 100000000,
+    "maxFuelPerCall": 100000000,
     "maxCallDepth": 2000,
     "maxReentryDepth": 2,
     "maxModuleBytes": 16777216
   },
   "limits": {
-    "wallTimeMillisecondsPerCall": 1000,
-    "cpuSecondsPerWorker": 10,
-    "hostCallsPerSecond": 1000,
-    "hostCallsPerCall": 100,
+    "maxWallTimeMillisecondsPerCall": 1000,
+    "maxCPUSecondsPerWorker": 10,
+    "maxHostCallsPerSecond": 1000,
+    "maxHostCallsPerCall": 100,
     "maxHostCallBytes": 65536,
     "maxMessageBytes": 1048576,
-    "logBytesPerSecond": 4096
+    "maxLogBytesPerSecond": 4096
   }
 }
 

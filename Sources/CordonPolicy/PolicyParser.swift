@@ -17,16 +17,16 @@ enum PolicyRanges {
     static let gid: ClosedRange<UInt64> = 1...0xFFFF_FFFE
     static let maxMemoryPages: ClosedRange<UInt64> = 1...65_536
     static let maxTableElements: ClosedRange<UInt64> = 0...10_000_000
-    static let fuelPerCall: ClosedRange<UInt64> = 0...(1 << 53)
+    static let maxFuelPerCall: ClosedRange<UInt64> = 0...(1 << 53)
     static let maxCallDepth: ClosedRange<UInt64> = 1...100_000
     static let maxReentryDepth: ClosedRange<UInt64> = 0...64
     static let maxModuleBytes: ClosedRange<UInt64> = (1 << 10)...(1 << 30)
     static let wallTimeMilliseconds: ClosedRange<UInt64> = 1...3_600_000
-    static let hostCallsPerSecond: ClosedRange<UInt64> = 1...1_000_000
-    static let hostCallsPerCall: ClosedRange<UInt64> = 1...1_000_000
+    static let maxHostCallsPerSecond: ClosedRange<UInt64> = 1...1_000_000
+    static let maxHostCallsPerCall: ClosedRange<UInt64> = 1...1_000_000
     static let maxHostCallBytes: ClosedRange<UInt64> = 16...(16 << 20)
     static let maxMessageBytes: ClosedRange<UInt64> = 64...(64 << 20)
-    static let logBytesPerSecond: ClosedRange<UInt64> = 0...(16 << 20)
+    static let maxLogBytesPerSecond: ClosedRange<UInt64> = 0...(16 << 20)
     static let errnoRet: ClosedRange<UInt64> = 1...4095
     static let argIndex: ClosedRange<UInt64> = 0...5
     static let u64: ClosedRange<UInt64> = 0...UInt64.max
@@ -249,7 +249,7 @@ enum PolicyParser {
 
     static func wasm(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> WasmPolicy {
         let o = try ObjectReader(v, file: file, path: path, allowed: [
-            "maxMemoryPages", "maxTableElements", "fuelPerCall", "maxCallDepth", "maxReentryDepth", "maxModuleBytes",
+            "maxMemoryPages", "maxTableElements", "maxFuelPerCall", "maxCallDepth", "maxReentryDepth", "maxModuleBytes",
         ])
         // Optional: policies written before the module limit existed keep the documented default.
         let maxModuleBytes = o.has("maxModuleBytes")
@@ -257,7 +257,7 @@ enum PolicyParser {
         return WasmPolicy(
             maxMemoryPages: UInt32(try o.integer("maxMemoryPages", in: PolicyRanges.maxMemoryPages)),
             maxTableElements: UInt32(try o.integer("maxTableElements", in: PolicyRanges.maxTableElements)),
-            fuelPerCall: try o.integer("fuelPerCall", in: PolicyRanges.fuelPerCall),
+            maxFuelPerCall: try o.integer("maxFuelPerCall", in: PolicyRanges.maxFuelPerCall),
             maxCallDepth: UInt32(try o.integer("maxCallDepth", in: PolicyRanges.maxCallDepth)),
             maxReentryDepth: UInt32(try o.integer("maxReentryDepth", in: PolicyRanges.maxReentryDepth)),
             maxModuleBytes: maxModuleBytes)
@@ -265,17 +265,17 @@ enum PolicyParser {
 
     static func limits(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> SupervisionLimits {
         let o = try ObjectReader(v, file: file, path: path, allowed: [
-            "wallTimeMillisecondsPerCall", "cpuSecondsPerWorker", "hostCallsPerSecond", "hostCallsPerCall",
-            "maxHostCallBytes", "maxMessageBytes", "logBytesPerSecond",
+            "maxWallTimeMillisecondsPerCall", "maxCPUSecondsPerWorker", "maxHostCallsPerSecond", "maxHostCallsPerCall",
+            "maxHostCallBytes", "maxMessageBytes", "maxLogBytesPerSecond",
         ])
         return SupervisionLimits(
-            wallTimeMillisecondsPerCall: try o.integer("wallTimeMillisecondsPerCall", in: PolicyRanges.wallTimeMilliseconds),
-            cpuSecondsPerWorker: try o.integer("cpuSecondsPerWorker", in: PolicyRanges.cpuSeconds),
-            hostCallsPerSecond: UInt32(try o.integer("hostCallsPerSecond", in: PolicyRanges.hostCallsPerSecond)),
-            hostCallsPerCall: UInt32(try o.integer("hostCallsPerCall", in: PolicyRanges.hostCallsPerCall)),
+            maxWallTimeMillisecondsPerCall: try o.integer("maxWallTimeMillisecondsPerCall", in: PolicyRanges.wallTimeMilliseconds),
+            maxCPUSecondsPerWorker: try o.integer("maxCPUSecondsPerWorker", in: PolicyRanges.cpuSeconds),
+            maxHostCallsPerSecond: UInt32(try o.integer("maxHostCallsPerSecond", in: PolicyRanges.maxHostCallsPerSecond)),
+            maxHostCallsPerCall: UInt32(try o.integer("maxHostCallsPerCall", in: PolicyRanges.maxHostCallsPerCall)),
             maxHostCallBytes: UInt32(try o.integer("maxHostCallBytes", in: PolicyRanges.maxHostCallBytes)),
             maxMessageBytes: UInt32(try o.integer("maxMessageBytes", in: PolicyRanges.maxMessageBytes)),
-            logBytesPerSecond: UInt32(try o.integer("logBytesPerSecond", in: PolicyRanges.logBytesPerSecond)))
+            maxLogBytesPerSecond: UInt32(try o.integer("maxLogBytesPerSecond", in: PolicyRanges.maxLogBytesPerSecond)))
     }
 
     // MARK: OCI / moby seccomp

@@ -368,7 +368,7 @@ public struct WasmPolicy: Sendable, Hashable {
     public var maxMemoryPages: UInt32
     public var maxTableElements: UInt32
     /// Instruction fuel per call; 0 disables metering.
-    public var fuelPerCall: UInt64
+    public var maxFuelPerCall: UInt64
     public var maxCallDepth: UInt32
     public var maxReentryDepth: UInt32
     /// Largest module a plugin under this policy may load, in bytes. Checked by the supervisor before
@@ -379,11 +379,11 @@ public struct WasmPolicy: Sendable, Hashable {
     /// The `maxModuleBytes` of a policy that does not name one: 64 MiB.
     public static let defaultMaxModuleBytes: UInt64 = 64 << 20
 
-    public init(maxMemoryPages: UInt32, maxTableElements: UInt32, fuelPerCall: UInt64, maxCallDepth: UInt32,
+    public init(maxMemoryPages: UInt32, maxTableElements: UInt32, maxFuelPerCall: UInt64, maxCallDepth: UInt32,
                 maxReentryDepth: UInt32, maxModuleBytes: UInt64 = WasmPolicy.defaultMaxModuleBytes) {
         self.maxMemoryPages = maxMemoryPages
         self.maxTableElements = maxTableElements
-        self.fuelPerCall = fuelPerCall
+        self.maxFuelPerCall = maxFuelPerCall
         self.maxCallDepth = maxCallDepth
         self.maxReentryDepth = maxReentryDepth
         self.maxModuleBytes = maxModuleBytes
@@ -392,23 +392,23 @@ public struct WasmPolicy: Sendable, Hashable {
 
 /// Limits the supervisor enforces from outside the worker.
 public struct SupervisionLimits: Sendable, Hashable {
-    public var wallTimeMillisecondsPerCall: UInt64
-    public var cpuSecondsPerWorker: UInt64
-    public var hostCallsPerSecond: UInt32
-    public var hostCallsPerCall: UInt32
+    public var maxWallTimeMillisecondsPerCall: UInt64
+    public var maxCPUSecondsPerWorker: UInt64
+    public var maxHostCallsPerSecond: UInt32
+    public var maxHostCallsPerCall: UInt32
     public var maxHostCallBytes: UInt32
     public var maxMessageBytes: UInt32
-    public var logBytesPerSecond: UInt32
+    public var maxLogBytesPerSecond: UInt32
 
-    public init(wallTimeMillisecondsPerCall: UInt64, cpuSecondsPerWorker: UInt64, hostCallsPerSecond: UInt32,
-                hostCallsPerCall: UInt32, maxHostCallBytes: UInt32, maxMessageBytes: UInt32,
-                logBytesPerSecond: UInt32) {
-        self.wallTimeMillisecondsPerCall = wallTimeMillisecondsPerCall
-        self.cpuSecondsPerWorker = cpuSecondsPerWorker
-        self.hostCallsPerSecond = hostCallsPerSecond
-        self.hostCallsPerCall = hostCallsPerCall
+    public init(maxWallTimeMillisecondsPerCall: UInt64, maxCPUSecondsPerWorker: UInt64, maxHostCallsPerSecond: UInt32,
+                maxHostCallsPerCall: UInt32, maxHostCallBytes: UInt32, maxMessageBytes: UInt32,
+                maxLogBytesPerSecond: UInt32) {
+        self.maxWallTimeMillisecondsPerCall = maxWallTimeMillisecondsPerCall
+        self.maxCPUSecondsPerWorker = maxCPUSecondsPerWorker
+        self.maxHostCallsPerSecond = maxHostCallsPerSecond
+        self.maxHostCallsPerCall = maxHostCallsPerCall
         self.maxHostCallBytes = maxHostCallBytes
         self.maxMessageBytes = maxMessageBytes
-        self.logBytesPerSecond = logBytesPerSecond
+        self.maxLogBytesPerSecond = maxLogBytesPerSecond
     }
 }

@@ -60,9 +60,9 @@ struct PluginSpec: Sendable {
 
     func limits(policy: SandboxPolicy) -> ResourceLimits {
         var limits = ResourceLimits(policy: policy)
-        if let fuel { limits.fuelPerCall = fuel }
-        if let timeoutMilliseconds { limits.wallTimePerCall = .milliseconds(timeoutMilliseconds) }
-        if let memoryPages { limits.memoryPages = memoryPages }
+        if let fuel { limits.maxFuelPerCall = fuel }
+        if let timeoutMilliseconds { limits.maxWallTimePerCall = .milliseconds(timeoutMilliseconds) }
+        if let memoryPages { limits.maxMemoryPages = memoryPages }
         return limits
     }
 

@@ -63,7 +63,7 @@ final class Tenant: Sendable {
                            details: [("capabilities", .array(refused.map { .string($0) }))])
         }
         let limits = spec.limits(policy: policy)
-        let memory = spec.workers * Int(limits.memoryPages) * 65536
+        let memory = spec.workers * Int(limits.maxMemoryPages) * 65536
         // Reserve before the (slow) load, so concurrent creates cannot overshoot the quota.
         try state.withLock { s throws(APIError) in
             if s.pendingNames.contains(spec.name) || s.plugins.values.contains(where: { $0.spec.name == spec.name }) {

@@ -69,6 +69,19 @@ func receiveModule(_ channel: SharedMemoryBuffer, length announced: UInt64) thro
     return module
 }
 
+/// The longest prefix of `text` that is at most `bytes` UTF-8 bytes, cut between scalars (a cut inside
+/// one would make the frame's string invalid UTF-8, which the supervisor refuses).
+func utf8Prefix(_ text: String, _ bytes: Int) -> String {
+    var out = String.UnicodeScalarView()
+    var used = 0
+    for scalar in text.unicodeScalars {
+        used += UTF8.width(scalar)
+        guard used <= bytes else { break }
+        out.append(scalar)
+    }
+    return String(out)
+}
+
 func runWorker() -> Never {
     let channel: SharedMemoryBuffer
     do { channel = try SharedMemoryBuffer.attach(memfd: 3, doorbell: 4) } catch {
@@ -149,7 +162,7 @@ func runWorker() -> Never {
             case .shutdown:
                 // The plugin's cordon_cleanup runs first; its failure is reported, not fatal.
                 if let problem = runtime.cleanup() {
-                    try channel.send(.log(WorkerLog(level: 3, message: String(problem.prefix(1000)))), timeout: nil)
+                    try channel.send(.cleanupFailed(utf8Prefix(problem, FrameLimits.maxCleanupReasonBytes)), timeout: nil)
                 }
                 exit(WorkerExitCode.shutdown)
             default: fail(channel, WorkerExitCode.protocolError, "unexpected message")

@@ -34,7 +34,7 @@ public final class PluginRuntime {
 
     private init(bootstrap: Bootstrap, bytes: [UInt8], transport: HostCallTransport) throws {
         limits = bootstrap.limits
-        fuelMetered = bootstrap.limits.fuelPerCall > 0
+        fuelMetered = bootstrap.limits.maxFuelPerCall > 0
         custom = Set(bootstrap.customFunctions)
         do {
             module = try parseWasm(bytes: bytes)
@@ -90,7 +90,7 @@ public final class PluginRuntime {
         let store = Store(engine: engine)
         store.resourceLimiter = limiter
         let imports = try link(module: module, store: store, context: context, wasi: wasi, custom: custom)
-        if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        if limits.maxFuelPerCall > 0 { store.fuel = Fuel(remaining: limits.maxFuelPerCall) }
         // Output of a start function or `_initialize` belongs to no call: it is counted, never sent.
         wasi.beginCall(id: 0, stdin: [], allowance: 0)
         let instance: Instance
@@ -118,7 +118,7 @@ public final class PluginRuntime {
             guard initialize.type.parameters.isEmpty, initialize.type.results.isEmpty else {
                 throw LoadFailure(stage: .start, message: "export _initialize has type \(initialize.type.parameters) -> \(initialize.type.results); a WASI reactor's _initialize takes and returns nothing")
             }
-            if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+            if limits.maxFuelPerCall > 0 { store.fuel = Fuel(remaining: limits.maxFuelPerCall) }
             do {
                 _ = try initialize.invoke([])
             } catch let exit as ProcExit {
@@ -140,7 +140,7 @@ public final class PluginRuntime {
         guard type.parameters.isEmpty, type.results.isEmpty || type.results == [.i32] else {
             throw LoadFailure(stage: .initialization, message: "export cordon_init has type \(type.parameters) -> \(type.results); Cordon calls it as () -> () or () -> i32")
         }
-        if limits.fuelPerCall > 0 { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        if limits.maxFuelPerCall > 0 { store.fuel = Fuel(remaining: limits.maxFuelPerCall) }
         let results: [Value]
         do {
             results = try initialize.invoke([])
@@ -154,21 +154,24 @@ public final class PluginRuntime {
         }
     }
 
-    /// Runs the plugin's `cordon_cleanup` export, if it has one (`() -> ()`, or `() -> i32` whose value
-    /// is ignored), on a fresh fuel budget before the worker exits on a shutdown request. Returns nil
-    /// when it ran (or there is none), else what went wrong: a cleanup failure is reported, never
-    /// fatal, and the supervisor's grace period bounds its wall time.
+    /// Runs the plugin's `cordon_cleanup` export, if it has one (`() -> ()`, or `() -> i32` where
+    /// non-zero is a failure, as for `cordon_init`), on a fresh fuel budget before the worker exits on
+    /// a shutdown request. Returns nil when it succeeded (or there is none), else what went wrong: a
+    /// cleanup failure is reported, never fatal, and the supervisor's grace period bounds its wall time.
     public func cleanup() -> String? {
         guard let function = instance.exports[function: "cordon_cleanup"] else { return nil }
         let type = function.type
         guard type.parameters.isEmpty, type.results.isEmpty || type.results == [.i32] else {
             return "export cordon_cleanup has type \(type.parameters) -> \(type.results); Cordon calls it as () -> () or () -> i32"
         }
-        if fuelMetered { store.fuel = Fuel(remaining: limits.fuelPerCall > 0 ? limits.fuelPerCall : UInt64.max) }
+        if fuelMetered { store.fuel = Fuel(remaining: limits.maxFuelPerCall > 0 ? limits.maxFuelPerCall : UInt64.max) }
         // Its output belongs to no call: counted, never sent.
         wasi.beginCall(id: 0, stdin: [], allowance: 0)
         do {
-            _ = try function.invoke([])
+            let results = try function.invoke([])
+            if case .i32(let status)? = results.first, status != 0 {
+                return "cordon_cleanup returned \(Int32(bitPattern: status))"
+            }
             return nil
         } catch let exit as ProcExit {
             return "cordon_cleanup called \(exit)"
@@ -234,7 +237,7 @@ public final class PluginRuntime {
         withoutStart.dropStartFunction()
         let store = Store(engine: engine)
         store.resourceLimiter = GrowthLimiter(maxMemoryPages: limits.maxMemoryPages, maxTableElements: limits.maxTableElements)
-        if engine.configuration.fuelMetering { store.fuel = Fuel(remaining: limits.fuelPerCall) }
+        if engine.configuration.fuelMetering { store.fuel = Fuel(remaining: limits.maxFuelPerCall) }
         final class NoTransport: HostCallTransport {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "probe") }
             func emit(_ output: OutputChunk) throws { throw HostTransportFailure(reason: "probe") }
@@ -257,7 +260,7 @@ public final class PluginRuntime {
             func perform(_ request: HostCallRequest) throws -> HostCallReply { throw HostTransportFailure(reason: "warm-up") }
             func emit(_ output: OutputChunk) throws { throw HostTransportFailure(reason: "warm-up") }
         }
-        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64, maxCallDepth: 64)
+        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 1, maxFuelPerCall: 1000, maxReentryDepth: 1, maxHostCallBytes: 64, maxCallDepth: 64)
         if case .success(let runtime) = load(Bootstrap(moduleLength: UInt64(bytes.count), limits: limits, customFunctions: []), module: bytes, transport: Idle()) {
             _ = runtime.call(CallRequest(id: 0, export: "f", arguments: [.i32(1)], fuel: 0))
         }
@@ -295,7 +298,7 @@ public final class PluginRuntime {
     }
 
     private func run(_ request: CallRequest) -> CallOutcome {
-        let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.fuelPerCall > 0 ? limits.fuelPerCall : 0)
+        let budget: UInt64 = request.fuel > 0 ? request.fuel : (limits.maxFuelPerCall > 0 ? limits.maxFuelPerCall : 0)
         if fuelMetered { store.fuel = Fuel(remaining: budget > 0 ? budget : UInt64.max) }
         _ = limiter.takeDenial()
         func fuelUsed() -> UInt64 {

@@ -77,6 +77,7 @@ func sampleEvents(tenant: String? = "acme", plugin: String = "thumbnailer") -> [
         .pluginPaused(tenant: tenant, plugin: plugin, pids: [31337, 31338]),
         .pluginResumed(tenant: tenant, plugin: plugin, pids: [31337, 31338]),
         .supervisorStop(tenant: tenant, reason: "SIGTERM \"graceful\"\n\u{1}ü"),
+        .pluginCleanupFailed(tenant: tenant, plugin: plugin, pid: 31337, reason: "cordon_cleanup: unreachable\n\u{1B}[2J"),
     ]
 }
 

@@ -26,7 +26,7 @@ import Testing
     /// The bootstrap announces the module's length (u64 after the six limits); the bytes travel in
     /// `moduleChunk` frames, which `encodeModuleChunk` builds from a slice without changing a byte.
     @Test func bootstrapCarriesTheModuleLengthAndChunksCarryTheBytes() throws {
-        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 2, fuelPerCall: 3, maxReentryDepth: 4,
+        let limits = WasmLimits(maxMemoryPages: 1, maxTableElements: 2, maxFuelPerCall: 3, maxReentryDepth: 4,
                                 maxHostCallBytes: 5, maxCallDepth: 6)
         let bootstrap = FrameCodec.encode(.bootstrap(Bootstrap(moduleLength: 20_000_000, limits: limits, customFunctions: [])))
         #expect(Array(bootstrap[12 + 28..<12 + 36]) == [0x00, 0x2D, 0x31, 0x01, 0, 0, 0, 0])
@@ -179,7 +179,7 @@ import Testing
     @Test func wasiFieldsRoundTripAtTheDocumentedOffsets() throws {
         let wasi = WASIBootstrap(arguments: ["prog", "-v"], environment: ["A=1"], preopens: ["/data"],
                                  clockResolutionNanoseconds: 1_000_000, randomSeed: Array(0..<32), maxOutputBytes: 4096)
-        let bootstrap = Bootstrap(moduleLength: 0, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1, fuelPerCall: 0,
+        let bootstrap = Bootstrap(moduleLength: 0, limits: WasmLimits(maxMemoryPages: 1, maxTableElements: 1, maxFuelPerCall: 0,
                                                                  maxReentryDepth: 1, maxHostCallBytes: 1024, maxCallDepth: 100),
                                   customFunctions: [], wasi: wasi)
         let encoded = FrameCodec.encode(.bootstrap(bootstrap))

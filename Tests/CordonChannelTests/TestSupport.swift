@@ -154,11 +154,12 @@ enum RandomMessages {
         case .output:
             .output(OutputChunk(id: UInt32(truncatingIfNeeded: rng.next()), stream: rng.below(2) == 0 ? .stdout : .stderr,
                                 data: blob(&rng, max: 200)))
+        case .cleanupFailed: .cleanupFailed(string(&rng))
         case .listenerTaken: .listenerTaken
         case .bootstrap:
             .bootstrap(Bootstrap(moduleLength: rng.next(), limits: WasmLimits(
                 maxMemoryPages: UInt32(truncatingIfNeeded: rng.next()), maxTableElements: UInt32(truncatingIfNeeded: rng.next()),
-                fuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
+                maxFuelPerCall: rng.next(), maxReentryDepth: UInt32(truncatingIfNeeded: rng.next()),
                 maxHostCallBytes: UInt32(truncatingIfNeeded: rng.next()), maxCallDepth: UInt32(truncatingIfNeeded: rng.next())),
                 customFunctions: (0..<rng.below(4)).map { _ in string(&rng) },
                 idleReleaseMilliseconds: UInt32(truncatingIfNeeded: rng.next()),

@@ -20,9 +20,9 @@ import Testing
         let plain = try SandboxPolicy.parse(policyJSON(), file: "a.json")
         let reordered = try SandboxPolicy.parse(Array("""
         {
-          "limits": {"logBytesPerSecond": 0, "maxMessageBytes": 4096, "maxHostCallBytes": 1024, "hostCallsPerCall": 10,
-                     "hostCallsPerSecond": 10, "cpuSecondsPerWorker": 5, "wallTimeMillisecondsPerCall": 100},
-          "wasm": {"maxReentryDepth": 1, "maxCallDepth": 100, "fuelPerCall": 0, "maxTableElements": 100, "maxMemoryPages": 16},
+          "limits": {"maxLogBytesPerSecond": 0, "maxMessageBytes": 4096, "maxHostCallBytes": 1024, "maxHostCallsPerCall": 10,
+                     "maxHostCallsPerSecond": 10, "maxCPUSecondsPerWorker": 5, "maxWallTimeMillisecondsPerCall": 100},
+          "wasm": {"maxReentryDepth": 1, "maxCallDepth": 100, "maxFuelPerCall": 0, "maxTableElements": 100, "maxMemoryPages": 16},
           "identity": {"gidStrategy": "perSlot", "uidRangeCount": 10, "uidRangeStart": 200000},
           "namespaces": {"cgroup": "optional", "pid": "optional", "uts": "optional", "ipc": "optional",
                          "network": "optional", "mount": "optional", "user": "optional"},
@@ -46,8 +46,8 @@ import Testing
     @Test func canonicalBytesAreStable() throws {
         let policy = try SandboxPolicy.parse(policyJSON(), file: "a.json")
         let expected = #"{"identity":{"gidStrategy":"perSlot","uidRangeCount":10,"uidRangeStart":200000},"#
-            + #""limits":{"cpuSecondsPerWorker":5,"hostCallsPerCall":10,"hostCallsPerSecond":10,"logBytesPerSecond":0,"#
-            + #""maxHostCallBytes":1024,"maxMessageBytes":4096,"wallTimeMillisecondsPerCall":100},"name":"t","#
+            + #""limits":{"maxCPUSecondsPerWorker":5,"maxHostCallBytes":1024,"maxHostCallsPerCall":10,"maxHostCallsPerSecond":10,"#
+            + #""maxLogBytesPerSecond":0,"maxMessageBytes":4096,"maxWallTimeMillisecondsPerCall":100},"name":"t","#
             + #""namespaces":{"cgroup":"optional","ipc":"optional","mount":"optional","network":"optional","pid":"optional","#
             + #""user":"optional","uts":"optional"},"rlimits":{"addressSpaceBytes":1073741824,"coreBytes":0,"#
             + #""cpuSecondsHard":6,"cpuSecondsSoft":5,"fileSizeBytes":0,"lockedMemoryBytes":0,"openFiles":32,"processes":0,"#
@@ -55,7 +55,7 @@ import Testing
             + #""syscalls":[{"action":"SCMP_ACT_ALLOW","args":[],"excludes":{"arches":[],"caps":[]},"#
             + #""includes":{"arches":[],"caps":[]},"names":["read","write"]},{"action":"SCMP_ACT_ALLOW","#
             + #""args":[{"index":1,"op":"SCMP_CMP_EQ","value":1,"valueTwo":0}],"excludes":{"arches":[],"caps":[]},"#
-            + #""includes":{"arches":[],"caps":[]},"names":["futex"]}]},"wasm":{"fuelPerCall":0,"maxCallDepth":100,"#
+            + #""includes":{"arches":[],"caps":[]},"names":["futex"]}]},"wasm":{"maxCallDepth":100,"maxFuelPerCall":0,"#
             + #""maxMemoryPages":16,"maxModuleBytes":67108864,"maxReentryDepth":1,"maxTableElements":100}}"#
         #expect(String(decoding: policy.canonicalJSON, as: UTF8.self) == expected)
         // Strings escape exactly `"`, `\` and control characters.

@@ -9,8 +9,8 @@ func policyJSON(name: String = "\"t\"", seccomp: String? = nil, rlimits: String?
     let r = rlimits ?? #"{"addressSpaceBytes":1073741824,"cpuSecondsSoft":5,"cpuSecondsHard":6,"openFiles":32,"processes":0,"fileSizeBytes":0,"coreBytes":0,"lockedMemoryBytes":0,"stackBytes":8388608}"#
     let n = namespaces ?? #"{"user":"optional","mount":"optional","network":"optional","ipc":"optional","uts":"optional","pid":"optional","cgroup":"optional"}"#
     let i = identity ?? #"{"uidRangeStart":200000,"uidRangeCount":10,"gidStrategy":"perSlot"}"#
-    let w = wasm ?? #"{"maxMemoryPages":16,"maxTableElements":100,"fuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1}"#
-    let l = limits ?? #"{"wallTimeMillisecondsPerCall":100,"cpuSecondsPerWorker":5,"hostCallsPerSecond":10,"hostCallsPerCall":10,"maxHostCallBytes":1024,"maxMessageBytes":4096,"logBytesPerSecond":0}"#
+    let w = wasm ?? #"{"maxMemoryPages":16,"maxTableElements":100,"maxFuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1}"#
+    let l = limits ?? #"{"maxWallTimeMillisecondsPerCall":100,"maxCPUSecondsPerWorker":5,"maxHostCallsPerSecond":10,"maxHostCallsPerCall":10,"maxHostCallBytes":1024,"maxMessageBytes":4096,"maxLogBytesPerSecond":0}"#
     return Array(#"{"name":\#(name),"seccomp":\#(s),"rlimits":\#(r),"namespaces":\#(n),"identity":\#(i),"wasm":\#(w),"limits":\#(l)\#(extra)}"#.utf8)
 }
 
@@ -43,7 +43,7 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
                                                 uts: .required, pid: .required, cgroup: .required))
         #expect(s.seccomp.syscalls == d.seccomp.syscalls)
         #expect(s.rlimits.addressSpaceBytes < d.rlimits.addressSpaceBytes)
-        #expect(s.limits.wallTimeMillisecondsPerCall < d.limits.wallTimeMillisecondsPerCall)
+        #expect(s.limits.maxWallTimeMillisecondsPerCall < d.limits.maxWallTimeMillisecondsPerCall)
     }
 
     @Test func builtinsAreByteIdenticalToTheFiles() throws {
@@ -84,7 +84,7 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
     @Test func wrongTypes() {
         expectError(policyJSON(rlimits: #"{"addressSpaceBytes":"1073741824"}"#), path: "$.rlimits.addressSpaceBytes",
                     .wrongType(expected: .integer, found: .string))
-        expectError(policyJSON(wasm: #"{"maxMemoryPages":1.5,"maxTableElements":1,"fuelPerCall":0,"maxCallDepth":1,"maxReentryDepth":0}"#),
+        expectError(policyJSON(wasm: #"{"maxMemoryPages":1.5,"maxTableElements":1,"maxFuelPerCall":0,"maxCallDepth":1,"maxReentryDepth":0}"#),
                     path: "$.wasm.maxMemoryPages", .wrongType(expected: .integer, found: .number))
         expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":{"names":["read"]}}"#),
                     path: "$.seccomp.syscalls", .wrongType(expected: .array, found: .object))
@@ -120,7 +120,7 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
     @Test func maxModuleBytes() throws {
         let plain = try SandboxPolicy.parse(policyJSON(), file: "a.json")
         #expect(plain.wasm.maxModuleBytes == 64 << 20)
-        let wasm = #"{"maxMemoryPages":16,"maxTableElements":100,"fuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1,"maxModuleBytes":N}"#
+        let wasm = #"{"maxMemoryPages":16,"maxTableElements":100,"maxFuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1,"maxModuleBytes":N}"#
         let set = try SandboxPolicy.parse(policyJSON(wasm: wasm.replacingFirst("N", with: "2000000")), file: "a.json")
         #expect(set.wasm.maxModuleBytes == 2_000_000)
         expectError(policyJSON(wasm: wasm.replacingFirst("N", with: "1023")), path: "$.wasm.maxModuleBytes",
@@ -135,11 +135,24 @@ func expectError(_ bytes: [UInt8], path: String, _ reason: PolicyError.Reason, s
 
     @Test func missingKeys() {
         expectError(policyJSON(wasm: #"{"maxMemoryPages":16,"maxTableElements":100,"maxCallDepth":100,"maxReentryDepth":1}"#),
-                    path: "$.wasm", .missing(key: "fuelPerCall"))
+                    path: "$.wasm", .missing(key: "maxFuelPerCall"))
         expectError(Array(#"{"name":"x"}"#.utf8), path: "$", .missing(key: "seccomp"))
         expectError(policyJSON(seccomp: #"{"syscalls":[]}"#), path: "$.seccomp", .missing(key: "defaultAction"))
         expectError(policyJSON(seccomp: #"{"defaultAction":"SCMP_ACT_TRAP","syscalls":[{"names":["read"]}]}"#),
                     path: "$.seccomp.syscalls[0]", .missing(key: "action"))
+    }
+
+    /// Every limit is named `max…`; a key spelt the way older files did is an unknown key with its
+    /// path (no aliases), so an old policy fails loudly instead of losing a limit.
+    @Test func limitKeysWithoutMaxAreUnknown() {
+        expectError(policyJSON(wasm: #"{"maxMemoryPages":16,"maxTableElements":100,"fuelPerCall":0,"maxCallDepth":100,"maxReentryDepth":1}"#),
+                    path: "$.wasm.fuelPerCall", .unknownKey("fuelPerCall"))
+        for old in ["wallTimeMillisecondsPerCall", "cpuSecondsPerWorker", "hostCallsPerSecond", "hostCallsPerCall", "logBytesPerSecond"] {
+            let renamed = "max" + old.prefix(1).uppercased() + old.dropFirst()
+            let limits = #"{"maxWallTimeMillisecondsPerCall":100,"maxCPUSecondsPerWorker":5,"maxHostCallsPerSecond":10,"maxHostCallsPerCall":10,"maxHostCallBytes":1024,"maxMessageBytes":4096,"maxLogBytesPerSecond":0}"#
+                .replacingFirst("\"" + (old == "cpuSecondsPerWorker" ? "maxCPUSecondsPerWorker" : renamed) + "\"", with: "\"" + old + "\"")
+            expectError(policyJSON(limits: limits), path: "$.limits.\(old)", .unknownKey(old))
+        }
     }
 
     @Test func invalidJSONHasLineAndColumn() {

@@ -89,8 +89,8 @@ import Testing
     @Test func wallTimeKillsALoopWithFuelOff() async throws {
         let supervisor = try ExamplesSupport.supervisor()
         var limits = ResourceLimits(policy: .builtinDefault)
-        limits.fuelPerCall = 0
-        limits.wallTimePerCall = .milliseconds(500)
+        limits.maxFuelPerCall = 0
+        limits.maxWallTimePerCall = .milliseconds(500)
         let plugin = try await supervisor.load(manifest: PluginManifest(name: "spin"), module: try ExamplesSupport.module("hostile/fuel_loop.wat"),
                                                limits: limits, restart: RestartPolicy(mode: .never))
         do {

@@ -37,9 +37,9 @@ enum Fixtures {
     /// 0.3 s on 2,000,000 fuel alone, and seconds when 50 tests share two cores).
     static func policy(fuel: UInt64 = 5_000_000, wallMs: UInt64 = 60_000, memoryPages: UInt32 = 32) -> SandboxPolicy {
         var policy = SandboxPolicy.builtinDefault
-        policy.wasm.fuelPerCall = fuel
+        policy.wasm.maxFuelPerCall = fuel
         policy.wasm.maxMemoryPages = memoryPages
-        policy.limits.wallTimeMillisecondsPerCall = wallMs
+        policy.limits.maxWallTimeMillisecondsPerCall = wallMs
         policy.limits.maxHostCallBytes = 16 * 1024
         return policy
     }

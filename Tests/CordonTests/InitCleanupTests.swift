@@ -78,6 +78,8 @@ import Testing
         }
         // A failed load leaves nothing behind: no plugin, no worker, the name free again.
         #expect(await supervisor.plugins().isEmpty)
+        // The load fails as soon as the worker reports; its SIGKILL is reaped a moment later.
+        try await LimitAndRestartTests.waitUntil { await supervisor.stats().liveWorkers == 0 }
         #expect(await supervisor.stats().liveWorkers == 0)
         let fine = try await supervisor.load(manifest: PluginManifest(name: "refuses"), module: try Fixtures.wasm(Self.initReturning("(i32.const 0)")))
         #expect(try await fine.call("f") == [.i32(1)])
@@ -92,12 +94,20 @@ import Testing
         configuration.loadTimeout = .seconds(20)
         configuration.logger = Logger(label: "test", factory: { _ in lines })
         let supervisor = try Supervisor(configuration: configuration)
+        let events = supervisor.events
 
-        // A trap in cordon_cleanup: reported (the logger), and the worker still exits on its own.
+        // A trap in cordon_cleanup: reported (an audit record, an event, the logger), and the worker
+        // still exits on its own.
         let trapping = try await supervisor.load(manifest: PluginManifest(name: "trapping"), module: try Fixtures.wasm(Self.cleanup("unreachable")))
         let trappingPID = try #require(await trapping.workerPIDs().first)
         await trapping.unload()
         #expect(lines.messages.contains { $0.contains("worker-reported: cordon_cleanup") }, "\(lines.messages)")
+
+        // A non-zero status is a failure too, as it is for cordon_init.
+        let refusing = try await supervisor.load(manifest: PluginManifest(name: "refusing"),
+                                                 module: try Fixtures.wasm("(module (func (export \"cordon_cleanup\") (result i32) (i32.const 3)))"))
+        let refusingPID = try #require(await refusing.workerPIDs().first)
+        await refusing.unload()
 
         // A clean cordon_cleanup: the worker exits on its own, nothing reported.
         let clean = try await supervisor.load(manifest: PluginManifest(name: "clean"), module: try Fixtures.wasm(Self.cleanup("")))
@@ -121,7 +131,25 @@ import Testing
             return (exit?["data"] as? [String: Any])?["classification"] as? String
         }
         #expect(classification(trappingPID) == "exited")
+        #expect(classification(refusingPID) == "exited")
         #expect(classification(cleanPID) == "exited")
+        func cleanupFailure(_ pid: Int32) -> [String: Any]? {
+            records.first { $0["type"] as? String == "plugin.cleanup_failed" && ($0["worker"] as? NSNumber)?.int32Value == pid }
+        }
+        let trapped = try #require(cleanupFailure(trappingPID), "no plugin.cleanup_failed for the trapping cleanup")
+        #expect((trapped["plugin"] as? String)?.hasPrefix("trapping-") == true)
+        let trapData = trapped["data"] as? [String: Any]
+        let trapReason = try #require(trapData?["reason"] as? String)
+        #expect(trapReason.hasPrefix("cordon_cleanup: ") && trapReason.contains("unreachable"), "\(trapReason)")
+        #expect(trapData?["plugin_name"] as? String == "trapping")
+        #expect((cleanupFailure(refusingPID)?["data"] as? [String: Any])?["reason"] as? String == "cordon_cleanup returned 3")
+        #expect(cleanupFailure(cleanPID) == nil)
+        #expect(cleanupFailure(spinningPID) == nil)
+        var cleanupEvents: [String] = []
+        for await event in events {
+            if case .cleanupFailed(let reason) = event.kind { cleanupEvents.append(reason) }
+        }
+        #expect(cleanupEvents.count == 2 && cleanupEvents.contains("cordon_cleanup returned 3"), "\(cleanupEvents)")
         #expect(classification(spinningPID) == "killed")
         #expect(records.contains { $0["type"] as? String == "worker.kill" && ($0["worker"] as? NSNumber)?.int32Value == spinningPID })
     }

@@ -101,7 +101,7 @@ import Testing
     @Test func cpuTimeLimitKillsTheWorker() async throws {
         let supervisor = try Fixtures.supervisor()
         var policy = Fixtures.policy(fuel: 0, wallMs: 15_000)
-        policy.limits.cpuSecondsPerWorker = 1
+        policy.limits.maxCPUSecondsPerWorker = 1
         let plugin = try await Self.hostile(supervisor, policy: policy, restart: RestartPolicy(mode: .never))
         do {
             _ = try await plugin.call("spin")

@@ -18,7 +18,7 @@ import Testing
         #expect(module.count >= size)
         var policy = Fixtures.policy()
         // The load's start-function timer is the call wall time: not what this test is about either.
-        policy.limits.wallTimeMillisecondsPerCall = 600_000
+        policy.limits.maxWallTimeMillisecondsPerCall = 600_000
         // WasmKit's eager translation of tens of thousands of functions takes seconds in a debug build
         // on a loaded machine: the load timeout is not what this test is about.
         var configuration = SupervisorConfiguration()

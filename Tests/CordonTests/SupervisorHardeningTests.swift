@@ -118,7 +118,7 @@ import Testing
         await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
         #expect(await supervisor.stats().pooledWorkers == 1)
         var limits = ResourceLimits(policy: Fixtures.policy())
-        limits.fuelPerCall = 1_234_567
+        limits.maxFuelPerCall = 1_234_567
         let plugin = try await supervisor.load(manifest: PluginManifest(name: "named", version: "1.2.3"),
                                                module: try Fixtures.wasm(Fixtures.add), policy: Fixtures.policy(), limits: limits)
         let pid = try #require(await plugin.workerPIDs().first)
@@ -130,7 +130,7 @@ import Testing
         #expect(spawn?.contains("\"plugin_name\":\"named\"") == true)
         #expect(spawn?.contains("\"plugin_version\":\"1.2.3\"") == true)
         let load = lines.first { $0.contains("\"type\":\"plugin.load\"") && $0.contains("\"plugin\":\"named-") }
-        #expect(load?.contains("\"fuelPerCall=1234567\"") == true, "the application's limits are not in plugin.load")
+        #expect(load?.contains("\"maxFuelPerCall=1234567\"") == true, "the application's limits are not in plugin.load")
         let exit = lines.first { $0.contains("\"type\":\"worker.exit\"") && $0.contains("\"worker\":\(pid)") }
         #expect(exit?.contains("\"plugin_name\":\"named\"") == true)
     }

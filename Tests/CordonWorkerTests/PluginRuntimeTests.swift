@@ -18,7 +18,7 @@ import WAT
         func emit(_ output: OutputChunk) throws { outputs.append(output) }
     }
 
-    static let limits = WasmLimits(maxMemoryPages: 4, maxTableElements: 16, fuelPerCall: 1_000_000,
+    static let limits = WasmLimits(maxMemoryPages: 4, maxTableElements: 16, maxFuelPerCall: 1_000_000,
                                    maxReentryDepth: 3, maxHostCallBytes: 1024, maxCallDepth: 10_000)
 
     static func load(_ wat: String, transport: HostCallTransport, custom: [String] = [],
@@ -63,7 +63,7 @@ import WAT
         """
         for depthLimit: UInt32 in [50, 1000] {
             var limits = Self.limits
-            limits.fuelPerCall = 0
+            limits.maxFuelPerCall = 0
             limits.maxCallDepth = depthLimit
             let runtime = try Self.load(minimal, transport: Recorder(), limits: limits)
             guard case .trap(.stackExhausted, let message) = runtime.call(CallRequest(id: 1, export: "run", arguments: [], fuel: 0)).result else {

@@ -29,7 +29,7 @@ final class Broker: HostCallTransport {
 }
 
 enum WASIModules {
-    static let limits = WasmLimits(maxMemoryPages: 64, maxTableElements: 64, fuelPerCall: 0,
+    static let limits = WasmLimits(maxMemoryPages: 64, maxTableElements: 64, maxFuelPerCall: 0,
                                    maxReentryDepth: 4, maxHostCallBytes: 1024, maxCallDepth: 10_000)
 
     /// Memory fixtures of the `all` module.

@@ -27,7 +27,7 @@ i64 = lambda v: struct.pack("<q", v)
 def s(text): b = text.encode(); return u32(len(b)) + b
 def blob(b): return u32(len(b)) + b
 
-KINDS = dict(hello=1, loaded=2, loadFailed=3, callOutcome=4, hostCall=5, log=6, violation=7, output=8,
+KINDS = dict(hello=1, loaded=2, loadFailed=3, callOutcome=4, hostCall=5, log=6, violation=7, output=8, cleanupFailed=9,
              listenerTaken=0x10, bootstrap=0x11, call=0x12, hostReply=0x13, shutdown=0x14, moduleChunk=0x15, heartbeat=0x20)
 
 def frame(kind, payload, call_id=0):
@@ -50,6 +50,7 @@ frames = {
     "hostCall": frame("hostCall", s("host_log") + u32(1) + i64(2) + u32(1) + blob(b"hi from guest"), 3),
     "log": frame("log", u8(2) + s("a worker diagnostic")),
     "violation": frame("violation", i32(41) + u32(0xC000003E)),
+    "cleanupFailed": frame("cleanupFailed", s("cordon_cleanup: unreachable")),
     "listenerTaken": frame("listenerTaken", b""),
     "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT),
     "bootstrap-wasi": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(0) + u32(0)

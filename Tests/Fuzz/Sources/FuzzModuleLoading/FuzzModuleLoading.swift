@@ -28,9 +28,9 @@ let supervisor: Supervisor = {
 
 let policy: SandboxPolicy = {
     var p = SandboxPolicy.builtinDefault
-    p.wasm.fuelPerCall = 2_000_000
+    p.wasm.maxFuelPerCall = 2_000_000
     p.wasm.maxMemoryPages = 256
-    p.limits.wallTimeMillisecondsPerCall = 300
+    p.limits.maxWallTimeMillisecondsPerCall = 300
     return p
 }()
 
