@@ -55,7 +55,8 @@ let package = Package(
                 dependencies: ["CCordonShims", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         .target(name: "CordonWorkerRuntime",
-                dependencies: ["CordonChannel", "CordonPolicy", "CCordonShims", .product(name: "WasmKit", package: "WasmKit")],
+                dependencies: ["CordonChannel", "CordonPolicy", "CCordonShims", .product(name: "WasmKit", package: "WasmKit"),
+                               .product(name: "WAT", package: "WasmKit")],
                 swiftSettings: strict),
         .target(name: "Cordon",
                 dependencies: [

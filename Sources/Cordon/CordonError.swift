@@ -1,4 +1,5 @@
 import CordonChannel
+import Glibc
 
 /// A limit the supervisor enforces, named in errors, events and audit records.
 public enum LimitKind: String, Sendable, Hashable {
@@ -10,6 +11,8 @@ public enum LimitKind: String, Sendable, Hashable {
 /// Every failure the Cordon API reports, each with a message a person can act on.
 public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     case fileNotFound(path: String)
+    /// The file at `path` exists but could not be read (`errno` says why: EACCES, EISDIR, …).
+    case unreadableFile(path: String, errno: Int32)
     /// A `SupervisorConfiguration` field holds a value the supervisor cannot use.
     case invalidConfiguration(field: String, reason: String)
     case invalidManifest(file: String, path: String, reason: String)
@@ -50,6 +53,7 @@ public enum CordonError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileNotFound(let path): "file not found: \(path)"
+        case .unreadableFile(let path, let errno): "cannot read \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .invalidConfiguration(let field, let reason): "invalid supervisor configuration: \(field): \(reason)"
         case .invalidManifest(let file, let path, let reason): "\(file): \(path): \(reason)"
         case .invalidPolicy(let text): "invalid policy: \(text)"

@@ -1,3 +1,4 @@
+import CordonChannel
 import Crypto
 import Foundation
 
@@ -33,6 +34,15 @@ struct ModuleCache {
             hex.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// The key of a module: its digest, prefixed for text, which is a different module from the same
+    /// bytes taken as a binary.
+    static func key(digest: String, format: ModuleFormat) -> String {
+        switch format {
+        case .binary: digest
+        case .text: "wat:" + digest
+        }
     }
 
     mutating func lookup(_ digest: String) -> Entry? {

@@ -79,6 +79,11 @@ final class PluginRecord {
     let manifest: PluginManifest
     var module: [UInt8]
     var moduleSHA256: String
+    /// Binary or text; a reload with new bytes makes it binary (`reload(module:)` takes a binary).
+    var moduleFormat: ModuleFormat
+    /// The module cache's key: the same bytes as text and as a binary are two modules (text that a
+    /// binary load rejected may assemble fine).
+    var cacheKey: String { ModuleCache.key(digest: moduleSHA256, format: moduleFormat) }
     let policy: SandboxPolicy
     let policySHA256: String
     /// Whether the policy's filter always lets `madvise(MADV_DONTNEED)` through (asked once, not per spawn).
@@ -122,6 +127,7 @@ final class PluginRecord {
         self.id = id
         self.manifest = request.manifest
         self.module = request.module
+        self.moduleFormat = request.moduleFormat
         self.moduleSHA256 = moduleSHA256
         self.policy = request.policy
         self.policySHA256 = policySHA256
@@ -176,7 +182,7 @@ final class PluginRecord {
             milliseconds = UInt32(clamping: max(1, seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000))
         }
         return Bootstrap(moduleLength: UInt64(module.count), limits: wasmLimits, customFunctions: host.customFunctionNames,
-                         idleReleaseMilliseconds: milliseconds)
+                         idleReleaseMilliseconds: milliseconds, moduleFormat: moduleFormat)
     }
 
     /// The WebAssembly limits the worker enforces.

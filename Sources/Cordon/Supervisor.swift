@@ -162,13 +162,36 @@ public final class Supervisor: Sendable {
                      host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
                      limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
                      wasi: WASIConfiguration = WASIConfiguration()) async throws(CordonError) -> PluginHandle {
+        try await load(manifest: manifest, module: module, format: .binary, policy: policy, host: host, grant: grant,
+                       limits: limits, restart: restart, wasi: wasi)
+    }
+
+    /// Loads the module in the file at `path`, like `load(manifest:module:…)`: a WebAssembly binary
+    /// (it starts with `\0asm`, or the name ends in `.wasm`), otherwise WebAssembly text (`.wat`).
+    /// Text is not parsed here: it goes to the confined worker as it is, and the worker assembles it
+    /// after confinement; invalid text fails with `.invalidModule(stage: "wat", …)`. The policy's
+    /// `wasm.maxModuleBytes` bounds the file, text or binary, before any worker is spawned. A file
+    /// that cannot be read is `.fileNotFound(path:)` or `.unreadableFile(path:errno:)`.
+    public func load(manifest: PluginManifest, path: String, policy: SandboxPolicy = .builtinDefault,
+                     host: any HostFunctions = InMemoryHost(), grant: Set<PluginCapability>? = nil,
+                     limits: ResourceLimits? = nil, restart: RestartPolicy = RestartPolicy(),
+                     wasi: WASIConfiguration = WASIConfiguration()) async throws(CordonError) -> PluginHandle {
+        let file = try ModuleFile.read(path: path, policy: policy)
+        return try await load(manifest: manifest, module: file.bytes, format: file.format, policy: policy, host: host,
+                              grant: grant, limits: limits, restart: restart, wasi: wasi)
+    }
+
+    private func load(manifest: PluginManifest, module: [UInt8], format: ModuleFormat, policy: SandboxPolicy,
+                      host: any HostFunctions, grant: Set<PluginCapability>?, limits: ResourceLimits?,
+                      restart: RestartPolicy, wasi: WASIConfiguration) async throws(CordonError) -> PluginHandle {
         // Refused here, before the reactor, a worker or a hash is involved: the limit is the caller's.
         if let refusal = SupervisorCore.moduleSizeRefusal(module.count, policy: policy) { throw refusal }
         let granted = grant.map { $0.intersection(manifest.capabilities) } ?? manifest.capabilities
         try wasi.validate(granted: granted)
         // Hashed on the caller's thread, once per load: 20 MB take tens of milliseconds the reactor
         // (every worker's event loop) must not spend.
-        let request = LoadRequest(manifest: manifest, module: module, moduleSHA256: ModuleCache.digest(module), policy: policy, host: host,
+        let request = LoadRequest(manifest: manifest, module: module, moduleFormat: format,
+                                  moduleSHA256: ModuleCache.digest(module), policy: policy, host: host,
                                   granted: granted,
                                   limits: limits ?? ResourceLimits(policy: policy), restart: restart, wasi: wasi)
         let core = self.core
@@ -418,6 +441,8 @@ enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(Com
 struct LoadRequest: @unchecked Sendable {
     var manifest: PluginManifest
     var module: [UInt8]
+    /// Binary or WebAssembly text (which only the worker parses).
+    var moduleFormat: ModuleFormat = .binary
     /// `ModuleCache.digest(module)`, computed before the hop to the reactor.
     var moduleSHA256: String
     var policy: SandboxPolicy

@@ -244,7 +244,8 @@ extension SupervisorCore {
             }
             record.module = module.bytes
             record.moduleSHA256 = module.sha256
-            if let known = cache.lookup(record.moduleSHA256), case .rejected(let stage, let message) = known.outcome {
+            record.moduleFormat = .binary
+            if let known = cache.lookup(record.cacheKey), case .rejected(let stage, let message) = known.outcome {
                 return completion(.failure(.invalidModule(stage: stage, message: message)))
             }
         }

@@ -45,7 +45,7 @@ extension SupervisorCore {
         }
         let stage = "\(failure.stage)"
         switch failure.stage {
-        case .parse, .validation: cache.store(record.moduleSHA256, bytes: record.module, outcome: .rejected(stage: stage, message: message))
+        case .parse, .validation, .wat: cache.store(record.cacheKey, bytes: record.module, outcome: .rejected(stage: stage, message: message))
         case .link, .instantiation, .start: break
         case .initialization:
             // The status is the worker's word: only ever shown, never acted on beyond failing this load.

@@ -116,7 +116,8 @@ final class SupervisorCore: @unchecked Sendable {
             return completion(.failure(refusal))
         }
         let digest = request.moduleSHA256
-        if let known = cache.lookup(digest), case .rejected(let stage, let message) = known.outcome {
+        if let known = cache.lookup(ModuleCache.key(digest: digest, format: request.moduleFormat)),
+           case .rejected(let stage, let message) = known.outcome {
             return completion(.failure(.invalidModule(stage: stage, message: message)))
         }
         if let conflict = uidSlots.conflict(for: request.policy) { return completion(.failure(.invalidPolicy(conflict))) }
@@ -554,7 +555,7 @@ final class SupervisorCore: @unchecked Sendable {
             guard acceptMemoryReport(record, slot, process, pages: report.memoryPages, atLoad: true) else { return }
             record.exports = report.exports
             record.unsupportedExports = report.unsupported
-            cache.store(record.moduleSHA256, bytes: record.module, outcome: .loaded(report.exports))
+            cache.store(record.cacheKey, bytes: record.module, outcome: .loaded(report.exports))
             slot.phase = .idle
             if record.state != .ready && record.state != .running { setState(record, .ready) }
             // A worker of a paused plugin (a restart, a reload) stops as soon as it is ready.
@@ -567,6 +568,11 @@ final class SupervisorCore: @unchecked Sendable {
         case .loadFailed(let failure):
             guard slot.phase == .loading else { return protocolViolation(record, slot, process, "unexpected 'loadFailed'") }
             guard process.outbox.isEmpty else { return protocolViolation(record, slot, process, "'loadFailed' before the module was sent") }
+            // Only text has a WAT stage: a worker naming it for a binary chooses how its module's
+            // rejection is recorded (and cached).
+            if failure.stage == .wat, record.moduleFormat != .text {
+                return protocolViolation(record, slot, process, "a 'wat' load failure for a binary module")
+            }
             cancelLoadTimers(slot)
             let error = loadFailure(record, process, failure)
             record.unloading = true   // the same module under the same host and policy fails every time: no restart

@@ -40,7 +40,7 @@ enum ExitStatus {
     /// Every `CordonError` case mapped explicitly: a new case must be placed here on purpose.
     static func code(for error: CordonError) -> Int32 {
         switch error {
-        case .fileNotFound: noInput
+        case .fileNotFound, .unreadableFile: noInput
         case .invalidManifest, .invalidPolicy, .invalidModule: invalidInput
         case .noSuchExport, .invalidArguments, .invalidConfiguration, .unsupportedSignature: usage
         case .encodingFailed, .decodingFailed: usage

@@ -91,7 +91,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func execute() async throws {
-        let module = try PluginInput.module(at: plugin)
+        // The file goes to the worker as it is: WAT text is assembled there, after confinement.
+        let module = plugin
         var sandbox = SandboxPolicy.builtinDefault
         if let policy { sandbox = try SandboxPolicy.load(path: policy) }
         var pluginManifest = try manifest.map { path throws(CordonError) in try PluginManifest.load(path: path) }
@@ -119,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 let wasi = WASIConfiguration(arguments: [PluginInput.stem(of: plugin)] + WASICommand.programArguments(arguments),
                                              environment: environment, preopens: preopens)
-                exitCode = try await WASICommand.run(supervisor, module: module, manifest: pluginManifest, policy: sandbox,
+                exitCode = try await WASICommand.run(supervisor, path: module, manifest: pluginManifest, policy: sandbox,
                                                      limits: limits, wasi: wasi)
             }
         } catch {
@@ -131,11 +132,11 @@ struct RunCommand: AsyncParsableCommand {
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
-    private func call(_ supervisor: Supervisor, export: String, module: [UInt8], manifest: PluginManifest, policy: SandboxPolicy,
+    private func call(_ supervisor: Supervisor, export: String, module: String, manifest: PluginManifest, policy: SandboxPolicy,
                       limits: ResourceLimits) async throws {
         let host = InMemoryHost(tools: Self.demonstrationTools, echoLogs: true)
         let handle = try await Terminal.withProgress("starting confined worker") {
-            try await supervisor.load(manifest: manifest, module: module, policy: policy,
+            try await supervisor.load(manifest: manifest, path: module, policy: policy,
                                       host: host, limits: limits, restart: RestartPolicy(mode: .never))
         }
         let exports = await handle.exports()

@@ -20,9 +20,9 @@ enum WASICommand {
 
     /// Loads, runs `_start` with the CLI's stdin, writes stdout and stderr out, and returns the
     /// program's exit code.
-    static func run(_ supervisor: Supervisor, module: [UInt8], manifest: PluginManifest, policy: SandboxPolicy,
+    static func run(_ supervisor: Supervisor, path: String, manifest: PluginManifest, policy: SandboxPolicy,
                     limits: ResourceLimits, wasi: WASIConfiguration) async throws -> Int32 {
-        let handle = try await supervisor.load(manifest: manifest, module: module, policy: policy,
+        let handle = try await supervisor.load(manifest: manifest, path: path, policy: policy,
                                                host: InMemoryHost(echoLogs: true), limits: limits,
                                                restart: RestartPolicy(mode: .never), wasi: wasi)
         guard await handle.exports().contains(where: { $0.name == "_start" }) else {

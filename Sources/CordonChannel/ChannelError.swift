@@ -19,7 +19,7 @@ public enum ChannelCounter: Sendable, Hashable, CustomStringConvertible {
 
 /// Which closed set of raw values a decoded byte failed to belong to.
 public enum EncodedEnum: Sendable, Hashable, CustomStringConvertible {
-    case wasmType, trapKind, loadStage, resultTag, optionalTag, outputStream
+    case wasmType, trapKind, loadStage, resultTag, optionalTag, outputStream, moduleFormat
 
     /// A human-readable explanation.
     public var description: String {
@@ -30,6 +30,7 @@ public enum EncodedEnum: Sendable, Hashable, CustomStringConvertible {
         case .resultTag: "CallOutcome.Result tag"
         case .optionalTag: "optional tag"
         case .outputStream: "OutputStream"
+        case .moduleFormat: "ModuleFormat"
         }
     }
 }

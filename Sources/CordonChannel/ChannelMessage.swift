@@ -106,6 +106,15 @@ public struct WorkerHello: Sendable, Hashable {
 /// Plugin configuration and the module's length, sent once the worker is confined. The module itself
 /// follows in `moduleChunk` frames (exactly `moduleLength` bytes), so its size is bounded by the
 /// policy's `wasm.maxModuleBytes`, not by the ring.
+/// How the module bytes the bootstrap announces are written.
+public enum ModuleFormat: UInt8, Sendable, Hashable {
+    /// A WebAssembly binary module.
+    case binary = 0
+    /// WebAssembly text (WAT): the confined worker assembles it before it parses the binary, so
+    /// untrusted text is never parsed in the supervisor (docs/embedding.md, "Loading from a file").
+    case text = 1
+}
+
 public struct Bootstrap: Sendable, Hashable {
     /// Bytes of module that follow in `moduleChunk` frames. Chosen and capped by the supervisor, so the
     /// worker may allocate exactly this much up front.
@@ -119,9 +128,12 @@ public struct Bootstrap: Sendable, Hashable {
 
     /// The WASI preview-1 world of the guest (docs/wasi.md); the default is an empty one.
     public var wasi: WASIBootstrap
+    /// Binary or text: the supervisor's word (the application said which), never the bytes' own.
+    public var moduleFormat: ModuleFormat
 
     public init(moduleLength: UInt64, limits: WasmLimits, customFunctions: [String], idleReleaseMilliseconds: UInt32 = 0,
-                wasi: WASIBootstrap = WASIBootstrap()) {
+                wasi: WASIBootstrap = WASIBootstrap(), moduleFormat: ModuleFormat = .binary) {
+        self.moduleFormat = moduleFormat
         self.moduleLength = moduleLength
         self.limits = limits
         self.customFunctions = customFunctions
@@ -192,6 +204,8 @@ public struct LoadFailure: Sendable, Hashable {
         case parse = 1, validation, link, instantiation, start
         /// The module's `cordon_init` trapped or returned a non-zero status.
         case initialization
+        /// The module text (`ModuleFormat.text`) is not valid WAT, or not UTF-8.
+        case wat
     }
     public var stage: Stage
     public var message: String

@@ -276,6 +276,7 @@ public enum FrameCodec {
             w.u64(b.wasi.clockResolutionNanoseconds)
             w.blob(b.wasi.randomSeed)
             w.u32(b.wasi.maxOutputBytes)
+            w.u8(b.moduleFormat.rawValue)
         case .moduleChunk(let data):
             w.blob(data)
         case .call(let c):
@@ -448,8 +449,11 @@ public enum FrameCodec {
             let moduleLength = try r.u64()
             let custom = try decodeStrings(&r, cap: FrameLimits.maxCustomFunctions)
             let idle = try r.u32()
+            let wasi = try decodeWASIBootstrap(&r)
+            let raw = try r.u8()
+            guard let format = ModuleFormat(rawValue: raw) else { throw .corrupt(.invalidEnumValue(.moduleFormat, value: raw)) }
             return .bootstrap(Bootstrap(moduleLength: moduleLength, limits: limits, customFunctions: custom,
-                                        idleReleaseMilliseconds: idle, wasi: try decodeWASIBootstrap(&r)))
+                                        idleReleaseMilliseconds: idle, wasi: wasi, moduleFormat: format))
         case .moduleChunk:
             return .moduleChunk(try r.blob())
         case .call:

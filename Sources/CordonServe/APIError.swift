@@ -71,7 +71,7 @@ public struct APIError: Error, Sendable {
             return APIError(504, "timed_out", error.description)
         case .audit:
             return APIError(503, "audit_unavailable", error.description)
-        case .fileNotFound, .invalidConfiguration, .spawnFailed, .confinementFailed:
+        case .fileNotFound, .unreadableFile, .invalidConfiguration, .spawnFailed, .confinementFailed:
             return APIError(500, "internal", error.description)
         }
     }

@@ -1,4 +1,5 @@
 import CordonChannel
+import WAT
 @_spi(Fuzzing) import WasmKit
 
 /// One plugin instance inside the confined worker: parses, validates and instantiates the module with
@@ -36,8 +37,21 @@ public final class PluginRuntime {
         limits = bootstrap.limits
         fuelMetered = bootstrap.limits.maxFuelPerCall > 0
         custom = Set(bootstrap.customFunctions)
+        // Text is assembled here, in the confined worker, never in the supervisor: the WAT parser is
+        // as exposed to hostile input as the binary parser, and a crash here ends only this worker.
+        let binary: [UInt8]
+        switch bootstrap.moduleFormat {
+        case .binary: binary = bytes
+        case .text:
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw LoadFailure(stage: .wat, message: "the module text is not valid UTF-8")
+            }
+            do { binary = try wat2wasm(text) } catch {
+                throw LoadFailure(stage: .wat, message: Self.clean(error))
+            }
+        }
         do {
-            module = try parseWasm(bytes: bytes)
+            module = try parseWasm(bytes: binary)
         } catch {
             throw LoadFailure(stage: .parse, message: Self.clean(error))
         }

@@ -31,8 +31,9 @@ import Testing
         let bootstrap = FrameCodec.encode(.bootstrap(Bootstrap(moduleLength: 20_000_000, limits: limits, customFunctions: [])))
         #expect(Array(bootstrap[12 + 28..<12 + 36]) == [0x00, 0x2D, 0x31, 0x01, 0, 0, 0, 0])
         // header, six limits, the length, no custom functions, idle release, then the default WASI
-        // world: three empty lists, the resolution, a 32-byte seed, the output cap.
-        #expect(bootstrap.count == 12 + 28 + 8 + 4 + 4 + (4 + 4 + 4 + 8 + 4 + 32 + 4))
+        // world: three empty lists, the resolution, a 32-byte seed, the output cap; then the module format.
+        #expect(bootstrap.count == 12 + 28 + 8 + 4 + 4 + (4 + 4 + 4 + 8 + 4 + 32 + 4) + 1)
+        #expect(bootstrap.last == ModuleFormat.binary.rawValue)
         let module = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
         let direct = FrameCodec.encodeModuleChunk(module[100..<600])
         #expect(direct == FrameCodec.encode(.moduleChunk(Array(module[100..<600]))))
@@ -184,7 +185,7 @@ import Testing
                                   customFunctions: [], wasi: wasi)
         let encoded = FrameCodec.encode(.bootstrap(bootstrap))
         let expected = bootstrapHead + le32(2) + str("prog") + str("-v") + le32(1) + str("A=1") + le32(1) + str("/data")
-            + le64(1_000_000) + le32(32) + Array(0..<32) + le32(4096)
+            + le64(1_000_000) + le32(32) + Array(0..<32) + le32(4096) + [ModuleFormat.binary.rawValue]
         #expect(Array(encoded[12...]) == expected)
         #expect(try FrameCodec.decode(encoded) == .bootstrap(bootstrap))
         // The default WASI world: nothing, 1 µs resolution, 1 MiB per stream.
@@ -219,7 +220,7 @@ import Testing
         #expect(throws: ChannelError.corrupt(.bytesTooLong(length: 65_537, cap: FrameLimits.maxOutputChunkBytes))) {
             try FrameCodec.decode(frame(kind: .output, callID: 1, payload: [1] + le32(65_537) + [UInt8](repeating: 0, count: 65_537)))
         }
-        let tail = le64(1000) + le32(32) + [UInt8](repeating: 0, count: 32) + le32(0)
+        let tail = le64(1000) + le32(32) + [UInt8](repeating: 0, count: 32) + le32(0) + [ModuleFormat.text.rawValue]
         // Too many arguments, too many environment entries, too many preopens.
         #expect(throws: ChannelError.corrupt(.countExceedsCap(count: 4097, cap: FrameLimits.maxWASIArguments))) {
             try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(4097)))
@@ -247,6 +248,10 @@ import Testing
         #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxNameBytes + 1), cap: FrameLimits.maxNameBytes))) {
             try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(0) + le32(1)
                                         + le32(UInt32(FrameLimits.maxNameBytes + 1))))
+        }
+        // A module format byte that names no format.
+        #expect(throws: ChannelError.corrupt(.invalidEnumValue(.moduleFormat, value: 2))) {
+            try FrameCodec.decode(frame(kind: .bootstrap, payload: bootstrapHead + le32(0) + le32(0) + le32(0) + Array(tail.dropLast()) + [2]))
         }
         // A 64 KiB argument is fine.
         let big = String(repeating: "x", count: FrameLimits.maxWASIArgumentBytes)

@@ -132,7 +132,7 @@ enum RandomMessages {
             }, memoryPages: UInt32(truncatingIfNeeded: rng.next()),
                unsupported: (0..<rng.below(3)).map { _ in UnsupportedExport(name: string(&rng), type: string(&rng, maxLength: 8)) }))
         case .loadFailed:
-            .loadFailed(LoadFailure(stage: LoadFailure.Stage(rawValue: UInt8(1 + rng.below(5)))!, message: string(&rng)))
+            .loadFailed(LoadFailure(stage: LoadFailure.Stage(rawValue: UInt8(1 + rng.below(7)))!, message: string(&rng)))
         case .callOutcome:
             .callOutcome(CallOutcome(id: UInt32(truncatingIfNeeded: rng.next()), result: {
                 switch rng.below(4) {
@@ -168,7 +168,8 @@ enum RandomMessages {
                                     preopens: (0..<rng.below(3)).map { _ in "/" + string(&rng) },
                                     clockResolutionNanoseconds: 1 + rng.next() % 1_000_000_000,
                                     randomSeed: rng.bytes(FrameLimits.wasiRandomSeedBytes),
-                                    maxOutputBytes: UInt32(truncatingIfNeeded: rng.next()))))
+                                    maxOutputBytes: UInt32(truncatingIfNeeded: rng.next())),
+                moduleFormat: rng.below(2) == 0 ? .binary : .text))
         case .moduleChunk: .moduleChunk(blob(&rng))
         case .call:
             .call(CallRequest(id: UInt32(truncatingIfNeeded: rng.next()), export: string(&rng),

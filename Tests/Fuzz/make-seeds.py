@@ -52,9 +52,9 @@ frames = {
     "violation": frame("violation", i32(41) + u32(0xC000003E)),
     "cleanupFailed": frame("cleanupFailed", s("cordon_cleanup: unreachable")),
     "listenerTaken": frame("listenerTaken", b""),
-    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT),
+    "bootstrap": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(2) + s("my_fn") + s("other") + u32(1000) + WASI_DEFAULT + u8(0)),
     "bootstrap-wasi": frame("bootstrap", u32(256) + u32(1024) + u64(1000000) + u32(8) + u32(65536) + u32(20000) + u64(8) + u32(0) + u32(0)
-                            + u32(2) + s("prog") + s("--flag") + u32(1) + s("HOME=/") + u32(1) + s("/data") + u64(1000000) + blob(bytes(range(32))) + u32(4096)),
+                            + u32(2) + s("prog") + s("--flag") + u32(1) + s("HOME=/") + u32(1) + s("/data") + u64(1000000) + blob(bytes(range(32))) + u32(4096) + u8(1)),
     "moduleChunk": frame("moduleChunk", blob(b"\0asm\1\0\0\0")),
     "call": frame("call", u64(1000000) + s("add") + u32(2) + u8(I32) + u32(2) + u8(I32) + u32(3) + u8(0) + blob(b""), 11),
     "call-bytes": frame("call", u64(1000000) + s("process") + u32(0) + u8(1) + blob(b"input") + blob(b""), 12),
