@@ -57,8 +57,8 @@ extension WASIFileBroker {
         return .ok(WASILayout.fdstat(type: f.type, flags: f.fdflags, base: f.rightsBase, inheriting: f.rightsInheriting))
     }
 
-    /// APPEND and NONBLOCK change with `F_SETFL`; Linux cannot change the sync flags of an open
-    /// file, so asking to is `ENOTSUP` rather than a silent no-op.
+    /// APPEND changes with `F_SETFL`, NONBLOCK only in the table; Linux cannot change the sync flags
+    /// of an open file, so asking to is `ENOTSUP` rather than a silent no-op.
     func fdstatSetFlags(_ r: WASIRequest, _ t: inout WASIFileTable) throws(WASIRefusal) -> WASIReply {
         let fd = try r.fd(0)
         var f = try file(fd, t, rights: WASIRights.fdFdstatSetFlags)
@@ -70,9 +70,10 @@ extension WASIFileBroker {
         if f.preopenName == nil {
             let current = fcntl(f.hostFD, F_GETFL)
             if current < 0 { throw WASIFileBroker.failure() }
-            var next = current & ~(O_APPEND | O_NONBLOCK)
+            // O_NONBLOCK stays set whatever the guest asks (see pathOpen); its NONBLOCK flag is kept
+            // in the table, for fd_fdstat_get.
+            var next = (current & ~O_APPEND) | O_NONBLOCK
             if flags & WASIFdFlags.append != 0 { next |= O_APPEND }
-            if flags & WASIFdFlags.nonblock != 0 { next |= O_NONBLOCK }
             if fcntl(f.hostFD, F_SETFL, next) != 0 { throw WASIFileBroker.failure() }
         }
         f.fdflags = flags

@@ -30,7 +30,12 @@ extension WASIFileBroker {
         if oflags & WASIOpenFlags.truncate != 0 { flags |= O_TRUNC }
         if lookup & WASILookupFlags.symlinkFollow == 0 { flags |= O_NOFOLLOW }
         if fdflags & WASIFdFlags.append != 0 { flags |= O_APPEND }
-        if fdflags & WASIFdFlags.nonblock != 0 { flags |= O_NONBLOCK }
+        // Always non-blocking, whatever the guest asked: a FIFO (or a device node) someone placed in the
+        // preopen would otherwise block the open until a writer appears, and every later read or write
+        // while it is empty or full, holding a thread of the broker's pool, which all plugins share —
+        // one tenant stalling the others' file calls. Regular files and directories ignore the flag; a
+        // FIFO answers at once (EOF, EAGAIN or ENXIO). The guest's NONBLOCK flag is kept in the table.
+        flags |= O_NONBLOCK
         if fdflags & WASIFdFlags.dsync != 0 { flags |= O_DSYNC }
         if fdflags & (WASIFdFlags.sync | WASIFdFlags.rsync) != 0 { flags |= O_SYNC }
 
