@@ -183,10 +183,11 @@ public enum Confinement {
         if !plan.defersDumpable { try prctlChecked(.dumpable, PR.setDumpable, 0, "prctl(PR_SET_DUMPABLE, 0)") }
         layers.append("non-dumpable")
 
-        // MARK: 5b. Speculation. Since Linux 5.16 loading a seccomp filter no longer turns on the
-        // speculative-store-bypass mitigation, and indirect-branch speculation is never restricted
-        // per task unless asked: both are force-disabled here (FORCE: the plugin cannot re-enable them).
-        for control in SpeculationControl.allCases {
+        // MARK: 5b. Speculation. Indirect-branch speculation is never restricted per task unless
+        // asked, and it crosses tasks: always force-disabled (FORCE: the plugin cannot re-enable it).
+        // Store bypass only when the policy asks (it leaks within this process alone, and the seccomp
+        // step passes SPEC_ALLOW otherwise, so the kernel's boot mode does not decide it either).
+        for control in plan.speculationControls {
             if let layer = try control.forceDisable(required: plan.requiresSpeculationControl) { layers.append(layer) }
         }
 

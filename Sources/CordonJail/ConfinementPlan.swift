@@ -19,7 +19,7 @@ public struct PlannedRLimit: Sendable, Hashable {
 ///
 /// Wire format v2 (little-endian), specified in docs/policies.md "Confinement plan":
 /// `"CPLN" u16 version u16 reserved=0 u32 totalLength | str16 policyName | u32 slot | i32 supervisorPID |
-/// u8 runningAsRoot | u8 options (bit 0: speculation control required) | u32 requested | u32 required | u32 clone | u32 worker | u32 uid | u32 gid |
+/// u8 runningAsRoot | u8 options (bit 0: speculation control required, bit 1: store-bypass mitigation) | u32 requested | u32 required | u32 clone | u32 worker | u32 uid | u32 gid |
 /// u8 n, n × (i32 resource, u64 soft, u64 hard) | u8 defaultAction | u32 seccompFlags | u32 len, BPF`.
 /// The decoder requires every byte to be consumed, so any truncation or extension is rejected.
 public struct ConfinementPlan: Sendable, Hashable {
@@ -53,12 +53,22 @@ public struct ConfinementPlan: Sendable, Hashable {
     /// Whether the worker must fail when speculation stays enabled (`SpeculationControl`); otherwise
     /// the missing layer is only absent from the hello.
     public var requiresSpeculationControl: Bool
+    /// Whether the worker force-disables speculative store bypass too (`SandboxPolicy.mitigatesSpeculativeStoreBypass`);
+    /// indirect-branch speculation is always force-disabled.
+    public var mitigatesStoreBypass: Bool
+
+    /// The speculation controls step 5b applies.
+    public var speculationControls: [SpeculationControl] {
+        SpeculationControl.applied(mitigatingStoreBypass: mitigatesStoreBypass)
+    }
 
     public init(policyName: String, slot: UInt32, supervisorPID: Int32, runningAsRoot: Bool,
                 requestedNamespaces: NamespaceSet, requiredNamespaces: NamespaceSet, cloneNamespaces: NamespaceSet,
                 workerNamespaces: NamespaceSet, uid: UInt32, gid: UInt32, rlimits: [PlannedRLimit],
-                defaultAction: SeccompAction, seccompFlags: UInt32, filter: [UInt8], requiresSpeculationControl: Bool = false) {
+                defaultAction: SeccompAction, seccompFlags: UInt32, filter: [UInt8], requiresSpeculationControl: Bool = false,
+                mitigatesStoreBypass: Bool = false) {
         self.requiresSpeculationControl = requiresSpeculationControl
+        self.mitigatesStoreBypass = mitigatesStoreBypass
         self.policyName = policyName
         self.slot = slot
         self.supervisorPID = supervisorPID
@@ -100,7 +110,7 @@ public struct ConfinementPlan: Sendable, Hashable {
         w.u32(slot)
         w.u32(UInt32(bitPattern: supervisorPID))
         w.u8(runningAsRoot ? 1 : 0)
-        w.u8(requiresSpeculationControl ? 1 : 0)
+        w.u8((requiresSpeculationControl ? 1 : 0) | (mitigatesStoreBypass ? 2 : 0))
         for s in [requestedNamespaces, requiredNamespaces, cloneNamespaces, workerNamespaces] { w.u32(s.rawValue) }
         w.u32(uid)
         w.u32(gid)
@@ -136,7 +146,7 @@ public struct ConfinementPlan: Sendable, Hashable {
         let rootByte = try r.u8()
         guard rootByte <= 1 else { throw r.bad("bad root flag") }
         let options = try r.u8()
-        guard options <= 1 else { throw r.bad("unknown option bits") }
+        guard options & ~3 == 0 else { throw r.bad("unknown option bits") }
         var sets: [NamespaceSet] = []
         for _ in 0..<4 {
             let raw = try r.u32()
@@ -173,7 +183,8 @@ public struct ConfinementPlan: Sendable, Hashable {
         return ConfinementPlan(policyName: name, slot: slot, supervisorPID: pid, runningAsRoot: rootByte == 1,
                                requestedNamespaces: requested, requiredNamespaces: required, cloneNamespaces: cloned,
                                workerNamespaces: worker, uid: uid, gid: gid, rlimits: limits, defaultAction: action,
-                               seccompFlags: flags, filter: filter, requiresSpeculationControl: options & 1 != 0)
+                               seccompFlags: flags, filter: filter, requiresSpeculationControl: options & 1 != 0,
+                               mitigatesStoreBypass: options & 2 != 0)
     }
 }
 
@@ -186,7 +197,7 @@ public enum SeccompFlags {
     public static let tsyncESRCH: UInt32 = 1 << 4
     public static let waitKillableRecv: UInt32 = 1 << 5
     /// Flags a plan may carry (SPEC_ALLOW is never emitted: it turns off the SSB mitigation).
-    static let known: UInt32 = tsync | log | newListener | tsyncESRCH | waitKillableRecv
+    static let known: UInt32 = tsync | log | specAllow | newListener | tsyncESRCH | waitKillableRecv
 }
 
 struct PlanWriter {

@@ -72,6 +72,10 @@ public enum PolicyCompiler {
         if policy.seccomp.usesNotify { flags |= SeccompFlags.newListener | SeccompFlags.tsyncESRCH }
         if policy.seccomp.flags.contains(.log) { flags |= SeccompFlags.log }
         if policy.seccomp.flags.contains(.waitKillableRecv) { flags |= SeccompFlags.waitKillableRecv }
+        // The policy, not the kernel's boot mode, decides store bypass: a kernel that ties the
+        // mitigation to seccomp (`spec_store_bypass_disable=seccomp`, the default before 5.16) would
+        // otherwise turn it on for every worker whatever the policy says.
+        if !policy.mitigatesSpeculativeStoreBypass { flags |= SeccompFlags.specAllow }
 
         return ConfinementPlan(
             policyName: policy.name, slot: slot, supervisorPID: supervisorPID, runningAsRoot: runningAsRoot,
@@ -79,7 +83,8 @@ public enum PolicyCompiler {
             cloneNamespaces: NamespacePlanner.cloneNamespaces(for: createdNamespaces, runningAsRoot: runningAsRoot),
             workerNamespaces: NamespacePlanner.workerNamespaces(for: createdNamespaces, runningAsRoot: runningAsRoot),
             uid: uid, gid: gid, rlimits: rlimits, defaultAction: policy.seccomp.defaultAction,
-            seccompFlags: flags, filter: filter, requiresSpeculationControl: policy.requiresSpeculationControl)
+            seccompFlags: flags, filter: filter, requiresSpeculationControl: policy.requiresSpeculationControl,
+            mitigatesStoreBypass: policy.mitigatesSpeculativeStoreBypass)
     }
 
     /// The BPF program for a seccomp profile (what `compile` embeds in every plan), for a supervisor
@@ -115,7 +120,8 @@ public enum PolicyCompiler {
         out += "# namespaces: user=\(n.user.rawValue) mount=\(n.mount.rawValue) network=\(n.network.rawValue) "
         out += "ipc=\(n.ipc.rawValue) uts=\(n.uts.rawValue) pid=\(n.pid.rawValue) cgroup=\(n.cgroup.rawValue)"
         out += n.allowDegraded ? " allowDegraded (user and mount may be given up)\n" : "\n"
-        out += "# speculation control: \(policy.requiresSpeculationControl ? "required" : "reported when unavailable")\n"
+        out += "# speculation control: indirect branch\(policy.mitigatesSpeculativeStoreBypass ? " and store bypass" : "") force-disabled, "
+        out += "\(policy.requiresSpeculationControl ? "required" : "reported when unavailable")\n"
         for root in [true, false] {
             let attempts = NamespacePlanner.attempts(for: n, runningAsRoot: root).map(\.description).joined(separator: " → ")
             out += "# attempts (\(root ? "root" : "non-root")): \(attempts)\n"

@@ -14,7 +14,7 @@ public enum RequestedLayers {
         var layers = ["parent-death"] + best.layerNames
         if best.contains(.mount) { layers.append("filesystem.empty-root") }
         layers += ["rlimits", "capabilities", "no_new_privs", "non-dumpable"]
-        layers += SpeculationControl.allCases.map(\.layer)
+        layers += SpeculationControl.applied(mitigatingStoreBypass: policy.mitigatesSpeculativeStoreBypass).map(\.layer)
         layers.append("seccomp." + Confinement.actionLayerName(policy.seccomp.defaultAction))
         return layers
     }

@@ -28,6 +28,12 @@ public enum SpeculationControl: CaseIterable, Sendable {
         }
     }
 
+    /// What step 5b turns off: indirect-branch speculation always (it crosses tasks), store bypass
+    /// only when the policy asks (it leaks only within the worker's own address space).
+    public static func applied(mitigatingStoreBypass: Bool) -> [SpeculationControl] {
+        mitigatingStoreBypass ? [.storeBypass, .indirectBranch] : [.indirectBranch]
+    }
+
     /// The layer name in the hello and in `layers_requested` / `layers_achieved`.
     public var layer: String {
         switch self {

@@ -459,7 +459,8 @@ enum BuiltinPolicyText {
     "maxHostCallBytes": 65536,
     "maxMessageBytes": 1048576,
     "maxLogBytesPerSecond": 4096
-  }
+  },
+  "mitigateSpeculativeStoreBypass": true
 }
 
 """#

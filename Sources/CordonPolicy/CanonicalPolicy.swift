@@ -68,6 +68,8 @@ public extension SandboxPolicy {
             ])))
         }
         if requiresSpeculationControl { top.append(("requireSpeculationControl", .bool(true))) }
+        // Written only when true, so policies without the key keep their digest.
+        if mitigatesSpeculativeStoreBypass { top.append(("mitigateSpeculativeStoreBypass", .bool(true))) }
         return top
     }
 }

@@ -147,7 +147,8 @@ enum PolicyParser {
 
     // MARK: Cordon policy
 
-    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits", "wasi", "requireSpeculationControl"]
+    static let topKeys = ["name", "seccomp", "rlimits", "namespaces", "identity", "wasm", "limits", "wasi", "requireSpeculationControl",
+                          "mitigateSpeculativeStoreBypass"]
 
     static func policy(_ root: JSONValue, file: String) throws(PolicyError) -> SandboxPolicy {
         let top = try ObjectReader(root, file: file, path: "$", allowed: topKeys)
@@ -165,7 +166,8 @@ enum PolicyParser {
             identity: try identity(try top.required("identity"), file: file, path: top.childPath("identity")),
             wasm: try wasm(try top.required("wasm"), file: file, path: top.childPath("wasm")),
             limits: try limits(try top.required("limits"), file: file, path: top.childPath("limits")),
-            requiresSpeculationControl: try top.optionalBool("requireSpeculationControl") ?? false)
+            requiresSpeculationControl: try top.optionalBool("requireSpeculationControl") ?? false,
+            mitigatesSpeculativeStoreBypass: try top.optionalBool("mitigateSpeculativeStoreBypass") ?? false)
         if let v = top.optional("wasi") { policy.wasi = try wasi(v, file: file, path: top.childPath("wasi")) }
         return policy
     }

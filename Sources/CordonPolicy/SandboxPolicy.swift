@@ -20,11 +20,18 @@ public struct SandboxPolicy: Sendable, Hashable {
     /// indirect-branch speculation for itself (`requireSpeculationControl`; default false: the
     /// hello then reports the layer as missing, see docs/policies.md "Speculation").
     public var requiresSpeculationControl: Bool
+    /// Whether the worker also force-disables speculative store bypass (Spectre v4) for itself
+    /// (`mitigateSpeculativeStoreBypass`; default false). Indirect-branch speculation, which crosses
+    /// tasks, is always turned off. Store bypass leaks only within the worker's own address space,
+    /// which holds one plugin and nothing of anyone else's; the mitigation costs guest code 10–25 %
+    /// where the kernel applies it per task (docs/policies.md "Speculation").
+    public var mitigatesSpeculativeStoreBypass: Bool
 
     public init(name: String, seccomp: SeccompProfile, rlimits: RLimitPolicy, namespaces: NamespacePolicy,
                 identity: IdentityPolicy, wasm: WasmPolicy, limits: SupervisionLimits,
-                requiresSpeculationControl: Bool = false) {
+                requiresSpeculationControl: Bool = false, mitigatesSpeculativeStoreBypass: Bool = false) {
         self.requiresSpeculationControl = requiresSpeculationControl
+        self.mitigatesSpeculativeStoreBypass = mitigatesSpeculativeStoreBypass
         self.name = name
         self.seccomp = seccomp
         self.rlimits = rlimits

@@ -97,6 +97,45 @@ import Testing
         #expect(!(try Self.plan()).requiresSpeculationControl)
     }
 
+    /// Store bypass is the policy's choice: off by default (the filter is loaded with SPEC_ALLOW, so the
+    /// kernel's seccomp mode cannot turn it on), on with `mitigateSpeculativeStoreBypass`; the built-in
+    /// strict policy asks for it. Indirect branch is always in the plan.
+    @Test func storeBypassMitigationTravelsInThePlan() throws {
+        let plain = try Self.plan()
+        #expect(!plain.mitigatesStoreBypass && plain.seccompFlags & SeccompFlags.specAllow != 0)
+        #expect(plain.speculationControls == [.indirectBranch])
+        var policy = SandboxPolicy.builtinDefault
+        policy.mitigatesSpeculativeStoreBypass = true
+        let plan = try PolicyCompiler.compile(policy, slot: 0, supervisorPID: 1, createdNamespaces: [.mount], runningAsRoot: true)
+        #expect(plan.mitigatesStoreBypass && plan.seccompFlags & SeccompFlags.specAllow == 0)
+        #expect(plan.speculationControls == [.storeBypass, .indirectBranch])
+        let decoded = try ConfinementPlan.decode(plan.encoded())
+        #expect(decoded.mitigatesStoreBypass && !decoded.requiresSpeculationControl)
+        #expect(try ConfinementPlan.decode(plain.encoded()).seccompFlags == plain.seccompFlags)
+        #expect(SandboxPolicy.builtinStrict.mitigatesSpeculativeStoreBypass && !SandboxPolicy.builtinDefault.mitigatesSpeculativeStoreBypass)
+        #expect(RequestedLayers.of(policy, runningAsRoot: true).contains("speculation.store-bypass"))
+        #expect(!RequestedLayers.of(.builtinDefault, runningAsRoot: true).contains("speculation.store-bypass"))
+        #expect(RequestedLayers.of(.builtinDefault, runningAsRoot: true).contains("speculation.indirect-branch"))
+    }
+
+    /// The key parses, is canonical only when true (policies without it keep their digest), and
+    /// must be a boolean.
+    @Test func storeBypassKeyParsesAndKeepsDigests() throws {
+        func withKey(_ value: String) throws -> [UInt8] {
+            var text = SandboxPolicy.defaultJSON
+            let closing = try #require(text.lastIndex(of: "}"))
+            text.replaceSubrange(closing...closing, with: ", \"mitigateSpeculativeStoreBypass\": \(value)}")
+            return Array(text.utf8)
+        }
+        let parsed = try SandboxPolicy.parse(try withKey("true"), file: "t.json")
+        #expect(parsed.mitigatesSpeculativeStoreBypass)
+        #expect(parsed.canonicalJSON != SandboxPolicy.builtinDefault.canonicalJSON)
+        #expect(String(decoding: parsed.canonicalJSON, as: UTF8.self).contains("\"mitigateSpeculativeStoreBypass\":true"))
+        #expect(!(try SandboxPolicy.parse(try withKey("false"), file: "t.json")).mitigatesSpeculativeStoreBypass)
+        let bad = try withKey("1")
+        #expect(throws: PolicyError.self) { try SandboxPolicy.parse(bad, file: "t.json") }
+    }
+
     @Test func planner() {
         let d = NamespacePlanner.attempts(for: SandboxPolicy.builtinDefault.namespaces, runningAsRoot: true)
         #expect(d.first == [.mount, .network, .ipc, .uts, .pid, .cgroup])
