@@ -39,10 +39,6 @@ public struct SupervisorConfiguration: Sendable {
     /// How long the reactor polls for the next event before it sleeps, after a turn that did work.
     /// A reply that lands within it costs no wake-up (tens of µs on a VM); zero never spins.
     public var reactorBusyPoll: Duration = .microseconds(50)
-    /// How long a caller not on `Supervisor.executor` waits on its own thread for a call's result
-    /// before it suspends (adapted down to zero while calls take longer; `CallSpinBudget`). A short
-    /// call then costs no thread wake-up on return; zero always suspends.
-    public var callSpin: Duration = CallSpinBudget.ceiling
     /// After this long without a call a loaded worker drops its mappings of the worker binary's code
     /// and read-only data: a lone idle worker holds ~2 MiB instead of ~7 MiB, and its next call pays
     /// ~0.1–0.2 ms to fault back what it runs (docs/performance.md). Nil keeps them mapped.
@@ -78,7 +74,6 @@ public struct SupervisorConfiguration: Sendable {
         guard loadTimeout > .zero else { throw fail("loadTimeout", "\(loadTimeout) is not positive") }
         guard moduleCacheBytes >= 0 else { throw fail("moduleCacheBytes", "\(moduleCacheBytes) is negative") }
         guard reactorBusyPoll >= .zero else { throw fail("reactorBusyPoll", "\(reactorBusyPoll) is negative") }
-        guard callSpin >= .zero, callSpin <= .milliseconds(1) else { throw fail("callSpin", "\(callSpin) is outside 0…1 ms") }
         if let idle = workerIdleRelease {
             // The worker gets it in milliseconds, as a u32 (0 means never).
             guard idle >= .zero, idle <= .milliseconds(UInt32.max) else {
@@ -98,7 +93,6 @@ public final class Supervisor: Sendable {
     let spawner: SpawnThread
     let core: SupervisorCore
     let hub: EventHub
-    let callSpin: CallSpinBudget
 
     /// Starts the supervisor's reactor thread. Throws if the configuration is invalid or the worker
     /// executable cannot be found.
@@ -120,7 +114,6 @@ public final class Supervisor: Sendable {
         reactor = try Reactor(busyPoll: configuration.reactorBusyPoll)
         spawner = SpawnThread()
         hub = EventHub()
-        callSpin = CallSpinBudget(ceiling: configuration.callSpin)
         core = SupervisorCore(reactor: reactor, spawner: spawner, configuration: configuration,
                               workerExecutable: executable, subordinateIDs: subordinateIDs, hub: hub)
         let core = self.core
@@ -364,23 +357,12 @@ public struct PluginHandle: Sendable, Hashable {
         let core = supervisor.core
         let reactor = supervisor.reactor
         let id = self.id
-        if reactor.isCurrent {
+        let (result, cost) = await withCheckedContinuation { (continuation: CheckedContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
             // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
             // and its completion resumes the caller on the same thread, with no hand-off either way.
-            // (It must never spin: the completion is produced by this very thread.)
-            let (result, cost) = await withCheckedContinuation { (continuation: CheckedContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
-                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
-            }
-            return (try result.get(), cost)
+            let start = { core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) } }
+            if reactor.isCurrent { start() } else { reactor.execute(start) }
         }
-        let rendezvous = CallRendezvous<(Result<CallValue, CordonError>, CallCost)>()
-        reactor.execute { core.call(plugin: id, export: export, arguments: arguments, input: input) { rendezvous.complete(($0, $1)) } }
-        let spin = supervisor.callSpin
-        let budget = spin.next()
-        let caught = rendezvous.spin(for: budget)
-        spin.record(caught: caught != nil, budget: budget)
-        let (result, cost): (Result<CallValue, CordonError>, CallCost)
-        if let caught { (result, cost) = caught } else { (result, cost) = await rendezvous.wait() }
         return (try result.get(), cost)
     }
 

@@ -248,6 +248,7 @@ private func compute(quick: Bool) async throws {
             _ = try await handle.call("fib", [.i32(1)])
             roundTrip.add(start.duration(to: clock.now))
         }
+
         onExecutor.values += try await withTaskExecutorPreference(supervisor.executor) {
             var samples = Samples()
             for _ in 0..<200 {
@@ -283,8 +284,9 @@ private func compute(quick: Bool) async throws {
     } else {
         print("  (speculative store bypass is not per-task controllable here: the mitigation costs nothing on this machine)")
     }
-    print("fixed cost of a call to the worker, fib(1): p50 \(formatTime(roundTrip.p50)), p99 \(formatTime(roundTrip.p99)) from any task; "
-          + "p50 \(formatTime(onExecutor.p50)), p99 \(formatTime(onExecutor.p99)) from a task on Supervisor.executor (target p50 ≤ 8 µs)")
+    print("fixed cost of a call to the worker, fib(1), p50 / p99 (target p50 ≤ 8 µs):")
+    print("  from any task                        \(formatTime(roundTrip.p50)) / \(formatTime(roundTrip.p99))")
+    print("  from a task on Supervisor.executor   \(formatTime(onExecutor.p50)) / \(formatTime(onExecutor.p99))")
     print("")
 }
 
