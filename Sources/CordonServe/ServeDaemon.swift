@@ -88,12 +88,18 @@ public final class ServeDaemon: Sendable {
         }
     }
 
-    /// Stops every tenant's workers (calls still in flight after `grace` fail), then closes the audit log.
+    /// Stops every tenant's workers (calls still in flight after `grace` fail), removes the tenants'
+    /// cgroups, then closes the audit log.
     public func shutdown() async {
         beginDraining()
         await withTaskGroup(of: Void.self) { group in
             for tenant in tenants.values {
                 group.addTask { await tenant.supervisor.shutdown(gracePeriod: .seconds(2)) }
+            }
+        }
+        if configuration.cgroups {
+            for tenant in configuration.tenants {
+                for failure in TenantCgroup.remove(tenant: tenant.name) { logger.warning("\(failure)") }
             }
         }
         do { try audit.close() } catch { logger.error("closing the audit log: \(error)") }

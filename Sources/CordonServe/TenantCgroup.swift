@@ -49,6 +49,21 @@ enum TenantCgroup {
         return WorkerCgroup(name: "cordon/\(tenant)", procsFiles: files)
     }
 
+    /// Removes the tenant's cgroup directories once its supervisor has stopped and reaped every
+    /// worker (the kernel refuses to remove a cgroup that still holds a process: `EBUSY`), so that a
+    /// daemon that stops leaves no cgroups behind, as systemd does for a stopped service. The shared
+    /// `cordon` parent stays. Returns one line per directory that could not be removed; a missing
+    /// directory is not an error.
+    static func remove(tenant: String, root: String = "/sys/fs/cgroup") -> [String] {
+        let directories = FileManager.default.fileExists(atPath: root + "/cgroup.controllers")
+            ? [root + "/cordon/" + tenant]
+            : ["memory", "cpu", "pids"].map { "\(root)/\($0)/cordon/\(tenant)" }
+        return directories.compactMap { directory in
+            guard rmdir(directory) != 0, errno != ENOENT else { return nil }
+            return "cannot remove cgroup \(directory): \(String(cString: strerror(errno))) (errno \(errno))"
+        }
+    }
+
     private static func makeDirectory(_ path: String) throws(SetupError) {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw SetupError(description: "cannot create cgroup \(path): \(String(cString: strerror(errno))) (errno \(errno))")

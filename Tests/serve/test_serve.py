@@ -651,6 +651,11 @@ def main():
         pid = STATE["id"]
         code = daemon.term()
         expect(code == 0, "exit %s" % code)
+        # a daemon that stopped leaves no tenant cgroups behind (the shared cordon/ parent stays)
+        if os.geteuid() == 0 and os.path.isdir("/sys/fs/cgroup/memory/cordon"):
+            left = [(c, t["name"]) for c in ("memory", "cpu", "pids") for t in CONFIG["tenants"]
+                    if os.path.exists("/sys/fs/cgroup/%s/cordon/%s" % (c, t["name"]))]
+            expect(not left, left)
         p = subprocess.run([os.path.join(BIN, "cordon"), "audit", "verify", CONFIG["audit_log"]], capture_output=True, timeout=120)
         expect(p.returncode == 0, p.stdout + p.stderr)
         # the last start serves plain HTTP on loopback TCP (no TLS needed there)
