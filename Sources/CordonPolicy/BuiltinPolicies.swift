@@ -459,6 +459,9 @@ enum BuiltinPolicyText {
     "maxHostCallBytes": 65536,
     "maxMessageBytes": 1048576,
     "maxLogBytesPerSecond": 4096
+  },
+  "wasi": {
+    "donateReadOnlyFiles": false
   }
 }
 
