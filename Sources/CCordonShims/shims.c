@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -328,4 +329,57 @@ int cordon_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, u
     // struct open_how from <linux/openat2.h>, spelled out: the kernel checks its size argument.
     struct { uint64_t flags, mode, resolve; } how = { flags, mode, resolve };
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// MARK: - File donation
+
+int cordon_seqpacket_pair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+int cordon_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
+
+int cordon_send_fd(int sock, int fd, uint32_t tag) {
+    struct iovec iov = { .iov_base = &tag, .iov_len = sizeof tag };
+    union { struct cmsghdr align; char bytes[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.bytes, .msg_controllen = sizeof control.bytes };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) return -1;
+    if ((size_t)n != sizeof tag) { errno = EMSGSIZE; return -1; }
+    return 0;
+}
+
+int cordon_recv_fds(int sock, uint32_t *tag, int *tag_len, int *fds, int max_fds, int *nfds, int *truncated) {
+    // Room for a few more fds than expected, so a message carrying several is seen (and closed)
+    // rather than silently cut by the kernel.
+    union { struct cmsghdr align; char bytes[CMSG_SPACE(8 * sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    uint32_t payload = 0;
+    struct iovec iov = { .iov_base = &payload, .iov_len = sizeof payload };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.bytes, .msg_controllen = sizeof control.bytes };
+    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    *tag = payload;
+    *tag_len = (int)n;
+    *truncated = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+    *nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (*nfds < max_fds) fds[(*nfds)++] = fd;
+            else (void)close(fd);
+        }
+    }
+    return 0;
 }

@@ -16,7 +16,7 @@ extension SupervisorCore {
                 preopens: record.wasi.preopens, policy: record.policy.wasi,
                 maxReplyBytes: Int(record.limits.maxHostCallBytes),
                 identity: WASIBrokerIdentity(tenant: configuration.tenant, plugin: record.id, pid: process.pid),
-                record: { [audit] event in audit.record(event) })
+                donationFD: process.donationFD, record: { [audit] event in audit.record(event) })
         } catch {
             kill(record, slot, process, reason: "could not open the WASI preopens", failure: error)
             return false

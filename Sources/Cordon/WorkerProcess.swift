@@ -61,6 +61,9 @@ final class WorkerProcess {
     var stderrForwarded = false
     /// The WASI file broker serving this worker's `wasi.*` calls; opened at bootstrap.
     var wasiBroker: WASIFileBroker?
+    /// The supervisor's end of the donation socket (the worker's fd 6), or -1 when the policy does not
+    /// donate files. Only the broker sends on it; nothing ever reads it.
+    var donationFD: CInt = -1
     /// Frames for the worker that the ring could not take yet (the module, mostly).
     var outbox = Outbox()
     /// The supervisor asked it to stop (`shutdown` sent): from then on it may report a failed
@@ -110,6 +113,16 @@ final class WorkerProcess {
             if stderrPipe[1] >= 0 { close(stderrPipe[1]) }
             if !handedOver, stderrPipe[0] >= 0 { close(stderrPipe[0]) }
         }
+        // The donation socket (docs/wasi.md): the worker's end becomes its fd 6, the supervisor's end
+        // goes to the broker. Only when the policy donates, so no other worker holds the fd at all.
+        var donation: [CInt] = [-1, -1]
+        if effective.wasi.donateReadOnlyFiles {
+            guard cordon_seqpacket_pair(&donation) == 0 else { throw .spawnFailed(step: "socketpair(donation)", errno: errno) }
+        }
+        defer {
+            if donation[1] >= 0 { close(donation[1]) }
+            if !handedOver, donation[0] >= 0 { close(donation[0]) }
+        }
         let attempts = NamespacePlanner.attempts(for: effective.namespaces, runningAsRoot: root)
         var lastError: CordonError = .spawnFailed(step: "namespaces: no permitted set", errno: EPERM)
         var refusedNamespaces = false
@@ -129,8 +142,10 @@ final class WorkerProcess {
             }
             let planFD = try Self.sealedMemfd(plan.encoded())
             defer { close(planFD) }
-            // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD).
-            let fds: [CInt] = [devNull, devNull, passStderr ? stderrPipe[1] : devNull, channel.memfd, channel.doorbellFD, planFD]
+            // Positions are the worker's fd numbers: 3 channel, 4 doorbell, 5 plan (ConfinementPlan.inheritedFD),
+            // 6 donation socket (WASIPolicy.donationSocketFD; -1 leaves it closed).
+            let fds: [CInt] = [devNull, devNull, passStderr ? stderrPipe[1] : devNull, channel.memfd, channel.doorbellFD, planFD,
+                               donation[1]]
             let result = executable.path.withCString { path -> cordon_spawn_result in
                 let argvStrings = (["cordon-worker"] + arguments).map { strdup($0) }
                 let env0 = strdup("SWIFT_BACKTRACE=enable=no")
@@ -156,6 +171,7 @@ final class WorkerProcess {
                 let process = WorkerProcess(pid: result.pid, pidfd: result.pidfd, channel: channel, slot: slot,
                                             uidRange: UidRange(effective.identity), uid: uid)
                 process.stderrFD = stderrPipe[0]
+                process.donationFD = donation[0]
                 handedOver = true
                 return process
             }
@@ -249,6 +265,8 @@ final class WorkerProcess {
     func closeResources() {
         wasiBroker?.close()
         wasiBroker = nil
+        // After the broker: it sends on this fd only while open.
+        if donationFD >= 0 { close(donationFD); donationFD = -1 }
         channel.close()
         if stderrFD >= 0, !stderrForwarded { close(stderrFD); stderrFD = -1 }
         if listenerFD >= 0 { close(listenerFD); listenerFD = -1 }

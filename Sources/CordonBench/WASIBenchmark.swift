@@ -14,6 +14,7 @@ func runWASIBenchmark(arguments: [String]) async throws {
     let fileBytes = quick ? 16 << 20 : 64 << 20
     let lines = quick ? 20_000 : 100_000
     print("Cordon WASI benchmark (\(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(rounds) alternating rounds, p50)")
+    print("read-only file donation (wasi.donateReadOnlyFiles of the default policy): \(SandboxPolicy.builtinDefault.wasi.donateReadOnlyFiles ? "on" : "off")")
     print("")
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cordon-bench-wasi-\(getpid())").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -15,6 +15,10 @@ enum Attempts {
         "keyctl", "process_vm_readv", "mmap-exec", "mprotect-exec", "memfd_create", "chdir-open",
         "setrlimit-raise", "capset", "prctl", "ioctl-tiocsti", "reboot", "write-stdout", "futex-requeue",
         "chroot", "open-by-handle", "pidfd_open", "setns", "madvise-mergeable", "madvise-dontneed", "mremap-fixed",
+        // File donation (WASIPolicy.donatedFDs, fd 16..<32; the donation socket is fd 6).
+        "read-stdin", "read-below-donated", "readv-above-donated", "pread-outside-donated", "fstat-donated",
+        "openat-donated", "write-donated", "dup3-outside-donated", "recvmsg-other", "read-donated", "preadv-donated",
+        "recvmsg-donation", "dup3-into-donated",
     ]
 
     /// One raw syscall; glibc's syscall(2) returns -1 and sets errno, folded here into -errno.
@@ -35,6 +39,16 @@ enum Attempts {
         let p = buffer(bytes.count)
         p.copyMemory(from: bytes, byteCount: bytes.count)
         return Int(bitPattern: p)
+    }
+
+    /// `count` iovecs of 64 bytes each, for the vectored reads.
+    static func iovecs(_ count: Int) -> Int {
+        let v = buffer(16 * count)
+        for i in 0..<count {
+            v.storeBytes(of: Int(bitPattern: buffer(64)), toByteOffset: 16 * i, as: Int.self)
+            v.storeBytes(of: 64, toByteOffset: 16 * i + 8, as: Int.self)
+        }
+        return Int(bitPattern: v)
     }
 
     /// In a child created by a successful fork/clone: leave at once (the parent reports the escape).
@@ -209,6 +223,46 @@ enum Attempts {
             let m = n("mremap"), from = buffer(8192), to = buffer(8192)
             let a = (Int(bitPattern: from) + 4095) & ~4095, b = (Int(bitPattern: to) + 4095) & ~4095
             return { sys(m, a, 4096, 4096, 1 | 2 /* MREMAP_MAYMOVE | MREMAP_FIXED */, b) }
+        case "read-stdin":
+            let r = n("read"), b = buffer(64)
+            return { sys(r, 0, Int(bitPattern: b), 1) }
+        case "read-below-donated":
+            let r = n("read"), b = buffer(64)
+            return { sys(r, 15, Int(bitPattern: b), 1) }
+        case "readv-above-donated":
+            let r = n("readv"), v = iovecs(1)
+            return { sys(r, 32, v, 1) }
+        case "pread-outside-donated":
+            let r = n("pread64"), b = buffer(64)
+            return { sys(r, 3, Int(bitPattern: b), 1, 0) }
+        case "fstat-donated":
+            let f = n("fstat"), b = buffer(256)
+            return { sys(f, 16, Int(bitPattern: b)) }
+        case "openat-donated":
+            let o = n("openat"), path = cString("x")
+            return { sys(o, 16, path, Int(O_RDONLY)) }
+        case "write-donated":
+            let w = n("write"), text = cString("x")
+            return { sys(w, 16, text, 1) }
+        case "dup3-outside-donated":
+            let d = n("dup3")
+            return { sys(d, 0, 8, Int(O_CLOEXEC)) }
+        case "recvmsg-other":
+            let r = n("recvmsg"), msg = buffer(64)
+            return { sys(r, 3, Int(bitPattern: msg), 0x40 /* MSG_DONTWAIT */) }
+        // Allowed with donation (the fd is not open in the probe: EBADF, exit 1); denied without.
+        case "read-donated":
+            let r = n("read"), b = buffer(64)
+            return { sys(r, 17, Int(bitPattern: b), 1) }
+        case "preadv-donated":
+            let r = n("preadv"), v = iovecs(1)
+            return { sys(r, 31, v, 1, 0) }
+        case "recvmsg-donation":
+            let r = n("recvmsg"), msg = buffer(64)
+            return { sys(r, 6, Int(bitPattern: msg), 0x40 /* MSG_DONTWAIT */) }
+        case "dup3-into-donated":
+            let d = n("dup3")
+            return { sys(d, 0, 16, Int(O_CLOEXEC)) }
         default:
             return nil
         }

@@ -67,7 +67,9 @@ public enum PolicyCompiler {
         ]
 
         let filter: [UInt8]
-        if let precompiled { filter = precompiled } else { filter = try compileFilter(policy.seccomp, runningAsRoot: runningAsRoot) }
+        if let precompiled { filter = precompiled } else {
+            filter = try compileFilter(policy.seccomp, runningAsRoot: runningAsRoot, donatesFiles: policy.wasi.donateReadOnlyFiles)
+        }
         var flags = SeccompFlags.tsync
         if policy.seccomp.usesNotify { flags |= SeccompFlags.newListener | SeccompFlags.tsyncESRCH }
         if policy.seccomp.flags.contains(.log) { flags |= SeccompFlags.log }
@@ -89,27 +91,55 @@ public enum PolicyCompiler {
 
     /// The BPF program for a seccomp profile (what `compile` embeds in every plan), for a supervisor
     /// that is or is not root (`effectiveProfile`).
-    public static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool) throws(JailError) -> [UInt8] {
-        try SeccompBuilder.exportBPF(effectiveProfile(profile, runningAsRoot: runningAsRoot))
+    public static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool, donatesFiles: Bool = false) throws(JailError) -> [UInt8] {
+        try SeccompBuilder.exportBPF(effectiveProfile(profile, runningAsRoot: runningAsRoot, donatesFiles: donatesFiles))
     }
 
     /// The profile a worker loads. Without root and with a listener, one rule is added: `prctl` with
     /// exactly `PR_SET_DUMPABLE, 0`, for the step the worker takes after the listener hand-over
     /// (`ConfinementPlan.defersDumpable`). Making itself less accessible is all it allows.
-    public static func effectiveProfile(_ profile: SeccompProfile, runningAsRoot: Bool) -> SeccompProfile {
-        guard !runningAsRoot, profile.usesNotify else { return profile }
+    ///
+    /// With `donatesFiles` (the policy's `wasi.donateReadOnlyFiles`), the rules a worker needs to take
+    /// and read files the broker donates (docs/wasi.md) are added, and nothing more: `recvmsg` on the
+    /// donation socket only, `dup3` only into the donated range with `O_CLOEXEC`, and `read`, `readv`,
+    /// `pread64`, `preadv` only on fds inside that range. No open, no stat, no write on them.
+    public static func effectiveProfile(_ profile: SeccompProfile, runningAsRoot: Bool, donatesFiles: Bool = false) -> SeccompProfile {
         var effective = profile
-        effective.syscalls.append(SeccompRule(names: ["prctl"], action: .allow, args: [
-            SeccompArg(index: 0, value: UInt64(Confinement.PR.setDumpable), op: .equal),
-            SeccompArg(index: 1, value: 0, op: .equal),
-        ]))
+        if !runningAsRoot, profile.usesNotify {
+            effective.syscalls.append(SeccompRule(names: ["prctl"], action: .allow, args: [
+                SeccompArg(index: 0, value: UInt64(Confinement.PR.setDumpable), op: .equal),
+                SeccompArg(index: 1, value: 0, op: .equal),
+            ]))
+        }
+        if donatesFiles { effective.syscalls += donationRules }
         return effective
+    }
+
+    /// The donation rules. The range is a power-of-two block aligned to its size, so "inside it" is
+    /// one masked comparison (libseccomp cannot AND two comparisons on one argument). The mask covers
+    /// the low 32 bits, the `int` the kernel reads the fd as.
+    static var donationRules: [SeccompRule] {
+        let range = WASIPolicy.donatedFDs
+        let size = UInt64(range.count)
+        precondition(size.nonzeroBitCount == 1 && UInt64(range.lowerBound) % size == 0, "donated fd range must be an aligned power of two")
+        let inRange = { (index: UInt32) in
+            SeccompArg(index: index, value: 0xFFFF_FFFF & ~(size - 1), valueTwo: UInt64(range.lowerBound), op: .maskedEqual)
+        }
+        return [
+            SeccompRule(names: ["recvmsg"], action: .allow, args: [
+                SeccompArg(index: 0, value: UInt64(WASIPolicy.donationSocketFD), op: .equal),
+            ]),
+            SeccompRule(names: ["dup3"], action: .allow, args: [inRange(1), SeccompArg(index: 2, value: UInt64(O_CLOEXEC), op: .equal)]),
+            SeccompRule(names: ["read", "readv", "pread64", "preadv"], action: .allow, args: [inRange(0)]),
+        ]
     }
 
     /// Human-readable effective policy for `cordon policy check`: the filter as libseccomp's PFC
     /// (pseudo-code of the exact BPF), the limits and the namespace plan.
     public static func describe(_ policy: SandboxPolicy) throws -> String {
-        let pfc = try SeccompBuilder.exportPFC(policy.seccomp)
+        // The PFC shows the donation rules the worker really loads; the non-root prctl rule is a note below.
+        let pfc = try SeccompBuilder.exportPFC(effectiveProfile(policy.seccomp, runningAsRoot: true,
+                                                                donatesFiles: policy.wasi.donateReadOnlyFiles))
         let r = policy.rlimits, l = policy.limits, w = policy.wasm, i = policy.identity, n = policy.namespaces
         var out = "# policy \(policy.name)\n"
         out += "# seccomp default \(policy.seccomp.defaultAction)"
@@ -135,10 +165,15 @@ public enum PolicyCompiler {
         out += "hostcallBytes=\(l.maxHostCallBytes) messageBytes=\(l.maxMessageBytes) log=\(l.maxLogBytesPerSecond)B/s\n"
         let x = policy.wasi
         out += "# wasi: openFiles=\(x.maxOpenFiles) writeBytesPerCall=\(x.maxWriteBytesPerCall) outputBytes=\(x.maxOutputBytes) "
-        out += "clockResolution=\(x.clockResolutionNanoseconds)ns\n"
+        out += "clockResolution=\(x.clockResolutionNanoseconds)ns donateReadOnlyFiles=\(x.donateReadOnlyFiles)\n"
         for skipped in policy.seccomp.skippedSyscalls {
             // Allowed by the file, unknown to this libseccomp: not in the filter, so the default denies it.
             out += "# skipped: \(skipped.name) at \(skipped.path) (unknown to libseccomp \(SeccompBuilder.libraryVersion); denied by the default)\n"
+        }
+        if policy.wasi.donateReadOnlyFiles {
+            let r = WASIPolicy.donatedFDs
+            out += "# file donation: the filter also allows recvmsg on fd \(WASIPolicy.donationSocketFD), dup3 into fds \(r.lowerBound)..<\(r.upperBound) "
+            out += "(O_CLOEXEC) and read/readv/pread64/preadv on fds \(r.lowerBound)..<\(r.upperBound)\n"
         }
         if policy.seccomp.usesNotify {
             out += "# non-root supervisor: the filter also allows prctl(PR_SET_DUMPABLE, 0), for the step after the listener hand-over\n"

@@ -460,6 +460,9 @@ enum BuiltinPolicyText {
     "maxMessageBytes": 1048576,
     "maxLogBytesPerSecond": 4096
   },
+  "wasi": {
+    "donateReadOnlyFiles": false
+  },
   "mitigateSpeculativeStoreBypass": true
 }
 

@@ -58,14 +58,18 @@ public extension SandboxPolicy {
             ])),
         ]
         // Written only when it differs from the defaults, so a policy without a `wasi` section
-        // keeps the digest it always had; with one, all four keys are written.
+        // keeps the digest it always had; with one, the four limits are written, and
+        // `donateReadOnlyFiles` only when it is false (so the digest of a section that leaves it at
+        // its default does not depend on whether this build knows the key).
         if wasi != .standard {
-            top.append(("wasi", .object([
+            var section: [(String, CanonicalJSON)] = [
                 ("maxOpenFiles", .integer(UInt64(wasi.maxOpenFiles))),
                 ("maxWriteBytesPerCall", .integer(wasi.maxWriteBytesPerCall)),
                 ("maxOutputBytes", .integer(wasi.maxOutputBytes)),
                 ("clockResolutionNanoseconds", .integer(wasi.clockResolutionNanoseconds)),
-            ])))
+            ]
+            if !wasi.donateReadOnlyFiles { section.append(("donateReadOnlyFiles", .bool(false))) }
+            top.append(("wasi", .object(section)))
         }
         if requiresSpeculationControl { top.append(("requireSpeculationControl", .bool(true))) }
         // Written only when true, so policies without the key keep their digest.

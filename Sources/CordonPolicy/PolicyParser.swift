@@ -175,7 +175,7 @@ enum PolicyParser {
     /// The optional `wasi` section; every key is optional and defaults to `WASIPolicy.standard`'s.
     static func wasi(_ v: JSONValue, file: String, path: String) throws(PolicyError) -> WASIPolicy {
         let o = try ObjectReader(v, file: file, path: path, allowed: [
-            "maxOpenFiles", "maxWriteBytesPerCall", "maxOutputBytes", "clockResolutionNanoseconds",
+            "maxOpenFiles", "maxWriteBytesPerCall", "maxOutputBytes", "clockResolutionNanoseconds", "donateReadOnlyFiles",
         ])
         var w = WASIPolicy.standard
         if o.has("maxOpenFiles") { w.maxOpenFiles = UInt32(try o.integer("maxOpenFiles", in: WASIPolicy.openFilesRange)) }
@@ -186,6 +186,7 @@ enum PolicyParser {
         if o.has("clockResolutionNanoseconds") {
             w.clockResolutionNanoseconds = try o.integer("clockResolutionNanoseconds", in: WASIPolicy.clockResolutionRange)
         }
+        if let donate = try o.optionalBool("donateReadOnlyFiles") { w.donateReadOnlyFiles = donate }
         return w
     }
 

@@ -17,7 +17,7 @@ final class BrokerFixture: Sendable {
     var outside: String { root + "/outside" }
     var readOnly: String { root + "/ro" }
 
-    init(policy: WASIPolicy = .standard, maxReplyBytes: Int = 1 << 16) throws {
+    init(policy: WASIPolicy = .standard, maxReplyBytes: Int = 1 << 16, donationFD: Int32 = -1) throws {
         var template = Array((NSTemporaryDirectory() + "/cordon-wasi-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw CordonError.fileNotFound(path: "mkdtemp") }
         root = String(cString: made)
@@ -34,7 +34,7 @@ final class BrokerFixture: Sendable {
             preopens: [WASIPreopen(hostPath: root + "/sandbox", guestPath: "/"),
                        WASIPreopen(hostPath: root + "/ro", guestPath: "/ro", readOnly: true)],
             policy: policy, maxReplyBytes: maxReplyBytes,
-            identity: WASIBrokerIdentity(tenant: "t", plugin: "escape", pid: getpid()),
+            identity: WASIBrokerIdentity(tenant: "t", plugin: "escape", pid: getpid()), donationFD: donationFD,
             record: { event in sink.events.withLock { $0.append(event) } })
     }
 

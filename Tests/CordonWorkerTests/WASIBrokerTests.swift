@@ -62,7 +62,7 @@ import Testing
             Case(function: "path_link", arguments: [i32(3), i32(0)] + pathArgs + [i32(4), i32(M.newPath), i32(8)], integers: [3, 0, 4],
                  blobs: [path, newPath]),
             Case(function: "path_open", arguments: [i32(3), i32(1)] + pathArgs + [i32(9), i64(0xFFFF), i64(-1), i32(4), i32(M.result)],
-                 integers: [3, 1, 9, 0xFFFF, -1, 4], blobs: [path], reply: le32(7), written: [(M.result, le32(7))]),
+                 integers: [3, 1, 9, 0xFFFF, -1, 4], blobs: [path], reply: le32(7) + [0], written: [(M.result, le32(7))]),
             Case(function: "path_readlink", arguments: [i32(3)] + pathArgs + [i32(M.scratch), i32(64), i32(M.result)], integers: [3, 64],
                  blobs: [path], reply: Array("target".utf8), written: [(M.scratch, Array("target".utf8)), (M.result, le32(6))]),
             Case(function: "path_remove_directory", arguments: [i32(3)] + pathArgs, integers: [3], blobs: [path]),

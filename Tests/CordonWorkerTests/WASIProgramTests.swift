@@ -53,7 +53,7 @@ struct WASIProgramTests {
             case "wasi.path_open":
                 guard fd == 3, request.blobs.first == Array("hello.txt".utf8) else { return (44, []) }
                 offset = 0
-                return (0, [4, 0, 0, 0])
+                return (0, [4, 0, 0, 0, 0])
             case "wasi.fd_fdstat_get":
                 var stat = [UInt8](repeating: 0, count: 24)
                 stat[0] = fd == 3 ? 3 : 4

@@ -135,7 +135,7 @@ with open(os.path.join(REPO, "policies", "default.json")) as f:
     full = json.load(f)
 full["name"] = "full-options"
 full["wasi"] = {"maxOpenFiles": 16, "maxWriteBytesPerCall": 65536, "maxOutputBytes": 1048576,
-                "clockResolutionNanoseconds": 1000}
+                "clockResolutionNanoseconds": 1000, "donateReadOnlyFiles": False}
 full["requireSpeculationControl"] = True
 full["namespaces"]["allowDegraded"] = True
 put("FuzzPolicyParser", "wasi-and-plan-v2-options.json", json.dumps(full, indent=1).encode())

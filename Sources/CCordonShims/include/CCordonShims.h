@@ -72,6 +72,21 @@ int cordon_memfd_seal_size(int fd);
 /// position. Lets the reactor serve a cached read without the hand-off to a thread that may block.
 long cordon_read_nowait(int fd, void *buf, unsigned long len, long long offset);
 
+// MARK: - File donation (CMSG_* are macros Swift cannot import)
+
+/// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC): the donation socket, one message per file.
+int cordon_seqpacket_pair(int fds[2]);
+/// dup3(2) (glibc declares it only under _GNU_SOURCE).
+int cordon_dup3(int oldfd, int newfd, int flags);
+/// sendmsg(sock, {tag (u32)}, SCM_RIGHTS {fd}, MSG_DONTWAIT | MSG_NOSIGNAL): never blocks, never
+/// raises SIGPIPE. Returns 0 when the whole message was queued.
+int cordon_send_fd(int sock, int fd, uint32_t tag);
+/// recvmsg(sock, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of one message: stores its payload (at most 4 bytes)
+/// in *tag and its length in *tag_len, every fd it carried in fds[0..<max_fds] (the count in *nfds;
+/// fds past max_fds are closed here) and whether the kernel truncated payload or control data in
+/// *truncated. Returns 0, or -1 with errno (EAGAIN: no message).
+int cordon_recv_fds(int sock, uint32_t *tag, int *tag_len, int *fds, int max_fds, int *nfds, int *truncated);
+
 // MARK: - Atomics on shared memory
 
 uint32_t cordon_load_acquire_u32(const uint32_t *p);

@@ -50,8 +50,15 @@ extension WASIFileBroker {
         let fd = t.insert(WASIOpenFile(hostFD: hostFD, type: type, preopenName: nil, readOnly: dir.readOnly,
                                        rightsBase: base & typeRights, rightsInheriting: inheriting, fdflags: fdflags))
         audit(opened: pathBytes, read: read, write: write)
-        var out = [UInt8](repeating: 0, count: 4)
+        // Donation (docs/wasi.md): a regular file opened only for reading, with the right to read, is
+        // sent to the worker before the reply, as a duplicate of this open file description (the
+        // offset is shared, so the brokered seek, tell and stat stay consistent). The worker cannot ask
+        // for it: the decision is made here from what the broker itself opened.
+        let donated = flags & O_ACCMODE == O_RDONLY && !creates && type == .regularFile
+            && base & WASIRights.fdRead != 0 && donation?.donate(hostFD, guestFD: fd) == true
+        var out = [UInt8](repeating: 0, count: 5)
         WASILayout.put(UInt32(fd), into: &out, at: 0)
+        out[4] = donated ? 1 : 0
         return .ok(out)
     }
 

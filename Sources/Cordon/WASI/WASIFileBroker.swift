@@ -32,15 +32,20 @@ final class WASIFileBroker: Sendable {
     /// Largest `data` a reply may carry (the policy's `maxHostCallBytes`): reads are short beyond it.
     let maxReplyBytes: Int
     let identity: WASIBrokerIdentity
+    /// Where read-only regular files are donated to the worker; nil when the policy does not donate.
+    let donation: FileDonationSocket?
     private let record: @Sendable (AuditEvent) -> Void
     // Internal: the non-blocking fast path (WASIFileBroker+NonBlocking.swift) takes it too.
     let table: Mutex<WASIFileTable>
     private let writeLimitAudited = Atomic<Bool>(false)
 
     /// Opens each preopen once as an `O_PATH | O_DIRECTORY` fd, at guest fds 3, 4, … in order.
+    /// `donationFD` is the supervisor's end of the worker's donation socket (owned by the
+    /// `WorkerProcess`, closed after this broker), or -1.
     init(preopens: [WASIPreopen], policy: WASIPolicy, maxReplyBytes: Int, identity: WASIBrokerIdentity,
-         record: @escaping @Sendable (AuditEvent) -> Void) throws(CordonError) {
+         donationFD: Int32 = -1, record: @escaping @Sendable (AuditEvent) -> Void) throws(CordonError) {
         self.policy = policy
+        self.donation = policy.donateReadOnlyFiles && donationFD >= 0 ? FileDonationSocket(fd: donationFD) : nil
         self.maxReplyBytes = max(maxReplyBytes, WASILayout.filestatSize)
         self.identity = identity
         self.record = record

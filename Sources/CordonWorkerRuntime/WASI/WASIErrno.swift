@@ -1,6 +1,8 @@
 // The WASI preview-1 errno values (witx `errno`, a u16). Only the ones Cordon answers itself are named;
 // the broker's replies carry any value through unchanged.
 
+import Glibc
+
 /// A WASI preview-1 error number, returned to the guest as the i32 result of a WASI function.
 enum WASIErrno: UInt16 {
     case success = 0
@@ -10,16 +12,39 @@ enum WASIErrno: UInt16 {
     case fault = 21        // EFAULT
     case inval = 28        // EINVAL
     case io = 29           // EIO
+    case isdir = 31        // EISDIR
     case nametoolong = 37  // ENAMETOOLONG
+    case nomem = 48        // ENOMEM
     case nosys = 52        // ENOSYS
     case notdir = 54       // ENOTDIR
     case notsock = 57      // ENOTSOCK
     case notsup = 58       // ENOTSUP
+    case nxio = 60         // ENXIO
+    case overflow = 61     // EOVERFLOW
     case spipe = 70        // ESPIPE
     case notcapable = 76   // ENOTCAPABLE
 
     /// The largest errno WASI preview 1 defines; a broker status above it is not a WASI errno.
     static let maximum: UInt16 = 76
+
+    /// The WASI errno for a failed read of a donated file (`readv`/`preadv`'s errno); what a read can
+    /// fail with keeps its meaning, anything else is EIO.
+    static func code(forReadErrno e: Int32) -> UInt16 {
+        let errno: WASIErrno
+        switch e {
+        case EBADF: errno = .badf
+        case EISDIR: errno = .isdir
+        case EINVAL: errno = .inval
+        case EFAULT: errno = .fault
+        case EAGAIN: errno = .again
+        case ESPIPE: errno = .spipe
+        case ENXIO: errno = .nxio
+        case EOVERFLOW: errno = .overflow
+        case ENOMEM: errno = .nomem
+        default: errno = .io
+        }
+        return errno.rawValue
+    }
 
     /// The guest-visible errno for a broker reply's status (docs/wasi.md): 0 or a positive WASI
     /// errno passes through; a negative one is the generic host-call refusal of docs/abi.md.

@@ -2,6 +2,8 @@
 // stderr buffered per call); every other fd is the supervisor's and each call on it is one host call
 // `wasi.<name>` with the integers and blobs of docs/wasi.md. Guest pointers are checked before the
 // host call, so a bad result pointer never leaves a side effect behind (an opened file, a write).
+// The exception to "every call is a host call": reads of a file the broker donated (DonatedFiles).
+import Glibc
 
 extension WASISystem {
     typealias Errno = WASIErrno.RawValue
@@ -47,6 +49,9 @@ extension WASISystem {
         case .fdClose:
             // Closing stdio is allowed and changes nothing: the streams belong to the call.
             guard a.u32(0) > 2 else { return Self.success }
+            // The worker's copy goes first: whatever the broker answers, the guest fd is no longer
+            // one this worker reads on its own.
+            donated.close(a.u32(0))
             return try brokerStatus(.fdClose, [a.integer(0)])
         case .fdAdvise:
             guard a.u32(0) > 2 else { return WASIErrno.spipe.rawValue }
@@ -62,7 +67,10 @@ extension WASISystem {
             return try brokerStatus(.fdFdstatSetFlags, [a.integer(0), a.integer(1)])
         case .fdFdstatSetRights:
             guard a.u32(0) > 2 else { return WASIErrno.notsup.rawValue }
-            return try brokerStatus(.fdFdstatSetRights, [a.integer(0), a.integer(1), a.integer(2)])
+            let errno = try brokerStatus(.fdFdstatSetRights, [a.integer(0), a.integer(1), a.integer(2)])
+            // Rights only shrink: from now on the broker checks every read of this fd again.
+            if errno == Self.success { donated.close(a.u32(0)) }
+            return errno
         case .fdFilestatSetSize:
             guard a.u32(0) > 2 else { return WASIErrno.inval.rawValue }
             return try brokerStatus(.fdFilestatSetSize, [a.integer(0), a.integer(1)])
@@ -72,7 +80,9 @@ extension WASISystem {
         case .fdRenumber:
             // The worker's stdio and the supervisor's fds cannot trade places.
             guard a.u32(0) > 2, a.u32(1) > 2 else { return WASIErrno.notsup.rawValue }
-            return try brokerStatus(.fdRenumber, [a.integer(0), a.integer(1)])
+            let errno = try brokerStatus(.fdRenumber, [a.integer(0), a.integer(1)])
+            if errno == Self.success { donated.renumber(from: a.u32(0), to: a.u32(1)) }
+            return errno
         case .pathCreateDirectory, .pathRemoveDirectory, .pathUnlinkFile:
             guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
             guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
@@ -96,8 +106,8 @@ extension WASISystem {
             guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
             guard memory?.contains(pointer: a.u32(8), length: 4) == true else { return Self.fault }
             guard let path = try path(a.u32(2), a.u32(3)) else { return pathError(a.u32(2), a.u32(3)) }
-            return try brokerFixed(.pathOpen, [a.integer(0), a.integer(1), a.integer(4), a.integer(5), a.integer(6), a.integer(7)],
-                                   [path], size: 4, at: a.u32(8))
+            return try open(integers: [a.integer(0), a.integer(1), a.integer(4), a.integer(5), a.integer(6), a.integer(7)],
+                            path: path, result: a.u32(8))
         case .pathReadlink:
             guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
             guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
@@ -151,6 +161,23 @@ extension WASISystem {
         return memory?.write(bytes, at: pointer) == true ? Self.success : Self.fault
     }
 
+    // MARK: - Opening
+
+    /// `path_open`: the reply is the new guest fd (u32) and a donated flag (u8, 0 or 1; docs/wasi.md).
+    /// A donated file is taken from the donation socket at once; if that fails, the fd is still open
+    /// in the broker and its reads are brokered.
+    private func open(integers: [Int64], path: [UInt8], result: UInt32) throws -> Errno {
+        guard let memory, memory.contains(pointer: result, length: 4) else { return Self.fault }
+        let (errno, data) = try broker(.pathOpen, integers, [path])
+        guard errno == Self.success else { return errno }
+        guard data.count == 5, data[4] <= 1, let fd = Self.u32(Array(data[0..<4])), fd > 2 else { return WASIErrno.io.rawValue }
+        // A reused number: whatever the worker still held for it belongs to a closed file.
+        donated.close(fd)
+        if data[4] == 1 { _ = donated.receive(guestFD: fd) }
+        _ = memory.store(u32: fd, at: result)
+        return Self.success
+    }
+
     // MARK: - Reads and writes
 
     private func write(fd: UInt32, vectors pointer: UInt32, count: UInt32, result: UInt32, offset: Int64?) throws -> Errno {
@@ -189,6 +216,9 @@ extension WASISystem {
             _ = memory.store(u32: UInt32(copied), at: result)
             return Self.success
         }
+        if let hostFD = donated.hostFD(fd) {
+            return read(donated: hostFD, memory: memory, vectors: vectors, result: result, offset: offset)
+        }
         let asked = min(capacity, brokerChunk)
         let function: WASIFunction = offset == nil ? .fdRead : .fdPread
         let integers = offset.map { [Int64(fd), Int64(asked), $0] } ?? [Int64(fd), Int64(asked)]
@@ -199,6 +229,44 @@ extension WASISystem {
         _ = memory.store(u32: UInt32(copied), at: result)
         return Self.success
     }
+
+    /// One `readv`/`preadv` of a donated file straight into the guest's buffers (each already checked
+    /// to lie inside memory): one copy, as in-process WASI. At most `IOV_MAX` buffers and 1 GiB per
+    /// call, so the count fits the guest's u32; a short read is what POSIX and WASI allow. Errors
+    /// are WASI errnos, never a trap.
+    private func read(donated hostFD: Int32, memory: GuestMemory, vectors: [IOVector], result: UInt32, offset: Int64?) -> Errno {
+        if let offset, offset < 0 { return WASIErrno.inval.rawValue }
+        var iovecs: [iovec] = []
+        var total = 0
+        let byteCount = memory.memory.byteCount
+        guard byteCount > 0 else {
+            _ = memory.store(u32: 0, at: result)
+            return Self.success
+        }
+        let n: Int = memory.memory.withUnsafeMutableBufferPointer(offset: 0, count: byteCount) { guest in
+            for vector in vectors where vector.length > 0 && iovecs.count < Self.maxVectors && total < Self.maxDirectRead {
+                let length = min(Int(vector.length), Self.maxDirectRead - total)
+                iovecs.append(iovec(iov_base: guest.baseAddress! + Int(vector.pointer), iov_len: length))
+                total += length
+            }
+            if iovecs.isEmpty { return 0 }
+            while true {
+                let n = iovecs.withUnsafeBufferPointer { v in
+                    offset.map { Glibc.preadv(hostFD, v.baseAddress, Int32(v.count), off_t($0)) } ?? Glibc.readv(hostFD, v.baseAddress, Int32(v.count))
+                }
+                if n < 0 && errno == EINTR { continue }
+                return n < 0 ? -Int(errno) : n
+            }
+        }
+        if n < 0 { return WASIErrno.code(forReadErrno: Int32(-n)) }
+        guard n <= total else { return WASIErrno.io.rawValue }
+        _ = memory.store(u32: UInt32(n), at: result)
+        return Self.success
+    }
+
+    private static let maxDirectRead = 1 << 30
+    /// IOV_MAX (Linux's UIO_MAXIOV, which Swift's Glibc does not import).
+    private static let maxVectors = 1024
 
     /// A brokered call whose reply is up to `length` bytes for the guest buffer at `buffer`, with the
     /// count stored at `result` (fd_readdir, path_readlink).

@@ -79,6 +79,8 @@ final class WASISystem {
     /// A word nobody wakes: poll_oneoff sleeps on it with a futex timeout (futex is already allowed;
     /// nanosleep is not in the worker's seccomp allow-list).
     let sleepWord: UnsafeMutablePointer<UInt32>
+    /// Files the supervisor donated (read here, without a host call); every other fd ≥ 3 is brokered.
+    var donated = DonatedFiles()
 
     init(bootstrap: WASIBootstrap, context: HostContext, limits: WasmLimits) {
         self.context = context
@@ -94,6 +96,7 @@ final class WASISystem {
     }
 
     deinit {
+        donated.closeAll()
         sleepWord.deallocate()
     }
 
