@@ -68,6 +68,17 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
         _ = write(wakeFD, &one, 8)
     }
 
+    /// Runs `job` at once when the caller is the reactor thread, else queues it like `execute`.
+    ///
+    /// Running inline is safe because a caller on the reactor thread is already inside one reactor
+    /// job (a handler, a timer, a drained job or a task step on the reactor executor), between two
+    /// turns of the loop: nothing else touches the reactor's state meanwhile, so `job` sees what a
+    /// queued job would, without the queue and the turn it waits for. It runs nested in the caller's
+    /// job, so call this as that job's last step, with no state of the caller's left half-updated.
+    func runNowOrQueue(_ job: @escaping () -> Void) {
+        if isCurrent { job() } else { execute(job) }
+    }
+
     /// Watches `fd` for `events` (EPOLLIN etc.); reactor thread only. Returns a token for `unwatch`.
     func watch(_ fd: CInt, events: UInt32, handler: @escaping (UInt32) -> Void) -> UInt64? {
         let token = nextToken

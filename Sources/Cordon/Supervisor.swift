@@ -167,7 +167,8 @@ public final class Supervisor: Sendable {
     }
 
     /// Loads the module in the file at `path`, like `load(manifest:module:…)`: a WebAssembly binary
-    /// (it starts with `\0asm`, or the name ends in `.wasm`), otherwise WebAssembly text (`.wat`).
+    /// (it starts with `\0asm`), otherwise WebAssembly text (`.wat`); an empty file, or a `.wasm` one
+    /// without the magic, is `.invalidModule(stage: "parse", …)` before any worker is spawned.
     /// Text is not parsed here: it goes to the confined worker as it is, and the worker assembles it
     /// after confinement; invalid text fails with `.invalidModule(stage: "wat", …)`. The policy's
     /// `wasm.maxModuleBytes` bounds the file, text or binary, before any worker is spawned. A file
@@ -361,7 +362,7 @@ public struct PluginHandle: Sendable, Hashable {
             // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
             // and its completion resumes the caller on the same thread, with no hand-off either way.
             let start = { core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) } }
-            if reactor.isCurrent { start() } else { reactor.execute(start) }
+            reactor.runNowOrQueue(start)
         }
         return (try result.get(), cost)
     }

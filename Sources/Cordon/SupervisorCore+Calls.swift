@@ -337,7 +337,7 @@ extension SupervisorCore {
             // answer is usually delivered in the same turn, with no thread hand-off at all.
             call.hostTask = Task(executorPreference: reactor) {
                 let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
-                if reactor.isCurrent { deliver.value(answer) } else { reactor.execute { deliver.value(answer) } }
+                reactor.runNowOrQueue { deliver.value(answer) }
             }
         }
     }

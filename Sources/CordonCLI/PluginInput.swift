@@ -5,8 +5,9 @@ import WAT
 
 /// Reading plugin files and turning command-line words into typed WebAssembly values.
 enum PluginInput {
-    /// The module bytes of a `.wasm` file, or of a `.wat` file compiled in-process (the WAT compiler
-    /// only parses text; no guest code runs in the CLI process).
+    /// The module bytes of a binary file, or of a text file compiled in-process (the WAT compiler
+    /// only parses text; no guest code runs in the CLI process). Binary or text is decided by the
+    /// rule `cordon run` loads by (`ModuleFile.format(of:path:)`), so the two commands agree.
     static func module(at path: String) throws(CLIFailure) -> [UInt8] {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIFailure(ExitStatus.noInput, "error: file not found: \(path)")
@@ -14,19 +15,18 @@ enum PluginInput {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CLIFailure(ExitStatus.noInput, "error: cannot read \(path)")
         }
-        if path.hasSuffix(".wat") || path.hasSuffix(".wast") {
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(path) is not UTF-8 text")
-            }
-            do { return try wat2wasm(text) } catch {
-                throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(path): WAT: \(error)")
-            }
-        }
         let bytes = [UInt8](data)
-        guard bytes.starts(with: [0x00, 0x61, 0x73, 0x6D]) else {
-            throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(path) is not a WebAssembly binary (no \\0asm magic); use .wat for text")
+        do throws(CordonError) {
+            if try ModuleFile.format(of: bytes, path: path) == .binary { return bytes }
+        } catch {
+            throw CLIFailure(error)
         }
-        return bytes
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(path) is not UTF-8 text")
+        }
+        do { return try wat2wasm(text) } catch {
+            throw CLIFailure(ExitStatus.invalidInput, "error: invalid plugin: \(path): WAT: \(error)")
+        }
     }
 
     /// The plugin name for a synthesized manifest: the file name without its extension.

@@ -14,6 +14,8 @@ struct Refusal: Error {
 /// the bearer token first, bounds its body before reading it, and answers errors as JSON.
 struct APIRoutes: Sendable {
     let daemon: ServeDaemon
+    /// The server-wide executor, over the event loops that serve the listeners' sockets.
+    let executor: EventLoopExecutor
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -150,7 +152,7 @@ struct APIRoutes: Sendable {
             defer { tenant.finishCall() }
             // Resume on this connection's event loop after the worker answers, so the response is
             // written there without another thread hand-off.
-            let executor = EventLoopExecutor.pinnedToCurrentLoop()
+            let executor = self.executor.pinnedToCurrentLoop()
             do {
                 return try await withTaskExecutorPreference(executor) { () async throws -> Response in
                     if bytesConvention {

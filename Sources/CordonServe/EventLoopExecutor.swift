@@ -27,9 +27,13 @@ final class EventLoopExecutor: TaskExecutor {
         self.loop = loop
     }
 
-    /// The loop the caller runs on, pinned, or nil when the caller is not on one of NIO's loops.
-    static func pinnedToCurrentLoop() -> EventLoopExecutor? {
-        MultiThreadedEventLoopGroup.currentEventLoop.map { EventLoopExecutor(pinnedTo: $0, of: .singleton) }
+    /// The loop the caller runs on, pinned, in this executor's group; nil when the caller is not on
+    /// one of the group's loops. Derived from the server-wide executor, so a pinned executor can
+    /// never name a group other than the one whose loops serve the sockets.
+    func pinnedToCurrentLoop() -> EventLoopExecutor? {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop,
+              group.makeIterator().contains(where: { $0 === current }) else { return nil }
+        return EventLoopExecutor(pinnedTo: current, of: group)
     }
 
     func enqueue(_ job: consuming ExecutorJob) {

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -20,7 +21,11 @@ public struct ServeService {
         try configuration.loadTLS()
         let logger = daemon.logger
         try await daemon.restore()
-        let router = APIRoutes(daemon: daemon).router()
+        // One group for the listeners and for the executors that run their handlers: a handler is
+        // pinned to the loop of its own connection, never to a loop of some other group.
+        let eventLoops = MultiThreadedEventLoopGroup.singleton
+        let executor = EventLoopExecutor(group: eventLoops)
+        let router = APIRoutes(daemon: daemon, executor: executor).router()
         let server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout.components.seconds * 1000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000_000_000))))
         // Shut down in reverse order: the gate (503 from now on), then the listeners (in-flight
         // requests finish), then the daemon (workers stopped, audit log closed).
@@ -35,7 +40,7 @@ public struct ServeService {
                                       // Owner and group only: the socket is the API's door.
                                       if chmod(path, 0o660) != 0 { logger.error("chmod 0660 \(path) failed: errno \(errno)") }
                                       logger.info("listening on unix:\(path)")
-                                  }, logger: logger)
+                                  }, eventLoopGroupProvider: .shared(eventLoops), logger: logger)
             services.append(.init(service: app))
         }
         if let host = configuration.tcpHost, let port = configuration.tcpPort {
@@ -46,7 +51,8 @@ public struct ServeService {
             let app = Application(router: router, server: tcpServer,
                                   configuration: .init(address: .hostname(host, port: port), serverName: "cordon",
                                                        availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
-                                  onServerRunning: { _ in logger.info("listening on tcp:\(host):\(port) (\(scheme))") }, logger: logger)
+                                  onServerRunning: { _ in logger.info("listening on tcp:\(host):\(port) (\(scheme))") },
+                                  eventLoopGroupProvider: .shared(eventLoops), logger: logger)
             services.append(.init(service: app))
         }
         services.append(.init(service: DrainGate(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup))
@@ -56,7 +62,7 @@ public struct ServeService {
         let group = ServiceGroup(configuration: groupConfiguration)
         // The listeners' connection tasks inherit this preference: requests are handled on the
         // event loops that serve their sockets (EventLoopExecutor says why).
-        try await withTaskExecutorPreference(EventLoopExecutor(group: .singleton)) {
+        try await withTaskExecutorPreference(executor) {
             try await group.run()
         }
     }

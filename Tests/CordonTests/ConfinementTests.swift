@@ -149,7 +149,7 @@ enum SpeculationExpectation {
         await supervisor.shutdown()
     }
 
-    /// Fuel stops it, as the fuel limit (the module is not invalid): the load timeout (20 s) would
+    /// Fuel stops it, as the fuel limit (the module is not invalid): the load timeout (60 s) would
     /// give `.timedOut` instead.
     @Test func startFunctionThatNeverReturnsIsContained() async throws {
         let supervisor = try Fixtures.supervisor()

@@ -6,12 +6,22 @@ import Testing
 /// Every example under Examples/ runs and produces its documented output; every `cordon` exit
 /// status is exercised; the C and Embedded Swift examples compile with `cordon build`.
 @Suite struct ExamplesTests {
+    /// The built-in default policy with a 60 s wall time per call instead of 5 s. These tests check
+    /// what the examples compute and log; here the wall time is only a safety net (fib(30) is over a
+    /// million guest calls in a debug worker), and a machine stall of several seconds must not trip it.
+    static let policy: SandboxPolicy = {
+        var policy = SandboxPolicy.builtinDefault
+        policy.limits.maxWallTimeMillisecondsPerCall = 60_000
+        return policy
+    }()
+
     // MARK: - WAT examples through the library (real confined workers)
 
     @Test func helloLogs() async throws {
         let supervisor = try ExamplesSupport.supervisor()
         let host = InMemoryHost()
-        let plugin = try await supervisor.load(manifest: PluginManifest(name: "hello"), module: try ExamplesSupport.module("wat/hello.wat"), host: host)
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "hello"), module: try ExamplesSupport.module("wat/hello.wat"),
+                                               policy: Self.policy, host: host)
         #expect(try await plugin.call("hello") == [.i32(0)])
         #expect(host.logs.map(\.message) == ["hello, world"])
         #expect(host.logs.first?.level == .info)
@@ -21,10 +31,12 @@ import Testing
     @Test func counterPersistsInHostStorage() async throws {
         let supervisor = try ExamplesSupport.supervisor()
         let module = try ExamplesSupport.module("wat/counter.wat")
-        let granted = try await supervisor.load(manifest: PluginManifest(name: "counter", capabilities: [.storage]), module: module)
+        let granted = try await supervisor.load(manifest: PluginManifest(name: "counter", capabilities: [.storage]), module: module,
+                                              policy: Self.policy)
         #expect(try await granted.call("increment", [.i32(3)]) == [.i32(3)])
         #expect(try await granted.call("increment", [.i32(2)]) == [.i32(5)])
-        let denied = try await supervisor.load(manifest: PluginManifest(name: "counter-denied"), module: module)
+        let denied = try await supervisor.load(manifest: PluginManifest(name: "counter-denied"), module: module,
+                                             policy: Self.policy)
         #expect(try await denied.call("increment", [.i32(1)]) == [.i32(UInt32(bitPattern: -2))])
         await supervisor.shutdown()
     }
@@ -35,17 +47,19 @@ import Testing
         let host = InMemoryHost()
         let plugin = try await supervisor.load(
             manifest: PluginManifest(name: "config", capabilities: [.readConfig], configuration: ["greeting": "bonjour"]),
-            module: module, host: host)
+            module: module, policy: Self.policy, host: host)
         #expect(try await plugin.call("greet") == [.i32(7)])
         #expect(host.logs.map(\.message) == ["bonjour"])
-        let missing = try await supervisor.load(manifest: PluginManifest(name: "config-missing", capabilities: [.readConfig]), module: module)
+        let missing = try await supervisor.load(manifest: PluginManifest(name: "config-missing", capabilities: [.readConfig]), module: module,
+                                               policy: Self.policy)
         #expect(try await missing.call("greet") == [.i32(UInt32(bitPattern: -1))])
         await supervisor.shutdown()
     }
 
     @Test func demoPluginDeniesUngrantedHostCall() async throws {
         let supervisor = try ExamplesSupport.supervisor()
-        let plugin = try await supervisor.load(manifest: PluginManifest(name: "demo"), module: try ExamplesSupport.module("wat/demo.wat"))
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "demo"), module: try ExamplesSupport.module("wat/demo.wat"),
+                                               policy: Self.policy)
         #expect(try await plugin.call("fib", [.i32(30)]) == [.i32(832_040)])
         #expect(try await plugin.call("send") == [.i32(UInt32(bitPattern: -2))])
         #expect(await plugin.metrics().capabilityDenials == 1)
@@ -81,7 +95,7 @@ import Testing
         // Thousands of host-call round trips, within the policy's 60 s wall time.
         #expect(try await load("hostcall_flood", [.storage]).call("run") == [.i32(1000)])
         // 64 initial pages: more than the 16-page test policy allows, so it runs under the default policy.
-        #expect(try await load("huge_log", policy: .builtinDefault).call("run") == [.i32(UInt32(bitPattern: -5))])
+        #expect(try await load("huge_log", policy: Self.policy).call("run") == [.i32(UInt32(bitPattern: -5))])
         #expect(try await load("oob_hostcall").call("run") == [.i32(UInt32(bitPattern: -3))])
         await supervisor.shutdown()
     }
@@ -300,15 +314,18 @@ import Testing
         let supervisor = try ExamplesSupport.supervisor()
         let host = InMemoryHost(tools: ["reverse": { Array($0.reversed()) }])
         let tool = try await supervisor.load(manifest: PluginManifest(name: "tool_caller", capabilities: [.callTool]),
-                                             module: try ExamplesSupport.module("\(directory)/tool_caller.wasm"), host: host)
+                                             module: try ExamplesSupport.module("\(directory)/tool_caller.wasm"), policy: Self.policy,
+                                             host: host)
         #expect(try await tool.call("call_reverse") == [.i32(6)])
         #expect(host.logs.map(\.message) == ["tool said: nodroc"])
         let sender = try await supervisor.load(manifest: PluginManifest(name: "message_sender", capabilities: [.sendMessage]),
-                                               module: try ExamplesSupport.module("\(directory)/message_sender.wasm"), host: host)
+                                               module: try ExamplesSupport.module("\(directory)/message_sender.wasm"),
+                                               policy: Self.policy, host: host)
         #expect(try await sender.call("notify", [.i32(42)]) == [.i32(0)])
         #expect(host.outbox.map { String(decoding: $0.payload, as: UTF8.self) } == ["build finished: 42"])
         #expect(host.outbox.first?.to == "ops")
-        let upper = try await supervisor.load(manifest: PluginManifest(name: "upper"), module: try ExamplesSupport.module("\(directory)/upper.wasm"))
+        let upper = try await supervisor.load(manifest: PluginManifest(name: "upper"), module: try ExamplesSupport.module("\(directory)/upper.wasm"),
+                                              policy: Self.policy)
         #expect(try await upper.call("upper", bytes: Array("hello, cordon".utf8)) == Array("HELLO, CORDON".utf8))
         await supervisor.shutdown()
 
@@ -329,14 +346,15 @@ import Testing
         let module = try ExamplesSupport.module("\(directory)/greeter.wasm")
         let greeter = try await supervisor.load(
             manifest: PluginManifest(name: "greeter", capabilities: [.readConfig, .storage, .callTool, .sendMessage],
-                                     configuration: ["name": "Ada"]), module: module, host: host)
+                                     configuration: ["name": "Ada"]), module: module, policy: Self.policy, host: host)
         #expect(try await greeter.call("greet") == [.i32(1)])
         #expect(try await greeter.call("greet") == [.i32(2)])
         #expect(try await greeter.call("shout") == [.i32(0)])
         #expect(host.logs.map(\.message) == ["Hello, Ada! (visit 1)", "Hello, Ada! (visit 2)", "tool reversed: adA"])
         #expect(host.outbox.map { String(decoding: $0.payload, as: UTF8.self) } == ["greeter says hi"])
         #expect(try await greeter.call("reverse", bytes: Array("wasm".utf8)) == Array("msaw".utf8))
-        let denied = try await supervisor.load(manifest: PluginManifest(name: "greeter-denied"), module: module, host: host)
+        let denied = try await supervisor.load(manifest: PluginManifest(name: "greeter-denied"), module: module, policy: Self.policy,
+                                              host: host)
         #expect(try await denied.call("greet") == [.i32(UInt32(bitPattern: -2))])
         await supervisor.shutdown()
     }

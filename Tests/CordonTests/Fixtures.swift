@@ -8,13 +8,19 @@ import WAT
 enum Fixtures {
     static func wasm(_ wat: String) throws -> [UInt8] { try wat2wasm(wat) }
 
+    /// How long a test waits for what must happen (a load, the other party of a rendezvous, a
+    /// condition) before declaring a hang: generous, so that a whole-machine stall of several seconds
+    /// cannot pass for one. A limit a test measures (a wall-time kill, a backoff, a rate) is never
+    /// this; tests about the load timeout set their own.
+    static let patience: Duration = .seconds(60)
+
     static func supervisor(audit: AuditLogHandle? = nil, warmPool: Int = 0,
                            idleRelease: Duration? = SupervisorConfiguration().workerIdleRelease) throws -> Supervisor {
         var configuration = SupervisorConfiguration()
         configuration.auditLog = audit?.log
         configuration.warmPoolSize = warmPool
         configuration.workerIdleRelease = idleRelease
-        configuration.loadTimeout = .seconds(20)
+        configuration.loadTimeout = Fixtures.patience
         configuration.passWorkerStderr = ProcessInfo.processInfo.environment["CORDON_WORKER_STDERR"] != nil
         return try Supervisor(configuration: configuration)
     }

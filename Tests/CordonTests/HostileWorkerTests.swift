@@ -7,12 +7,13 @@ import Testing
 /// then misbehaving): forbidden syscalls must be named by the kernel's account, garbage on the channel
 /// must be a protocol violation, and the supervisor must survive all of it.
 @Suite struct HostileWorkerTests {
-    static func supervisor(_ arguments: [String] = [], audit: AuditLog? = nil) throws -> Supervisor {
+    static func supervisor(_ arguments: [String] = [], audit: AuditLog? = nil,
+                           loadTimeout: Duration = Fixtures.patience) throws -> Supervisor {
         var configuration = SupervisorConfiguration(auditLog: audit)
         let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
         configuration.workerExecutable = worker
         configuration.workerArguments = arguments
-        configuration.loadTimeout = .seconds(5)
+        configuration.loadTimeout = loadTimeout
         return try Supervisor(configuration: configuration)
     }
 
@@ -31,7 +32,7 @@ import Testing
         configuration.workerExecutable = worker
         configuration.passWorkerStderr = true
         configuration.workerStderrDestination = file
-        configuration.loadTimeout = .seconds(5)
+        configuration.loadTimeout = Fixtures.patience
         return try Supervisor(configuration: configuration)
     }
 
@@ -147,8 +148,9 @@ import Testing
                       "heartbeat", "forge-violation"])
     func channelGarbageIsAProtocolViolation(mode: String) async throws {
         let supervisor = try Self.supervisor()
-        // A short wall time: a worker left waiting must fail this test quickly, as a wall-time kill.
-        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: 5_000))
+        // A safety net, not what is measured: a worker left waiting fails this test as a wall-time
+        // kill, sooner than the fixture's 60 s, yet no machine stall reaches 30 s.
+        let plugin = try await Self.load(supervisor, mode: mode, policy: Fixtures.policy(wallMs: 30_000))
         do {
             _ = try await plugin.call("run")
             Issue.record("\(mode): run returned")
@@ -185,7 +187,9 @@ import Testing
 
     @Test(arguments: ["load-garbage", "load-silent", "load-exit"])
     func misbehaviourDuringLoadIsATypedLoadFailure(mode: String) async throws {
-        let supervisor = try Self.supervisor()
+        // The load timeout is what ends `load-silent`, so this test waits it out: shorter than
+        // `Fixtures.patience`, still far above the honest load below plus a 10 s machine stall.
+        let supervisor = try Self.supervisor(loadTimeout: .seconds(20))
         await #expect(throws: CordonError.self) { _ = try await Self.load(supervisor, mode: mode) }
         let honest = try await Self.load(supervisor, mode: "honest")
         #expect(try await honest.call("run") == [.i32(42)])
@@ -220,7 +224,7 @@ import Testing
         let honest = try await Self.load(supervisor, mode: "honest")
         let streamer = try await Self.load(supervisor, mode: "idle-log-stream")
         for _ in 0..<20 { #expect(try await honest.call("run") == [.i32(42)]) }
-        try await LimitAndRestartTests.waitUntil(timeout: .seconds(20)) { await streamer.state() == .failed }
+        try await LimitAndRestartTests.waitUntil { await streamer.state() == .failed }
         #expect(try await honest.call("run") == [.i32(42)])
         await supervisor.shutdown()
     }
@@ -233,7 +237,7 @@ import Testing
         let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
         configuration.workerExecutable = worker
         configuration.workerArguments = ["--hide-listener"]
-        configuration.loadTimeout = .seconds(5)
+        configuration.loadTimeout = Fixtures.patience
         let supervisor = try Supervisor(configuration: configuration)
         await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
         do {
@@ -282,7 +286,7 @@ import Testing
         let supervisor = try Self.supervisor()
         let plugin = try await supervisor.load(manifest: PluginManifest(name: "corrupt-host-pipeline", capabilities: [.timer]),
                                                module: Array("cordon-corrupt:host-pipeline".utf8),
-                                               policy: Fixtures.policy(wallMs: 5_000), restart: RestartPolicy(mode: .never))
+                                               policy: Fixtures.policy(wallMs: 30_000), restart: RestartPolicy(mode: .never))
         do {
             _ = try await plugin.call("run")
             Issue.record("run returned")

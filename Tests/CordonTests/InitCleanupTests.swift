@@ -91,7 +91,7 @@ import Testing
         defer { audit.remove() }
         let lines = LogLines()
         var configuration = SupervisorConfiguration(auditLog: audit.log)
-        configuration.loadTimeout = .seconds(20)
+        configuration.loadTimeout = Fixtures.patience
         configuration.logger = Logger(label: "test", factory: { _ in lines })
         let supervisor = try Supervisor(configuration: configuration)
         let events = supervisor.events

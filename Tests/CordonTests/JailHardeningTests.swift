@@ -111,7 +111,7 @@ import Testing
         let copy = directory + "/cordon-worker"
         try FileManager.default.copyItem(atPath: Self.builtWorker, toPath: copy)
         var configuration = SupervisorConfiguration(workerExecutable: copy)
-        configuration.loadTimeout = .seconds(20)
+        configuration.loadTimeout = Fixtures.patience
         for (mode, owner, problem) in [(0o775, 0, "group-writable"), (0o757, 0, "writable by others"), (0o755, 65534, "owned by uid 65534")] {
             #expect(chmod(copy, mode_t(mode)) == 0 && chown(copy, uid_t(owner), 0) == 0)
             do {

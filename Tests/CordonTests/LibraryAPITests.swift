@@ -79,7 +79,7 @@ import Testing
         let add = try Fixtures.wasm(Fixtures.add)
         let counter = try Fixtures.wasm(Self.counter)
         var configuration = SupervisorConfiguration()
-        configuration.loadTimeout = .seconds(20)
+        configuration.loadTimeout = Fixtures.patience
         // Room for one of the two modules only: the second evicts the first.
         configuration.moduleCacheBytes = max(add.count, counter.count) + 1
         let supervisor = try Supervisor(configuration: configuration)

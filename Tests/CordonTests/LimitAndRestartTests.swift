@@ -100,7 +100,9 @@ import Testing
 
     @Test func cpuTimeLimitKillsTheWorker() async throws {
         let supervisor = try Fixtures.supervisor()
-        var policy = Fixtures.policy(fuel: 0, wallMs: 15_000)
+        // The wall time only ends the test if the CPU limit never fires: generous, because 1 s of CPU
+        // on two shared cores, plus a machine stall (no CPU, all wall time), can take well over 10 s.
+        var policy = Fixtures.policy(fuel: 0, wallMs: 60_000)
         policy.limits.maxCPUSecondsPerWorker = 1
         let plugin = try await Self.hostile(supervisor, policy: policy, restart: RestartPolicy(mode: .never))
         do {
@@ -159,8 +161,11 @@ import Testing
     @Test func backoffGrowsAndResetsAfterAHealthyRun() async throws {
         let supervisor = try Fixtures.supervisor()
         let events = supervisor.events
+        // `healthyAfter` splits a worker's runs into short ones (backoff grows) and healthy ones (it
+        // resets). The short runs here last from ready to the kill, normally well under a second; 15 s
+        // keeps one that a 10 s machine stall stretches still short, so the stall cannot reset the count.
         let restart = RestartPolicy(mode: .always, intensity: 100, period: .seconds(60), initialBackoff: .milliseconds(20),
-                                    maximumBackoff: .seconds(5), jitter: 0, healthyAfter: .seconds(3))
+                                    maximumBackoff: .seconds(5), jitter: 0, healthyAfter: .seconds(15))
         let plugin = try await Self.hostile(supervisor, restart: restart)
         let collector = Task { () -> [(Int, Duration)] in
             var seen: [(Int, Duration)] = []
@@ -180,9 +185,9 @@ import Testing
         try await killAndWait()
         try await killAndWait()
         try await Self.waitUntil { await plugin.state() == .ready }
-        // The first three workers die right after they are ready, far inside the 3 s (a loaded CI box
-        // has room); this one outlives it: a healthy run.
-        try await Task.sleep(for: .milliseconds(3200))
+        // The first three workers die right after they are ready, far inside the 15 s; this one
+        // outlives it: a healthy run.
+        try await Task.sleep(for: .milliseconds(15_200))
         try await killAndWait()
         let seen = await collector.value
         #expect(seen.map(\.0) == [1, 2, 3, 1], "\(seen)")
@@ -209,13 +214,17 @@ import Testing
         #expect(await supervisor.stats().liveWorkers == 0)
     }
 
-    static func waitUntil(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+    /// Polls `condition` until it holds, for at most `timeout` (`Fixtures.patience`: a safety net, not
+    /// a measured limit). The condition gets a last look after the deadline, since a stall can carry
+    /// the clock past it between two looks.
+    static func waitUntil(timeout: Duration = Fixtures.patience, _ condition: () async -> Bool) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             if await condition() { return }
             try await Task.sleep(for: .milliseconds(10))
         }
+        if await condition() { return }
         Issue.record("condition not met within \(timeout)")
         throw CancellationError()
     }

@@ -30,7 +30,7 @@ import Testing
         // Pooled: an already-confined worker adopts the plugin; with two workers, the second is
         // another pooled worker or a cold spawn, and each receives the module on its own channel.
         await supervisor.prewarm(policy: policy, count: 2)
-        try await LimitAndRestartTests.waitUntil(timeout: .seconds(30)) { await supervisor.stats().pooledWorkers == 2 }
+        try await LimitAndRestartTests.waitUntil { await supervisor.stats().pooledWorkers == 2 }
         let pooled = try await supervisor.load(manifest: PluginManifest(name: "pooled", workers: 2), module: module, policy: policy)
         let pids = await pooled.workerPIDs()
         #expect(pids.count == 2)
@@ -40,7 +40,7 @@ import Testing
         // After a restart the replacement worker is sent the module again.
         let victim = try #require(pids.first)
         kill(victim, SIGKILL)
-        try await LimitAndRestartTests.waitUntil(timeout: .seconds(30)) {
+        try await LimitAndRestartTests.waitUntil {
             let now = await pooled.workerPIDs()
             let state = await pooled.state()
             return now.count == 2 && !now.contains(victim) && state == .ready

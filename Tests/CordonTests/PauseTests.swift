@@ -81,7 +81,7 @@ import Testing
     /// A call that is running when pause() is asked finishes first; pause returns after it.
     @Test func pauseLetsTheRunningCallFinish() async throws {
         let supervisor = try Fixtures.supervisor()
-        let host = RendezvousHost(parties: 2, patience: .seconds(30))
+        let host = RendezvousHost(parties: 2, patience: Fixtures.patience)
         let plugin = try await supervisor.load(manifest: PluginManifest(name: "draining", capabilities: [.custom("rendezvous")]),
                                                module: try Fixtures.wasm(Plugins.rendezvous), policy: Fixtures.policy(), host: host)
         let pid = try #require(await plugin.workerPIDs().first)

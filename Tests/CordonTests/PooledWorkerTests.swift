@@ -14,7 +14,9 @@ import Testing
         let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
         configuration.workerExecutable = worker
         configuration.workerArguments = ["--pooled=\(mode)"]
-        configuration.loadTimeout = .seconds(5)
+        // `prewarm` waits up to the load timeout for a pooled worker that never says hello (`silent`),
+        // so it is not `Fixtures.patience`; 20 s still keeps the honest load clear of a machine stall.
+        configuration.loadTimeout = .seconds(20)
         return try Supervisor(configuration: configuration)
     }
 
@@ -52,7 +54,7 @@ import Testing
         await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
         for _ in 0..<10 { #expect(try await honest.call("run") == [.i32(42)]) }
         if !reason.isEmpty {
-            try await LimitAndRestartTests.waitUntil(timeout: .seconds(20)) { await supervisor.stats().pooledWorkers == 0 }
+            try await LimitAndRestartTests.waitUntil { await supervisor.stats().pooledWorkers == 0 }
         }
         #expect(try await honest.call("run") == [.i32(42)])
         await supervisor.shutdown()
@@ -73,7 +75,7 @@ import Testing
         let supervisor = try Self.supervisor("violate", audit: audit.log)
         let honest = try await Self.honest(supervisor)
         await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
-        try await LimitAndRestartTests.waitUntil(timeout: .seconds(20)) { await supervisor.stats().pooledWorkers == 0 }
+        try await LimitAndRestartTests.waitUntil { await supervisor.stats().pooledWorkers == 0 }
         for _ in 0..<10 { #expect(try await honest.call("run") == [.i32(42)]) }
         await supervisor.shutdown()
         let text = try audit.closeAndRead()
@@ -92,10 +94,10 @@ import Testing
         let worker: String = try #require(SupervisorDeathTests.binary("CordonCorruptWorker"))
         configuration.workerExecutable = worker
         configuration.workerArguments = ["--hide-listener"]
-        configuration.loadTimeout = .seconds(5)
+        configuration.loadTimeout = Fixtures.patience
         let supervisor = try Supervisor(configuration: configuration)
         await supervisor.prewarm(policy: Fixtures.policy(), count: 1)
-        try await LimitAndRestartTests.waitUntil(timeout: .seconds(20)) { await supervisor.stats().pooledWorkers == 0 }
+        try await LimitAndRestartTests.waitUntil { await supervisor.stats().pooledWorkers == 0 }
         await supervisor.shutdown()
         let kills = Self.poolKills(try audit.closeAndRead())
         #expect(kills == ["protocol violation: no seccomp listener under a notify policy"], "\(kills)")

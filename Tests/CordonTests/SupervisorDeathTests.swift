@@ -47,8 +47,10 @@ import Testing
         if stopped { try await PauseTests.waitUntilStopped(pids) }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        // How long to wait before declaring a survivor (the kernel's SIGKILL of the workers takes
+        // milliseconds): generous, so a machine stall cannot pass for one.
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(5)
+        let deadline = clock.now + Fixtures.patience
         while clock.now < deadline, pids.contains(where: Self.alive) {
             try await Task.sleep(for: .milliseconds(20))
         }

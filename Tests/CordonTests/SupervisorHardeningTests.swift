@@ -8,7 +8,7 @@ import Testing
 /// phase, the host's answers never kill a plugin, and a rejection is replayed only for the bytes.
 @Suite struct SupervisorHardeningTests {
     /// A start function that never returns, with fuel metering off: only the wall time ends it, long
-    /// before the 20 s load timeout of the fixture supervisor.
+    /// before the 60 s load timeout of the fixture supervisor.
     @Test func aLoopingStartFunctionHitsTheWallTime() async throws {
         let supervisor = try Fixtures.supervisor()
         let module = try Fixtures.wasm("(module (func $spin (loop $l (br $l))) (start $spin))")

@@ -8,14 +8,15 @@ import Testing
 /// Files in a preopen that are not regular files or directories: the broker must answer at once,
 /// never wait on them with a thread of the pool every plugin shares.
 @Suite struct WASISpecialFileTests {
-    /// Runs `body`; if it has not returned after 5 s, opens the FIFO's other end (which releases an
-    /// open or a read blocked on it) and reports that it had to.
+    /// Runs `body`; if it has not returned after 30 s, opens the FIFO's other end (which releases an
+    /// open or a read blocked on it) and reports that it had to. The broker answers in microseconds or
+    /// blocks for good: 30 s only declares the hang, generously, so a machine stall cannot fake one.
     private static func withRescue(fifo: String, writer: Bool, _ body: () -> WASIReply) -> (WASIReply, rescued: Bool) {
         let done = DispatchSemaphore(value: 0)
         let rescued = Atomic<Bool>(false)
         let finished = DispatchSemaphore(value: 0)
         Thread {
-            if done.wait(timeout: .now() + 5) == .timedOut {
+            if done.wait(timeout: .now() + 30) == .timedOut {
                 rescued.store(true, ordering: .relaxed)
                 let fd = open(fifo, writer ? O_WRONLY : O_RDONLY)
                 if fd >= 0 { sleep(1); close(fd) }
