@@ -40,6 +40,11 @@ func runWASIBenchmark(arguments: [String]) async throws {
     print(row(["read \(Int(mib)) MiB file in \(chunk / 1024) KiB fd_reads", formatTime(readIn), formatTime(readOut),
                String(format: "%.2f×", readOut / readIn), String(format: "%.2f GB/s", Double(fileBytes) / readOut / 1e9)],
               widths: w))
+    // The same program under a policy that does not donate (as the built-in strict): every fd_read brokered.
+    let (brokeredIn, brokeredOut) = try await alternate(rounds: rounds, module: read, directory: directory, donating: false)
+    print(row(["  the same, brokered (no donation)", formatTime(brokeredIn), formatTime(brokeredOut),
+               String(format: "%.2f×", brokeredOut / brokeredIn), String(format: "%.2f GB/s", Double(fileBytes) / brokeredOut / 1e9)],
+              widths: w))
 
     let write = try wat2wasm(stdoutLinesWAT(lines: lines))
     let (writeIn, writeOut) = try await alternate(rounds: rounds, module: write, directory: nil, expectedStdout: lines * 8)
@@ -51,7 +56,8 @@ func runWASIBenchmark(arguments: [String]) async throws {
 }
 
 /// p50 of in-process and confined runs of the command `module`, alternated so drift favours neither.
-private func alternate(rounds: Int, module: [UInt8], directory: String?, expectedStdout: Int? = nil) async throws -> (Double, Double) {
+private func alternate(rounds: Int, module: [UInt8], directory: String?, expectedStdout: Int? = nil,
+                       donating: Bool = SandboxPolicy.builtinDefault.wasi.donateReadOnlyFiles) async throws -> (Double, Double) {
     var configuration = SupervisorConfiguration()
     configuration.loadTimeout = .seconds(60)
     let supervisor = try Supervisor(configuration: configuration)
@@ -60,6 +66,7 @@ private func alternate(rounds: Int, module: [UInt8], directory: String?, expecte
     policy.limits.maxHostCallsPerCall = 1_000_000
     policy.limits.maxHostCallsPerSecond = 10_000_000
     policy.wasm.maxFuelPerCall = 1_000_000_000_000
+    policy.wasi.donateReadOnlyFiles = donating
     let preopens = directory.map { [WASIPreopen(hostPath: $0, guestPath: "/", readOnly: true)] } ?? []
     let handle = try await supervisor.load(manifest: PluginManifest(name: "wasi-bench", capabilities: directory == nil ? [] : [.filesystem]),
                                            module: module, policy: policy, wasi: WASIConfiguration(preopens: preopens))
