@@ -218,10 +218,14 @@ private func compute(quick: Bool) async throws {
         _ = try await handle.call("fib", [.i32(n)])
         confined.add(start.duration(to: clock.now))
         store.fuel = Fuel(remaining: 10_000_000_000)
+        // The measuring thread is pinned only between two awaits: a task may resume on another
+        // thread of the pool, and a pin left behind would bind that thread, and every thread it
+        // creates later (a later section's reactor), to one CPU.
         pin(0, to: cpu)
         start = clock.now
         _ = try fib.invoke([.i32(n)])
         inProcess.add(start.duration(to: clock.now))
+        pin(0, to: nil)
         if storeBypassControllable {
             pin(mitigatedPID, to: cpu)
             start = clock.now
@@ -229,13 +233,14 @@ private func compute(quick: Bool) async throws {
             confinedMitigated.add(start.duration(to: clock.now))
             pin(mitigatedPID, to: nil)
             store.fuel = Fuel(remaining: 10_000_000_000)
+            pin(0, to: cpu)
             _ = cordon_prctl(53, 0, 4, 0, 0)   // PR_SET_SPECULATION_CTRL, store bypass, PR_SPEC_DISABLE
             start = clock.now
             _ = try fib.invoke([.i32(n)])
             inProcessMitigated.add(start.duration(to: clock.now))
             _ = cordon_prctl(53, 0, 2, 0, 0)   // PR_SPEC_ENABLE
+            pin(0, to: nil)
         }
-        pin(0, to: nil)
     }
     pin(workerPID, to: nil)
     // The fixed cost of a call, from an ordinary task and from a task on the supervisor's executor
