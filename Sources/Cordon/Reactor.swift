@@ -21,7 +21,7 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     /// The loop thread's `pthread_self()`: comparing it costs no system call, unlike `gettid`.
     private let threadHandle = Atomic<UInt>(0)
     private var handlers: [UInt64: (UInt32) -> Void] = [:]
-    private var timers: [UInt64: (deadline: ContinuousClock.Instant, run: () -> Void)] = [:]
+    private var timers = TimerQueue<() -> Void>()
     private var nextToken: UInt64 = 1
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
@@ -110,13 +110,13 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     func schedule(at deadline: ContinuousClock.Instant, _ job: @escaping () -> Void) -> UInt64 {
         let token = nextToken
         nextToken += 1
-        timers[token] = (deadline, job)
+        timers.insert(token: token, deadline: deadline, job: job)
         return token
     }
 
     /// Cancels a timer; reactor thread only.
     func cancel(timer token: UInt64?) {
-        if let token { timers[token] = nil }
+        if let token { timers.remove(token: token) }
     }
 
     /// Ends the loop after the jobs already queued, and waits for the thread to finish.
@@ -182,18 +182,20 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
         return !jobs.isEmpty
     }
 
+    /// Runs the timers due now, earliest first; at most as many as were armed when the turn began, so
+    /// timers that keep arming due timers cannot hold the loop from epoll.
     private func fireTimers() {
         guard !timers.isEmpty else { return }
         let now = ContinuousClock.now
-        let due = timers.filter { $0.value.deadline <= now }.sorted { $0.value.deadline < $1.value.deadline }
-        for (token, timer) in due where timers[token] != nil {
-            timers[token] = nil
-            timer.run()
+        var budget = timers.count
+        while budget > 0, let job = timers.popDue(now: now) {
+            budget -= 1
+            job()
         }
     }
 
     private func nextTimeoutMilliseconds() -> CInt {
-        guard let next = timers.values.map(\.deadline).min() else { return 1000 }
+        guard let next = timers.nextDeadline() else { return 1000 }
         let remaining = ContinuousClock.now.duration(to: next)
         if remaining <= .zero { return 0 }
         let (seconds, attos) = remaining.components

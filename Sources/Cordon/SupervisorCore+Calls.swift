@@ -333,12 +333,15 @@ extension SupervisorCore {
         case .threads(let pool):
             offReactor(pool)
         case .reactor:
-            // Starts on the reactor's next drain and resumes there after every suspension, so the
-            // answer is usually delivered in the same turn, with no thread hand-off at all.
-            call.hostTask = Task(executorPreference: reactor) {
+            // Runs here and now, up to its first suspension, and resumes on the reactor after each
+            // one: a function that returns at once is answered within this drain of the worker's
+            // messages, with no thread hand-off and no turn of the loop. Its task is kept only while
+            // the answer is still owed (the call may end first, and then cancels it).
+            let task = Task.immediate(executorPreference: reactor) {
                 let answer = await HostCallDecoder.perform(decoded, host: host, context: context, sleepCap: remaining)
                 reactor.runNowOrQueue { deliver.value(answer) }
             }
+            if call.hostCallOutstanding == request.id { call.hostTask = task }
         }
     }
 

@@ -51,7 +51,12 @@ func runWASIBenchmark(arguments: [String]) async throws {
     print(row(["\(lines) stdout lines of 8 bytes, one fd_write each", formatTime(writeIn), formatTime(writeOut),
                String(format: "%.2f×", writeOut / writeIn), String(format: "%.1f M lines/s", Double(lines) / writeOut / 1e6)],
               widths: w))
-    print("targets: file read ≥ 1 GB/s; each ratio ≤ 1.5× (cordon time / in-process time)")
+    let seeks = quick ? 20_000 : 100_000
+    let (seekIn, seekOut) = try await seekLoop(rounds: rounds, calls: seeks, directory: directory)
+    print(row(["host-call loop: \(seeks) fd_seeks, p50", formatTime(seekIn.p50), formatTime(seekOut.p50),
+               String(format: "%.2f×", seekOut.p50 / seekIn.p50), "p99 \(formatTime(seekOut.p99))"], widths: w)
+          + "  (in-process p99 \(formatTime(seekIn.p99)); brokered, answered on the reactor)")
+    print("targets: file read ≥ 1 GB/s; each ratio ≤ 1.5× (cordon time / in-process time); host-call loop p50 ≤ 8 µs")
     print("")
 }
 
@@ -90,13 +95,113 @@ private func alternate(rounds: Int, module: [UInt8], directory: String?, expecte
     return (inProcess.p50, confined.p50)
 }
 
+/// Latency per host call, seen by the guest: a loop of `fd_seek`s on a file beneath the preopen, each
+/// timed with the monotonic clock (1 ns resolution: the plugin holds `timer`) into a histogram the
+/// program prints, the two sides alternating round by round. A seek from the start is brokered by the
+/// supervisor (it moves the offset of the broker's file), and answered on the reactor.
+private func seekLoop(rounds: Int, calls: Int, directory: String) async throws -> (LatencyHistogram, LatencyHistogram) {
+    let module = try wat2wasm(seekLoopWAT(calls: calls))
+    let supervisor = try Supervisor(configuration: SupervisorConfiguration())
+    var policy = SandboxPolicy.builtinDefault
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
+    policy.limits.maxHostCallsPerCall = UInt32(calls + 16)
+    policy.limits.maxHostCallsPerSecond = 10_000_000
+    policy.wasm.maxFuelPerCall = 1_000_000_000_000
+    let handle = try await supervisor.load(manifest: PluginManifest(name: "wasi-seek-bench", capabilities: [.filesystem, .timer]),
+                                           module: module, policy: policy,
+                                           wasi: WASIConfiguration(preopens: [WASIPreopen(hostPath: directory, guestPath: "/", readOnly: true)]))
+    var inProcess = LatencyHistogram(), confined = LatencyHistogram()
+    let capture = directory + "/histogram.out"
+    for round in -1..<rounds {
+        let fd = open(capture, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(fd) }
+        try runInProcess(module, directory: directory, stdout: fd)
+        let a = try LatencyHistogram(FileManager.default.contents(atPath: capture).map { [UInt8]($0) } ?? [])
+        let output = try await handle.run()
+        guard output.exitCode == 0 else { throw BenchmarkArgumentError("the confined seek loop exited \(output.exitCode)") }
+        let b = try LatencyHistogram(output.stdout)
+        if round >= 0 { inProcess.add(a); confined.add(b) }
+    }
+    await supervisor.shutdown()
+    return (inProcess, confined)
+}
+
+/// The seek loop's output: how many calls took 0–99 ns, 100–199 ns, …; the last bucket is ≥ 100 µs.
+private struct LatencyHistogram {
+    static let buckets = 1001
+    var counts = [UInt64](repeating: 0, count: buckets)
+
+    init() {}
+
+    init(_ bytes: [UInt8]) throws {
+        guard bytes.count == Self.buckets * 4 else { throw BenchmarkArgumentError("the seek loop printed \(bytes.count) bytes, expected \(Self.buckets * 4)") }
+        for i in 0..<Self.buckets {
+            counts[i] = (0..<4).reduce(UInt64(0)) { $0 | UInt64(bytes[i * 4 + $1]) << (8 * UInt64($1)) }
+        }
+    }
+
+    mutating func add(_ other: LatencyHistogram) { for i in counts.indices { counts[i] += other.counts[i] } }
+
+    /// The midpoint of the bucket holding the `q` quantile, in seconds.
+    func quantile(_ q: Double) -> Double {
+        let total = counts.reduce(0, +)
+        var seen: UInt64 = 0
+        for (i, n) in counts.enumerated() {
+            seen += n
+            if Double(seen) >= q * Double(total) { return (Double(i) * 100 + 50) / 1e9 }
+        }
+        return 100e-6
+    }
+    var p50: Double { quantile(0.5) }
+    var p99: Double { quantile(0.99) }
+}
+
+/// Opens `data.bin` beneath preopen fd 3, then `calls` times: clock, `fd_seek(fd, i mod 4096, SET)`,
+/// clock, and counts the difference into 100 ns buckets (1001 u32s at 1024, printed at the end).
+private func seekLoopWAT(calls: Int) -> String {
+    #"""
+    (module
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_seek" (func $fd_seek (param i32 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "data.bin")
+      (func (export "_start")
+        (local $fd i32) (local $i i32) (local $bucket i64) (local $slot i32)
+        ;; rights: fd_read (bit 1) | fd_seek (bit 2) | fd_tell (bit 5)
+        (if (call $path_open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 8) (i32.const 0)
+                             (i64.const 38) (i64.const 0) (i32.const 0) (i32.const 0))
+          (then (call $exit (i32.const 2))))
+        (local.set $fd (i32.load (i32.const 0)))
+        (loop $next
+          (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 48)))
+          (if (call $fd_seek (local.get $fd) (i64.extend_i32_u (i32.and (local.get $i) (i32.const 4095)))
+                             (i32.const 0) (i32.const 8))
+            (then (call $exit (i32.const 3))))
+          (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 56)))
+          (local.set $bucket (i64.div_u (i64.sub (i64.load (i32.const 56)) (i64.load (i32.const 48))) (i64.const 100)))
+          (if (i64.gt_u (local.get $bucket) (i64.const 1000)) (then (local.set $bucket (i64.const 1000))))
+          (local.set $slot (i32.add (i32.const 1024) (i32.shl (i32.wrap_i64 (local.get $bucket)) (i32.const 2))))
+          (i32.store (local.get $slot) (i32.add (i32.load (local.get $slot)) (i32.const 1)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $next (i32.lt_u (local.get $i) (i32.const \#(calls)))))
+        (i32.store (i32.const 64) (i32.const 1024))
+        (i32.store (i32.const 68) (i32.const 4004))
+        (if (call $fd_write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 72))
+          (then (call $exit (i32.const 4))))))
+    """#
+}
+
 /// The same module in this process: WasmKit's own WASI with the directory preopened at `/` and
-/// stdout on /dev/null; the engine configured as the worker configures its own.
-private func runInProcess(_ module: [UInt8], directory: String?) throws {
+/// stdout on `stdout` (/dev/null by default); the engine configured as the worker configures its own.
+private func runInProcess(_ module: [UInt8], directory: String?, stdout: Int32? = nil) throws {
     let null = open("/dev/null", O_WRONLY)
     defer { close(null) }
     let bridge = try WASIBridgeToHost(preopens: directory.map { [WASIBridgeToHost.Preopen(guestPath: "/", hostPath: $0)] } ?? [],
-                                      stdout: null, stderr: 2)
+                                      stdout: stdout ?? null, stderr: 2)
     try bridge.runAndClose { bridge in
         let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software))
         let store = Store(engine: engine)

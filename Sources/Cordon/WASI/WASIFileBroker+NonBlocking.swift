@@ -5,7 +5,11 @@ import Glibc
 // operation can block (a cold disk, a FIFO, a network file system), and a blocked reactor would stall
 // every plugin. But a read the page cache already holds cannot block, and most reads of a hot file are
 // such reads: `preadv2(RWF_NOWAIT)` performs exactly those and answers EAGAIN for the rest. Serving
-// them on the reactor saves the two thread hand-offs (and, on a VM, their wake-ups) per call.
+// them on the reactor saves the two thread hand-offs (and, on a VM, their wake-ups) per call. So do
+// the calls that touch only the broker's table or the file offset.
+//
+// The table lock taken here is never held by a pool thread at the same time: a worker has at most one
+// host call outstanding, and its broker serves no one else.
 extension WASIFileBroker {
     /// The answer to `function` if it can be given without blocking, else nil: the caller then hands
     /// the call to the pool, which performs it (again, from the start) with the ordinary path. Any
@@ -15,6 +19,15 @@ extension WASIFileBroker {
         switch function {
         case "wasi.fd_read": positioned = false
         case "wasi.fd_pread": positioned = true
+        case "wasi.fd_fdstat_get", "wasi.fd_fdstat_set_rights", "wasi.fd_prestat_get", "wasi.fd_prestat_dir_name", "wasi.fd_tell":
+            // The broker's own table, and for `fd_tell` an lseek(SEEK_CUR), which only reads the open
+            // file description's offset: nothing here waits for a disk or a server. Served in full
+            // (refusals and their audit included) by the ordinary path, on this thread.
+            return serve(function: function, integers: integers, blobs: blobs)
+        case "wasi.fd_seek" where integers.count == 3 && (integers[2] == 0 || integers[2] == 1):
+            // SEEK_SET and SEEK_CUR only move the offset. SEEK_END needs the file's size, which a
+            // network or FUSE file system may fetch from its server: that one takes the pool.
+            return serve(function: function, integers: integers, blobs: blobs)
         default: return nil
         }
         let request = WASIRequest(integers: integers, blobs: blobs)
