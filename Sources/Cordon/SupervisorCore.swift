@@ -382,8 +382,7 @@ final class SupervisorCore: @unchecked Sendable {
     /// The policy's BPF program, built once per policy.
     func filter(for policy: SandboxPolicy, digest: String) -> [UInt8]? {
         if let cached = filters[digest] { return cached }
-        guard let built = try? PolicyCompiler.compileFilter(policy.seccomp, runningAsRoot: geteuid() == 0,
-                                                            donatesFiles: policy.wasi.donateReadOnlyFiles) else {
+        guard let built = try? PolicyCompiler.compileFilter(for: policy, runningAsRoot: geteuid() == 0) else {
             return nil   // compile reports the error
         }
         filters[digest] = built

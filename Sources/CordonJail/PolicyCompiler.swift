@@ -9,7 +9,7 @@ public enum PolicyCompiler {
     /// Compiles `policy` for worker `slot`. `createdNamespaces` is the NamespacePlanner attempt the spawn
     /// succeeded with: the part NamespacePlanner.cloneNamespaces says the clone created, plus the part
     /// the worker will create itself.
-    /// `filter` may be a BPF program from `compileFilter(policy.seccomp)` computed earlier: building it
+    /// `filter` may be a BPF program from `compileFilter(for: policy)` computed earlier: building it
     /// with libseccomp is the expensive part, and it does not depend on the slot.
     public static func compile(_ policy: SandboxPolicy, slot: UInt32, supervisorPID: Int32,
                                createdNamespaces: NamespaceSet, runningAsRoot: Bool,
@@ -68,7 +68,7 @@ public enum PolicyCompiler {
 
         let filter: [UInt8]
         if let precompiled { filter = precompiled } else {
-            filter = try compileFilter(policy.seccomp, runningAsRoot: runningAsRoot, donatesFiles: policy.wasi.donateReadOnlyFiles)
+            filter = try compileFilter(for: policy, runningAsRoot: runningAsRoot)
         }
         var flags = SeccompFlags.tsync
         if policy.seccomp.usesNotify { flags |= SeccompFlags.newListener | SeccompFlags.tsyncESRCH }
@@ -89,8 +89,14 @@ public enum PolicyCompiler {
             mitigatesStoreBypass: policy.mitigatesSpeculativeStoreBypass)
     }
 
-    /// The BPF program for a seccomp profile (what `compile` embeds in every plan), for a supervisor
-    /// that is or is not root (`effectiveProfile`).
+    /// The BPF program `compile` embeds in every plan of `policy`: its seccomp profile with what the
+    /// rest of the policy adds (the donation rules of `wasi.donateReadOnlyFiles`), for a supervisor that
+    /// is or is not root (`effectiveProfile`).
+    public static func compileFilter(for policy: SandboxPolicy, runningAsRoot: Bool) throws(JailError) -> [UInt8] {
+        try compileFilter(policy.seccomp, runningAsRoot: runningAsRoot, donatesFiles: policy.wasi.donateReadOnlyFiles)
+    }
+
+    /// The BPF program for a bare seccomp profile; a policy's is `compileFilter(for:runningAsRoot:)`.
     public static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool, donatesFiles: Bool = false) throws(JailError) -> [UInt8] {
         try SeccompBuilder.exportBPF(effectiveProfile(profile, runningAsRoot: runningAsRoot, donatesFiles: donatesFiles))
     }

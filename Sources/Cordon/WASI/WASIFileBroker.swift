@@ -45,6 +45,9 @@ final class WASIFileBroker: Sendable {
     init(preopens: [WASIPreopen], policy: WASIPolicy, maxReplyBytes: Int, identity: WASIBrokerIdentity,
          donationFD: Int32 = -1, record: @escaping @Sendable (AuditEvent) -> Void) throws(CordonError) {
         self.policy = policy
+        // The supervisor makes the socket only for a donating policy; the policy is asked again so
+        // that a socket handed over by mistake can never donate against it (the worker's filter
+        // would not let it receive, but nothing should be sent).
         self.donation = policy.donateReadOnlyFiles && donationFD >= 0 ? FileDonationSocket(fd: donationFD) : nil
         self.maxReplyBytes = max(maxReplyBytes, WASILayout.filestatSize)
         self.identity = identity
