@@ -5,15 +5,9 @@ import Metrics
 enum CordonMetrics {
     /// One call that reached a worker and ended, however it ended: an outcome, a kill (wall time,
     /// flood, violation) or the worker's death. `failure` is nil for a success.
-    static func recordCall(plugin: String, duration: Duration, fuel: UInt64, failure: CordonError?) {
-        let dimensions = [("plugin", plugin)]
-        Counter(label: "cordon_calls_total", dimensions: dimensions).increment()
-        if let failure {
-            Counter(label: "cordon_call_errors_total", dimensions: dimensions + [("reason", reason(failure))]).increment()
-        }
-        Metrics.Timer(label: "cordon_call_duration", dimensions: dimensions)
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        Counter(label: "cordon_fuel_used_total", dimensions: dimensions).increment(by: Int(clamping: fuel))
+    static func recordCall(_ handles: inout PluginMetricHandles?, plugin: String, duration: Duration, fuel: UInt64, failure: CordonError?) {
+        if handles == nil { handles = PluginMetricHandles(plugin: plugin) }
+        handles!.recordCall(duration: duration, fuel: fuel, failure: failure)
     }
 
     /// A failed call's label: a small fixed set (never text from the worker or the guest).
@@ -39,11 +33,57 @@ enum CordonMetrics {
         Gauge(label: "cordon_memory_pages", dimensions: [("plugin", plugin)]).record(pages)
     }
 
-    static func hostCall(plugin: String, function: String) {
-        Counter(label: "cordon_host_calls_total", dimensions: [("plugin", plugin), ("function", function)]).increment()
+    static func hostCall(_ handles: inout PluginMetricHandles?, plugin: String, function: String) {
+        if handles == nil { handles = PluginMetricHandles(plugin: plugin) }
+        handles!.hostCall(function: function)
     }
 
     static func liveWorkers(_ count: Int) {
         Gauge(label: "cordon_live_workers").record(count)
+    }
+}
+
+/// One plugin's per-call counters and timer, made on its first call and kept by its record.
+///
+/// Making a handle asks `MetricsSystem.factory` (a lock) and the backend (a registry lookup, usually
+/// under another lock): per call, that cost more than the supervisor's own accounting of the call.
+/// As swift-metrics asks, the backend is bootstrapped before plugins are loaded; a plugin's handles
+/// stay with the backend that was in place at its first call.
+struct PluginMetricHandles {
+    private let plugin: String
+    private let calls: Counter
+    private let duration: Metrics.Timer
+    private let fuel: Counter
+    /// By failure reason: a fixed set of labels (`CordonMetrics.reason`).
+    private var errors: [String: Counter] = [:]
+    /// By host function: only names that exist reach here (built-in or the host's own custom ones).
+    private var hostCalls: [String: Counter] = [:]
+
+    init(plugin: String) {
+        self.plugin = plugin
+        let dimensions = [("plugin", plugin)]
+        calls = Counter(label: "cordon_calls_total", dimensions: dimensions)
+        duration = Metrics.Timer(label: "cordon_call_duration", dimensions: dimensions)
+        fuel = Counter(label: "cordon_fuel_used_total", dimensions: dimensions)
+    }
+
+    mutating func recordCall(duration elapsed: Duration, fuel used: UInt64, failure: CordonError?) {
+        calls.increment()
+        if let failure {
+            let reason = CordonMetrics.reason(failure)
+            if errors[reason] == nil {
+                errors[reason] = Counter(label: "cordon_call_errors_total", dimensions: [("plugin", plugin), ("reason", reason)])
+            }
+            errors[reason]!.increment()
+        }
+        duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        fuel.increment(by: Int(clamping: used))
+    }
+
+    mutating func hostCall(function: String) {
+        if hostCalls[function] == nil {
+            hostCalls[function] = Counter(label: "cordon_host_calls_total", dimensions: [("plugin", plugin), ("function", function)])
+        }
+        hostCalls[function]!.increment()
     }
 }

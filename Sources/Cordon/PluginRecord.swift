@@ -123,6 +123,9 @@ final class PluginRecord {
     /// `pause()` calls waiting for the running calls to end.
     var pauseWaiters: [(Result<Void, CordonError>) -> Void] = []
 
+    /// swift-metrics handles of this plugin's call figures, made at its first call.
+    var metricHandles: PluginMetricHandles?
+
     init(id: String, request: LoadRequest, moduleSHA256: String, policySHA256: String) {
         self.id = id
         self.manifest = request.manifest

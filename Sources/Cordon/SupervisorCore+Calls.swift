@@ -55,7 +55,7 @@ extension SupervisorCore {
             return completion(.failure(.limitExceeded(limit: .messageBytes, value: "\(messageLimit) bytes (one channel message)",
                                                       measured: "up to \(frameBound) bytes", export: export)))
         }
-        let live = record.workers.contains { [.idle, .busy, .loading, .confining, .spawning].contains($0.phase) }
+        let live = record.workers.contains { $0.phase != .backingOff && $0.phase != .stopped }
         guard live, record.state != .failed, record.state != .stopped else {
             return completion(.failure(.unavailable(plugin: record.manifest.name, state: record.state)))
         }
@@ -160,7 +160,7 @@ extension SupervisorCore {
         }
         var failure: CordonError?
         if case .failure(let error) = result { failure = error }
-        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failure: failure)
+        CordonMetrics.recordCall(&record.metricHandles, plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failure: failure)
         call.finish(result)
         if record.paused {
             // The call pause() was waiting for: this worker stops now, and the pause may be complete.
@@ -182,7 +182,7 @@ extension SupervisorCore {
         record.callFailed(error)
         totals.calls += 1
         totals.callFailures += 1
-        CordonMetrics.recordCall(plugin: record.manifest.name, duration: duration, fuel: 0, failure: error)
+        CordonMetrics.recordCall(&record.metricHandles, plugin: record.manifest.name, duration: duration, fuel: 0, failure: error)
         emit(record, pid, .callFailed(export: call.export, error: error))
     }
 
@@ -283,7 +283,7 @@ extension SupervisorCore {
             return refuse(.notFound, .denied)
         }
         // Counted only once the name is one that exists: guest-chosen names would be unbounded labels.
-        CordonMetrics.hostCall(plugin: record.manifest.name, function: function)
+        CordonMetrics.hostCall(&record.metricHandles, plugin: record.manifest.name, function: function)
         if let capability = PluginCapability.required(forHostFunction: function), !record.granted.contains(capability) {
             record.metrics.capabilityDenials += 1
             audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,

@@ -474,8 +474,8 @@ final class SupervisorCore: @unchecked Sendable {
     // MARK: - Messages from a worker (hostile input)
 
     func drain(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
-        var doorbell: UInt64 = 0
-        _ = read(process.channel.doorbellFD, &doorbell, 8)
+        // The doorbell is read once, by `prepareToSleep`, when the ring is empty: a drain that stops
+        // before that leaves it readable, and epoll (level-triggered) brings this worker back.
         var budget = 64
         // Once killed, a worker's words no longer count (a late hello must not rewrite why it died).
         while slot.process === process, process.exit == nil, process.killReason == nil {

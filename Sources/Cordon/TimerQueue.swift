@@ -21,7 +21,7 @@ struct TimerQueue<Job> {
     /// Heap entries, live and stale: what the bound on stale entries is about.
     var heapCount: Int { heap.count }
 
-    /// Arms `job` for `deadline` under `token`, which must not be live.
+    /// Arms `job` for `deadline` under `token`, a token never armed before.
     mutating func insert(token: UInt64, deadline: ContinuousClock.Instant, job: Job) {
         live[token] = (deadline, job)
         heap.append(Entry(deadline: deadline, token: token))
@@ -49,7 +49,8 @@ struct TimerQueue<Job> {
     }
 
     private mutating func dropStaleTop() {
-        while let top = heap.first, live[top.token]?.deadline != top.deadline { removeTop() }
+        // Tokens are never reused, so a token still live is this entry's own timer.
+        while let top = heap.first, live.index(forKey: top.token) == nil { removeTop() }
     }
 
     private mutating func rebuild() {
