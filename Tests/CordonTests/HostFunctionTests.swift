@@ -54,6 +54,21 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// A reactor host function still suspended when its call is killed (here by the wall-time limit)
+    /// is cancelled with the call: it starts inline on the reactor, and its task is kept while its
+    /// answer is owed. Without that, the sleeper would run on until its own hour was up.
+    @Test func aSuspendedReactorHostFunctionIsCancelledWithItsCall() async throws {
+        let supervisor = try Fixtures.supervisor()
+        let host = SleepUntilCancelledHost()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "cancelled", capabilities: [.custom("rendezvous")]),
+                                               module: try Fixtures.wasm(Plugins.rendezvous), policy: Fixtures.policy(wallMs: 500),
+                                               host: host)
+        await #expect(throws: CordonError.self) { _ = try await plugin.call("meet") }
+        try await LimitAndRestartTests.waitUntil { host.cancelled }
+        #expect(host.started == 1)
+        await supervisor.shutdown()
+    }
+
     /// Host functions that block hold the threads of their `HostThreadPool`, not the cooperative pool:
     /// with as many calls blocked as the cooperative pool has threads (one per core), another plugin's
     /// host call there is still answered, and so is this test. Ordering, not timing: the blocked calls
@@ -170,6 +185,26 @@ final class BlockingHost: HostFunctions {
         defer { blocked.withLock { $0 -= 1 } }
         let seconds = Double(patience.components.seconds)
         guard gate.wait(timeout: .now() + seconds) == .success else { throw HostFunctionError.hostError }
+        return []
+    }
+}
+
+/// A reactor-placed custom function that sleeps for an hour unless its task is cancelled first.
+final class SleepUntilCancelledHost: HostFunctions {
+    private let state = Mutex<(started: Int, cancelled: Bool)>((0, false))
+    var execution: HostExecution { .reactor }
+    var customFunctionNames: [String] { ["rendezvous"] }
+    var started: Int { state.withLock { $0.started } }
+    var cancelled: Bool { state.withLock { $0.cancelled } }
+
+    func custom(_ context: PluginContext, function: String, input: [UInt8]) async throws -> [UInt8] {
+        state.withLock { $0.started += 1 }
+        do {
+            try await Task.sleep(for: .seconds(3600))
+        } catch {
+            state.withLock { $0.cancelled = true }
+            throw error
+        }
         return []
     }
 }
