@@ -26,6 +26,9 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private let busyPoll: Duration
+    /// Turns of the loop so far: what a test reads to tell an idle reactor from a spinning one.
+    private let turnCount = Atomic<UInt64>(0)
+    var turns: UInt64 { turnCount.load(ordering: .relaxed) }
 
     init(busyPoll: Duration = .zero) throws(CordonError) {
         self.busyPoll = busyPoll
@@ -131,6 +134,7 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var busy = false
         while true {
+            turnCount.add(1, ordering: .relaxed)
             let ranJobs = drainJobs()
             fireTimers()
             let pending = !queue.withLock { $0.isEmpty }

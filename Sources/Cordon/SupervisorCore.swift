@@ -474,8 +474,12 @@ final class SupervisorCore: @unchecked Sendable {
     // MARK: - Messages from a worker (hostile input)
 
     func drain(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
-        // The doorbell is read once, by `prepareToSleep`, when the ring is empty: a drain that stops
-        // before that leaves it readable, and epoll (level-triggered) brings this worker back.
+        // Read first, whatever follows: a drain that returns early (a closed channel, a killed
+        // worker, the budget) must not leave the doorbell readable, or epoll (level-triggered) would
+        // report it on every turn, and a worker that closes its end and lives on would keep the
+        // reactor spinning.
+        var doorbell: UInt64 = 0
+        _ = read(process.channel.doorbellFD, &doorbell, 8)
         var budget = 64
         // Once killed, a worker's words no longer count (a late hello must not rewrite why it died).
         while slot.process === process, process.exit == nil, process.killReason == nil {

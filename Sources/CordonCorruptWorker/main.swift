@@ -236,6 +236,12 @@ func run() -> Never {
                     try channel.send(.hostCall(HostCallRequest(id: offset, function: "host_now_ms", integers: [], blobs: [])), timeout: nil)
                 }
             case "heartbeat": try channel.send(.heartbeat(7), timeout: nil)
+            case "close-linger":
+                // Marks its end closed (which rings the doorbell) and lives on, answering nothing: the
+                // supervisor must wait for the wall time without spinning on the closed channel.
+                channel.close()
+                var word: UInt32 = 0
+                while true { _ = cordon_futex_wait(&word, 0, 1_000_000_000) }
             case "forge-violation":
                 try channel.send(.violation(ViolationReport(syscall: 41, arch: 0xC000_003E)), timeout: nil)
                 exit(159)

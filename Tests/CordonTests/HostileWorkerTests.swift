@@ -1,4 +1,4 @@
-import Cordon
+@testable import Cordon
 import CordonAudit
 import Foundation
 import Testing
@@ -160,6 +160,20 @@ import Testing
         // The supervisor is unharmed: a healthy worker of another supervisor-side plugin still answers.
         let honest = try await Self.load(supervisor, mode: "honest")
         #expect(try await honest.call("run") == [.i32(42)])
+        await supervisor.shutdown()
+    }
+
+    /// A worker that closes its end of the channel and lives on: its doorbell rang once, and the
+    /// supervisor waits for the wall time without turning its loop for it. Were the doorbell left
+    /// readable, epoll would report it on every turn and the reactor would spin until the kill.
+    @Test func aWorkerThatClosesItsChannelAndLingersDoesNotSpinTheReactor() async throws {
+        let supervisor = try Self.supervisor()
+        let plugin = try await Self.load(supervisor, mode: "close-linger", policy: Fixtures.policy(wallMs: 1500))
+        let before = supervisor.reactor.turns
+        await #expect(throws: CordonError.self) { _ = try await plugin.call("run") }
+        let turns = supervisor.reactor.turns - before
+        // An idle reactor turns a few times per message and once a second; a spinning one, millions.
+        #expect(turns < 10_000, "the reactor turned \(turns) times while one worker lingered")
         await supervisor.shutdown()
     }
 
