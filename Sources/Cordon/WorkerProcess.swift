@@ -263,10 +263,24 @@ final class WorkerProcess {
 
     /// Releases the supervisor's fds; call once the worker is reaped.
     func closeResources() {
-        wasiBroker?.close()
-        wasiBroker = nil
-        // After the broker: it sends on this fd only while open.
-        if donationFD >= 0 { close(donationFD); donationFD = -1 }
+        if let broker = wasiBroker {
+            // A thread of the broker's pool may still be inside it: a read on a hung network file
+            // system holds the broker's table lock for as long as the server takes. Closing the
+            // broker here, on the reactor, would wait for that lock and stall every plugin. Its fds
+            // are closed on that pool instead, after what it is doing, and the donation socket after
+            // them: the broker sends on it only while open, and its number must not be reused while a
+            // send could still name it.
+            let donation = donationFD
+            Task(executorPreference: SupervisorCore.wasiPool) {
+                broker.close()
+                if donation >= 0 { Glibc.close(donation) }
+            }
+            wasiBroker = nil
+            donationFD = -1
+        } else if donationFD >= 0 {
+            close(donationFD)
+            donationFD = -1
+        }
         channel.close()
         if stderrFD >= 0, !stderrForwarded { close(stderrFD); stderrFD = -1 }
         if listenerFD >= 0 { close(listenerFD); listenerFD = -1 }
