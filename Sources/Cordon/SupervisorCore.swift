@@ -292,19 +292,26 @@ final class SupervisorCore: @unchecked Sendable {
     /// Copies what the worker writes to its stderr pipe to the supervisor's stderr (or
     /// `workerStderrDestination`) as prefixed, escaped, rate-limited lines (`WorkerStderrLines`),
     /// until the pipe's end of file (the worker's exit). At most 4000 bytes are read per event, and
-    /// output is written only when fd 2 can take it at once (a pipe with room for PIPE_BUF bytes, or
-    /// a file): a chatty worker or a stalled reader of our stderr must never block the reactor, so
-    /// output that cannot be written now is dropped.
+    /// output is written only while fd 2 can take it at once: a chatty worker or a stalled reader of
+    /// our stderr must never block the reactor, so output that cannot be written now is dropped.
     func forwardStderr(of process: WorkerProcess) {
         let fd = process.stderrFD
         let destination = configuration.workerStderrDestination
         guard fd >= 0 else { return }
         var lines = WorkerStderrLines(pid: process.pid, bytesPerSecond: configuration.workerStderrBytesPerSecond)
         func write(_ output: [UInt8]) {
-            guard !output.isEmpty else { return }
-            var ready = pollfd(fd: destination, events: Int16(POLLOUT), revents: 0)
-            if poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 {
-                output.withUnsafeBytes { _ = Glibc.write(destination, $0.baseAddress, $0.count) }
+            // POLLOUT on a pipe promises room for one page (PIPE_BUF), not for all of `output`, which
+            // escaping makes up to four times the bytes read; a larger write to a blocking pipe would
+            // wait for our stderr's reader. So: a page at a time, each after its own poll.
+            let page = 4096
+            var offset = 0
+            while offset < output.count {
+                var ready = pollfd(fd: destination, events: Int16(POLLOUT), revents: 0)
+                guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { return }
+                let count = min(page, output.count - offset)
+                let written = output.withUnsafeBytes { Glibc.write(destination, $0.baseAddress! + offset, count) }
+                guard written > 0 else { return }
+                offset += written
             }
         }
         var token: UInt64?

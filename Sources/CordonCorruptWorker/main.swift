@@ -253,6 +253,14 @@ func run() -> Never {
                 _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
                 try channel.send(honest, timeout: nil)
                 continue
+            case "stderr-escapes":
+                // Three lines of control bytes in one write: escaped (\\x01 for each), about 12 KB
+                // reach the supervisor's stderr from one read of 3 KB.
+                let line = [UInt8](repeating: 1, count: 1000) + [10]
+                let text = line + line + line
+                _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                try channel.send(honest, timeout: nil)
+                continue
             case "stderr-flood":
                 let text = Array(String(repeating: "y", count: 1023).utf8) + [10]
                 for _ in 0..<512 { _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) } }

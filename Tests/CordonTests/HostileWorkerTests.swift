@@ -1,6 +1,7 @@
 @testable import Cordon
 import CordonAudit
 import Foundation
+import Synchronization
 import Testing
 
 /// A worker that is itself compromised (CordonCorruptWorker: confined exactly like cordon-worker,
@@ -291,6 +292,43 @@ import Testing
         #expect(!text.utf8.contains(0x1B))
         for line in text.split(separator: "\n") { #expect(line.hasPrefix("[cordon-worker "), "\(line)") }
         #expect(text.utf8.count < 512 * 1024, "the flood was not limited")
+    }
+
+    /// A worker's escaped stderr is several times what it wrote, and our stderr here is a pipe whose
+    /// reader has stopped with two pages left: the forwarder writes what fits and drops the rest, and
+    /// the reactor never blocks in a write (another plugin keeps answering). A watchdog drains the
+    /// pipe after `Fixtures.patience`, so that a blocked reactor fails the test instead of hanging it.
+    @Test func aStalledStderrReaderNeverBlocksTheReactor() async throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        // 14 of the pipe's 16 pages full: room for 8 KiB, against ~12 KiB of escaped output.
+        let page = [UInt8](repeating: UInt8(ascii: "."), count: 4096)
+        for _ in 0..<14 { _ = page.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } }
+        let supervisor = try Self.forwardingStderr(to: ends[1])
+        let bystander = try await Self.load(supervisor, mode: "honest")
+        let watchdogFired = Mutex(false)
+        let reader = ends[0]
+        let watchdog = Task.detached {
+            try await Task.sleep(for: Fixtures.patience)
+            watchdogFired.withLock { $0 = true }
+            var sink = [UInt8](repeating: 0, count: 65536)
+            _ = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+        }
+        let escapes = try await Self.load(supervisor, mode: "stderr-escapes")
+        #expect(try await escapes.call("run") == [.i32(42)])
+        // By the later of these calls the reactor has read the worker's stderr, whatever the order of
+        // events in its turns.
+        for _ in 0..<5 {
+            #expect(try await bystander.call("run") == [.i32(42)])
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!watchdogFired.withLock { $0 }, "the reactor blocked writing to a full stderr pipe")
+        watchdog.cancel()
+        var sink = [UInt8](repeating: 0, count: 65536)
+        let n = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+        #expect(n > 14 * 4096, "nothing of the worker's stderr was forwarded")
+        await supervisor.shutdown()
     }
 
     /// One host call in flight per worker: a second `hostCall` frame while the first is being served
