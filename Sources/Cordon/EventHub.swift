@@ -10,16 +10,25 @@ final class EventHub: Sendable {
         var finished = false
     }
     private let state = Mutex(State())
+    /// The number of subscribers, readable without the lock: most supervisors have none, and then an
+    /// event is not worth building.
+    private let subscriberCount = Atomic<Int>(0)
+    var hasSubscribers: Bool { subscriberCount.load(ordering: .relaxed) > 0 }
 
     func subscribe(buffer: Int = 10_000) -> AsyncStream<PluginEvent> {
         let id = UUID()
         let (stream, continuation) = AsyncStream<PluginEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            guard let self else { return }
+            self.state.withLock { state in
+                state.subscribers[id] = nil
+                self.subscriberCount.store(state.subscribers.count, ordering: .relaxed)
+            }
         }
         let added = state.withLock { state -> Bool in
             guard !state.finished else { return false }
             state.subscribers[id] = continuation
+            subscriberCount.store(state.subscribers.count, ordering: .relaxed)
             return true
         }
         if !added { continuation.finish() }
@@ -35,6 +44,7 @@ final class EventHub: Sendable {
         let targets = state.withLock { state -> [AsyncStream<PluginEvent>.Continuation] in
             let all = Array(state.subscribers.values)
             state.subscribers.removeAll()
+            subscriberCount.store(0, ordering: .relaxed)
             state.finished = true
             return all
         }

@@ -10,7 +10,8 @@ final class PendingCall {
     var startedAt: ContinuousClock.Instant?
     /// What the worker's outcome reported (checked against the budget); 0 for a call without one.
     var fuelUsed: UInt64 = 0
-    var deadlineTimer: UInt64?
+    /// When the call's wall time runs out (`SupervisorCore.armDeadline`).
+    var deadline: ContinuousClock.Instant?
     var hostCalls: UInt32 = 0
     var breachReported = false
     var refusalsAudited = 0
@@ -55,6 +56,10 @@ final class WorkerSlot {
     var listenerToken: UInt64?
     var loadTimer: UInt64?
     var restartTimer: UInt64?
+    /// The timer that enforces the running call's wall time, and when it fires: one per worker, kept
+    /// across calls (`SupervisorCore.armDeadline`).
+    var deadlineTimer: UInt64?
+    var deadlineTimerAt: ContinuousClock.Instant?
     /// The worker's last log line: its own words, only ever shown marked as worker-reported.
     var lastWorkerLog: String?
     /// Set once the worker's hello arrived: from then on its exit code means nothing.

@@ -358,7 +358,10 @@ public struct PluginHandle: Sendable, Hashable {
         let core = supervisor.core
         let reactor = supervisor.reactor
         let id = self.id
-        let (result, cost) = await withCheckedContinuation { (continuation: CheckedContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
+        // Unsafe, not checked: `core.call` completes exactly once (`PendingCall.finish` drops its
+        // completion as it runs it), and the checked wrapper's allocation and atomics were a visible
+        // part of the fixed cost of a call.
+        let (result, cost) = await withUnsafeContinuation { (continuation: UnsafeContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
             // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
             // and its completion resumes the caller on the same thread, with no hand-off either way.
             let start = { core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) } }

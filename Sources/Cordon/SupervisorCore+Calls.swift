@@ -72,19 +72,42 @@ extension SupervisorCore {
             let call = record.queue.removeFirst()
             slot.phase = .busy
             slot.current = call
-            call.startedAt = .now
+            let now = ContinuousClock.now
+            call.startedAt = now
+            call.deadline = now + record.limits.maxWallTimePerCall
             setState(record, .running)
             let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
                                       fuel: record.limits.maxFuelPerCall, stdin: call.stdin ?? [])
-            let wall = record.limits.maxWallTimePerCall
-            call.deadlineTimer = reactor.schedule(at: .now + wall) { [weak self, weak slot] in
-                guard let self, let slot, slot.current === call, let process = slot.process else { return }
-                let error = CordonError.limitExceeded(limit: .wallTime, value: Self.format(wall),
-                                                      measured: "> \(Self.format(wall)), worker killed", export: call.export)
-                self.breach(record, process.pid, .wallTime, value: Self.milliseconds(wall), measured: Self.milliseconds(call.startedAt.map { $0.duration(to: .now) } ?? wall), export: call.export)
-                self.kill(record, slot, process, reason: "wall time \(Self.format(wall)) exceeded in '\(call.export)'", failure: error)
-            }
+            armDeadline(record, slot)
             send(.call(request), record, slot, process)
+        }
+    }
+
+    /// Makes sure the worker's deadline timer fires no later than its running call's deadline.
+    ///
+    /// One timer per worker, not one per call: a timer already due no later than the call's deadline
+    /// is kept, and when it fires it re-arms for whatever call is running then (or lapses if none is).
+    /// Calls that end before their wall time, which is nearly all of them, then cost no timer work:
+    /// inserting and removing a timer per call was a tenth of the supervisor's fixed cost of a call.
+    func armDeadline(_ record: PluginRecord, _ slot: WorkerSlot) {
+        guard let deadline = slot.current?.deadline else { return }
+        if let armed = slot.deadlineTimerAt, armed <= deadline { return }
+        reactor.cancel(timer: slot.deadlineTimer)
+        slot.deadlineTimerAt = deadline
+        // Weak: a timer outlives the call it was armed for, and must not keep an unloaded plugin (and
+        // its module bytes) alive until it fires.
+        slot.deadlineTimer = reactor.schedule(at: deadline) { [weak self, weak slot, weak record] in
+            guard let self, let slot, let record else { return }
+            slot.deadlineTimer = nil
+            slot.deadlineTimerAt = nil
+            guard let call = slot.current, let process = slot.process, let deadline = call.deadline else { return }
+            if ContinuousClock.now < deadline { return self.armDeadline(record, slot) }
+            let wall = record.limits.maxWallTimePerCall
+            let error = CordonError.limitExceeded(limit: .wallTime, value: Self.format(wall),
+                                                  measured: "> \(Self.format(wall)), worker killed", export: call.export)
+            self.breach(record, process.pid, .wallTime, value: Self.milliseconds(wall),
+                        measured: Self.milliseconds(call.startedAt.map { $0.duration(to: .now) } ?? wall), export: call.export)
+            self.kill(record, slot, process, reason: "wall time \(Self.format(wall)) exceeded in '\(call.export)'", failure: error)
         }
     }
 
@@ -101,7 +124,6 @@ extension SupervisorCore {
             return protocolViolation(record, slot, process, "reported \(outcome.fuelUsed) fuel used, budget \(record.limits.maxFuelPerCall)")
         }
         guard acceptMemoryReport(record, slot, process, pages: outcome.memoryPages) else { return }
-        reactor.cancel(timer: call.deadlineTimer)
         call.fuelUsed = outcome.fuelUsed
         slot.current = nil
         slot.phase = .idle
@@ -175,7 +197,6 @@ extension SupervisorCore {
     /// A running call that ends without an outcome: killed (wall time, flood, violation) or its worker
     /// died. Counted like any other call, so the metrics see every call that reached a worker.
     func failRunningCall(_ record: PluginRecord, _ pid: Int32, _ call: PendingCall, _ error: CordonError) {
-        reactor.cancel(timer: call.deadlineTimer)
         let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
         call.finish(.failure(error))
         record.callEnded(after: duration)

@@ -1,11 +1,10 @@
 /// The reactor's timers: a binary min-heap of deadlines beside a table of live timers by token.
 ///
-/// Every call to a worker arms a wall-time timer and cancels it when the answer comes, and the reactor
-/// asks for the next deadline on every turn of its loop. Scanning a table of timers made each turn
-/// cost O(timers) and allocate; here a turn costs O(1) when nothing is due, arming O(log n), and
-/// cancelling O(1): the cancelled entry stays in the heap and is dropped when it reaches the top, or
-/// when stale entries outnumber the live ones and the heap is rebuilt (amortised O(1) per cancel), so
-/// a busy supervisor's heap never grows past about twice its live timers.
+/// The reactor asks for the next deadline on every turn of its loop, and wall-time, load, restart and
+/// idle timers come and go by the thousand on a busy supervisor. A turn costs O(1) when nothing is
+/// due, arming O(log n), and cancelling O(1): the cancelled entry stays in the heap and is dropped
+/// when it reaches the top, or when stale entries outnumber the live ones and the heap is rebuilt
+/// (amortised O(1) per cancel), so the heap never grows past about twice its live timers.
 struct TimerQueue<Job> {
     private struct Entry {
         let deadline: ContinuousClock.Instant
@@ -14,6 +13,9 @@ struct TimerQueue<Job> {
 
     private var heap: [Entry] = []
     private var live: [UInt64: (deadline: ContinuousClock.Instant, job: Job)] = [:]
+    /// Whether the top of the heap is known to be live: most turns change nothing, and then the top
+    /// needs no lookup in the table.
+    private var topChecked = false
 
     /// Live timers.
     var count: Int { live.count }
@@ -31,6 +33,7 @@ struct TimerQueue<Job> {
     /// Disarms `token`; a token that is not live (fired, cancelled, never armed) is ignored.
     mutating func remove(token: UInt64) {
         guard live.removeValue(forKey: token) != nil else { return }
+        topChecked = false
         if heap.count > 64, heap.count > 2 * live.count { rebuild() }
     }
 
@@ -49,11 +52,14 @@ struct TimerQueue<Job> {
     }
 
     private mutating func dropStaleTop() {
+        guard !topChecked else { return }
         // Tokens are never reused, so a token still live is this entry's own timer.
         while let top = heap.first, live.index(forKey: top.token) == nil { removeTop() }
+        topChecked = true
     }
 
     private mutating func rebuild() {
+        topChecked = false
         heap = live.map { Entry(deadline: $0.value.deadline, token: $0.key) }
         var index = heap.count / 2
         while index > 0 {
@@ -63,6 +69,7 @@ struct TimerQueue<Job> {
     }
 
     private mutating func removeTop() {
+        topChecked = false
         let last = heap.removeLast()
         guard !heap.isEmpty else { return }
         heap[0] = last

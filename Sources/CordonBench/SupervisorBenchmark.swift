@@ -19,7 +19,7 @@ func runSupervisorBenchmark(arguments: [String]) async throws {
         }
         maxWorkers = count
     }
-    let sections = ["compute", "hostcalls", "cold", "warm", "idle", "memory", "flood"]
+    let sections = ["compute", "fixed", "hostcalls", "cold", "warm", "idle", "memory", "flood"]
     if arguments.contains("--only"), value("--only") == nil { throw BenchmarkArgumentError("--only takes a list of sections") }
     let only = value("--only").map { Set($0.split(separator: ",").map(String.init)) } ?? Set(sections)
     if let unknown = only.first(where: { !sections.contains($0) }) {
@@ -30,6 +30,16 @@ func runSupervisorBenchmark(arguments: [String]) async throws {
     // Compute and host calls first: the spawn runs leave the kernel tearing down hundreds of network
     // namespaces (cleanup_net) for a while, on the same two cores.
     if only.contains("compute") { try await compute(quick: quick) }
+    if only.contains("fixed") {
+        var blocks = quick ? 4 : 10
+        if arguments.contains("--blocks") {
+            guard let count = value("--blocks").flatMap({ Int($0) }), count > 0 else {
+                throw BenchmarkArgumentError("--blocks takes a positive number of 200-call blocks")
+            }
+            blocks = count
+        }
+        try await fixedCallCost(blocks: blocks)
+    }
     if only.contains("hostcalls") { try await hostCalls(quick: quick) }
     if only.contains("cold") { try await coldSpawn(iterations: quick ? 20 : 100) }
     if only.contains("warm") { try await warmPool(iterations: quick ? 20 : 100) }
@@ -243,27 +253,6 @@ private func compute(quick: Bool) async throws {
         }
     }
     pin(workerPID, to: nil)
-    // The fixed cost of a call, from an ordinary task and from a task on the supervisor's executor
-    // (no hand-off between the caller's thread and the reactor), in alternating blocks.
-    var roundTrip = Samples()
-    var onExecutor = Samples()
-    for _ in 0..<(quick ? 4 : 10) {
-        for _ in 0..<200 {
-            let start = clock.now
-            _ = try await handle.call("fib", [.i32(1)])
-            roundTrip.add(start.duration(to: clock.now))
-        }
-
-        onExecutor.values += try await withTaskExecutorPreference(supervisor.executor) {
-            var samples = Samples()
-            for _ in 0..<200 {
-                let start = clock.now
-                _ = try await handle.call("fib", [.i32(1)])
-                samples.add(start.duration(to: clock.now))
-            }
-            return samples.values
-        }
-    }
     await supervisor.shutdown()
     print("## Guest compute: fib(\(n)), \(rounds) alternating rounds")
     let w = [36, 12, 12]
@@ -289,7 +278,36 @@ private func compute(quick: Bool) async throws {
     } else {
         print("  (speculative store bypass is not per-task controllable here: the mitigation costs nothing on this machine)")
     }
-    print("fixed cost of a call to the worker, fib(1), p50 / p99 (target p50 ≤ 8 µs):")
+    print("")
+}
+
+/// The fixed cost of a call (fib(1)), from an ordinary task and from a task on the supervisor's
+/// executor (no hand-off between the caller's thread and the reactor), in alternating blocks of 200.
+private func fixedCallCost(blocks: Int) async throws {
+    let supervisor = try benchSupervisor()
+    let handle = try await supervisor.load(manifest: PluginManifest(name: "fib"), module: try wat2wasm(fibWAT))
+    let clock = ContinuousClock()
+    _ = try await handle.call("fib", [.i32(1)])
+    var roundTrip = Samples()
+    var onExecutor = Samples()
+    for _ in 0..<blocks {
+        for _ in 0..<200 {
+            let start = clock.now
+            _ = try await handle.call("fib", [.i32(1)])
+            roundTrip.add(start.duration(to: clock.now))
+        }
+        onExecutor.values += try await withTaskExecutorPreference(supervisor.executor) {
+            var samples = Samples()
+            for _ in 0..<200 {
+                let start = clock.now
+                _ = try await handle.call("fib", [.i32(1)])
+                samples.add(start.duration(to: clock.now))
+            }
+            return samples.values
+        }
+    }
+    await supervisor.shutdown()
+    print("## Fixed cost of a call to the worker, fib(1), \(blocks * 200) calls each way, p50 / p99 (target p50 ≤ 8 µs)")
     print("  from any task                        \(formatTime(roundTrip.p50)) / \(formatTime(roundTrip.p99))")
     print("  from a task on Supervisor.executor   \(formatTime(onExecutor.p50)) / \(formatTime(onExecutor.p99))")
     print("")

@@ -23,12 +23,18 @@ struct ByteWriter {
 
     /// Appends a 32-bit little-endian integer.
     mutating func u32(_ v: UInt32) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        // Byte by byte: appending the value's raw bytes goes through the generic sequence path,
+        // which cost more than the rest of encoding a call.
+        bytes.append(UInt8(truncatingIfNeeded: v))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 24))
     }
 
     /// Appends a 64-bit little-endian integer.
     mutating func u64(_ v: UInt64) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        u32(UInt32(truncatingIfNeeded: v))
+        u32(UInt32(truncatingIfNeeded: v >> 32))
     }
 
     /// Appends a signed 32-bit integer as its two's-complement bit pattern.

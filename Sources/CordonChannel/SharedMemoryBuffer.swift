@@ -334,8 +334,12 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
 
     /// Host side, for an epoll loop: drains the doorbell, announces "host waiting" and returns false if
     /// data (or a close) arrived meanwhile — then call `tryReceive` instead of sleeping, so no wake-up is lost.
-    public func prepareToSleep() -> Bool {
-        doorbell.drain()
+    ///
+    /// A loop that reads the doorbell itself each time it wakes, before it looks at the ring, may pass
+    /// `drainingDoorbell: false` and save a system call: the worker rings only after it finds the flag
+    /// this sets, so a ring since that read is one the next wake-up reads.
+    public func prepareToSleep(drainingDoorbell: Bool = true) -> Bool {
+        if drainingDoorbell { doorbell.drain() }
         cordon_store_release_u32(hostWaiting, 1)
         cordon_fence_seq_cst()
         if cordon_load_acquire_u32(peerClosed) != 0 || locallyClosed.load(ordering: .acquiring) { return false }
@@ -344,6 +348,24 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
             (try? consumer.available()).map { $0 > 0 } ?? true
         }
         return !pending
+    }
+
+    /// Host side: whether `tryReceive` has something to report (a frame, a close, a corrupt
+    /// counter), judged from the shared counters alone: no system call, so a loop may poll it while
+    /// it expects an answer within microseconds.
+    public var hasInput: Bool {
+        if cordon_load_acquire_u32(peerClosed) != 0 || locallyClosed.load(ordering: .acquiring) { return true }
+        return withReceiving { consumer -> Bool in
+            // A corrupt counter is "something to do": tryReceive will report it.
+            (try? consumer.available()).map { $0 > 0 } ?? true
+        }
+    }
+
+    /// Host side: withdraws "host waiting", so the worker no longer rings the doorbell after it
+    /// publishes. Only for a host that will poll `hasInput` until it next calls `prepareToSleep`:
+    /// anything the worker sends in between is seen by the polling, not by the doorbell.
+    public func stopWaiting() {
+        cordon_store_release_u32(hostWaiting, 0)
     }
 
     // MARK: - Closing

@@ -129,6 +129,33 @@ private func sendUnlessFull(_ channel: SharedMemoryBuffer, _ frame: [UInt8]) thr
         #expect(host.prepareToSleep() == false)
     }
 
+    @Test func aHostThatStopsWaitingIsNotRungAndPollsInstead() throws {
+        let (host, worker) = try pair(.init(ringCapacity: 4096))
+        var fds = [pollfd(fd: host.doorbellFD, events: Int16(POLLIN), revents: 0)]
+        #expect(host.prepareToSleep() == true)
+        host.stopWaiting()
+        #expect(host.hasInput == false)
+        // Not waiting: the worker publishes without a doorbell write, and polling sees it.
+        try worker.trySend(.heartbeat(1))
+        #expect(poll(&fds, 1, 0) == 0)
+        #expect(host.hasInput == true)
+        #expect(try host.tryReceive() == .heartbeat(1))
+        #expect(host.hasInput == false)
+        // Armed again without draining: the next message rings.
+        #expect(host.prepareToSleep(drainingDoorbell: false) == true)
+        try worker.trySend(.heartbeat(2))
+        #expect(poll(&fds, 1, 0) == 1)
+        // A message published while not waiting is found by the arming itself.
+        #expect(try host.tryReceive() == .heartbeat(2))
+        host.stopWaiting()
+        try worker.trySend(.heartbeat(3))
+        #expect(host.prepareToSleep(drainingDoorbell: false) == false)
+        #expect(try host.tryReceive() == .heartbeat(3))
+        // A close is input too.
+        worker.close()
+        #expect(host.hasInput == true)
+    }
+
     @Test func prepareToSleepReportsPendingData() throws {
         let (host, worker) = try pair(.init(ringCapacity: 4096))
         #expect(host.prepareToSleep() == true)

@@ -48,6 +48,30 @@ import Testing
         await supervisor.shutdown()
     }
 
+    @Test func aCallIsKilledAtItsOwnWallTimeAfterShortCallsBeforeIt() async throws {
+        // A worker's deadline timer is kept across calls: armed by an early call, it fires during a
+        // later one, and must then wait for that call's own deadline, not kill it early.
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(fuel: 0, wallMs: 400))
+        let clock = ContinuousClock()
+        let first = clock.now
+        while first.duration(to: clock.now) < .milliseconds(250) {
+            #expect(try await plugin.call("ok") == [.i32(42)])
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let started = clock.now
+        do {
+            _ = try await plugin.call("spin")
+            Issue.record("spin returned")
+        } catch {
+            guard case CordonError.limitExceeded(.wallTime, _, _, _) = error else { Issue.record("\(error)"); return }
+        }
+        let ran = started.duration(to: clock.now)
+        #expect(ran >= .milliseconds(400), "killed after \(ran), before its own 400 ms")
+        #expect(ran < .seconds(5), "killed only after \(ran)")
+        await supervisor.shutdown()
+    }
+
     @Test func memoryGrowBombHitsThePageLimit() async throws {
         let supervisor = try Fixtures.supervisor()
         let plugin = try await Self.hostile(supervisor, policy: Fixtures.policy(memoryPages: 64))

@@ -279,4 +279,28 @@ extension ConfinementTests {
         for await _ in supervisor.events { late += 1 }
         #expect(late == 0)
     }
+
+    @Test func aSubscriberWhoComesLaterSeesTheNextCallsEvents() async throws {
+        // With no subscriber (and no log line to write) events are not built at all; one who
+        // subscribes later must still see every event from then on, and one who leaves stops them.
+        let supervisor = try Fixtures.supervisor()
+        let plugin = try await supervisor.load(manifest: PluginManifest(name: "late"), module: try Fixtures.wasm(Plugins.bytes))
+        _ = try await plugin.call("upper", bytes: Array("x".utf8))
+        let events = supervisor.events
+        let watcher = Task { () -> [PluginEvent.Kind] in
+            var kinds: [PluginEvent.Kind] = []
+            for await event in events {
+                kinds.append(event.kind)
+                if case .stateChanged(_, .ready) = event.kind { break }
+            }
+            return kinds
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await plugin.call("upper", bytes: Array("y".utf8))
+        let kinds = await watcher.value
+        #expect(kinds.count == 3, "\(kinds)")
+        if case .stateChanged(.ready, .running) = kinds.first {} else { Issue.record("first: \(String(describing: kinds.first))") }
+        if kinds.count > 1, case .callCompleted(let export, _, _) = kinds[1] { #expect(export == "upper") } else { Issue.record("\(kinds)") }
+        await supervisor.shutdown()
+    }
 }

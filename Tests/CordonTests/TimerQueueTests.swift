@@ -2,7 +2,7 @@
 import Testing
 
 /// The reactor's timer heap: due timers in deadline order, cancellation, and a heap that stays
-/// bounded however many timers are armed and cancelled (one per call to a worker).
+/// bounded however many timers are armed and cancelled.
 @Suite struct TimerQueueTests {
     let origin = ContinuousClock.now
 
@@ -33,8 +33,26 @@ import Testing
         #expect(queue.popDue(now: origin + .seconds(1)) == nil)
     }
 
-    @Test func armingAndCancellingManyCallsKeepsTheHeapSmall() {
-        // Each call arms a wall-time timer far in the future and cancels it when it answers.
+    @Test func cancellingTheTopAfterItWasLookedAtIsSeen() {
+        // The top, once looked up, is not looked up again until the heap changes: a cancel is a change.
+        var queue = TimerQueue<String>()
+        queue.insert(token: 1, deadline: origin + .milliseconds(5), job: "first")
+        queue.insert(token: 2, deadline: origin + .milliseconds(9), job: "second")
+        #expect(queue.nextDeadline() == origin + .milliseconds(5))
+        #expect(queue.popDue(now: origin) == nil)
+        queue.remove(token: 1)
+        #expect(queue.nextDeadline() == origin + .milliseconds(9))
+        #expect(queue.popDue(now: origin + .milliseconds(6)) == nil)
+        queue.insert(token: 3, deadline: origin + .milliseconds(1), job: "earlier")
+        #expect(queue.nextDeadline() == origin + .milliseconds(1))
+        queue.remove(token: 3)
+        queue.remove(token: 2)
+        #expect(queue.nextDeadline() == nil && queue.popDue(now: origin + .seconds(1)) == nil)
+    }
+
+    @Test func armingAndCancellingManyTimersKeepsTheHeapSmall() {
+        // Timers armed far in the future and cancelled long before they are due, as restarts and
+        // idle releases do.
         var queue = TimerQueue<Int>()
         queue.insert(token: 0, deadline: origin + .seconds(3600), job: -1)
         for token in 1...200_000 {
