@@ -3,13 +3,6 @@ import Metrics
 /// Counters and timers published through swift-metrics (a no-op until the application bootstraps a
 /// metrics backend). Labels carry the plugin name.
 enum CordonMetrics {
-    /// One call that reached a worker and ended, however it ended: an outcome, a kill (wall time,
-    /// flood, violation) or the worker's death. `failure` is nil for a success.
-    static func recordCall(_ handles: inout PluginMetricHandles?, plugin: String, duration: Duration, fuel: UInt64, failure: CordonError?) {
-        if handles == nil { handles = PluginMetricHandles(plugin: plugin) }
-        handles!.recordCall(duration: duration, fuel: fuel, failure: failure)
-    }
-
     /// A failed call's label: a small fixed set (never text from the worker or the guest).
     static func reason(_ failure: CordonError) -> String {
         switch failure {
@@ -31,11 +24,6 @@ enum CordonMetrics {
 
     static func memoryPages(plugin: String, pages: Int) {
         Gauge(label: "cordon_memory_pages", dimensions: [("plugin", plugin)]).record(pages)
-    }
-
-    static func hostCall(_ handles: inout PluginMetricHandles?, plugin: String, function: String) {
-        if handles == nil { handles = PluginMetricHandles(plugin: plugin) }
-        handles!.hostCall(function: function)
     }
 
     static func liveWorkers(_ count: Int) {
@@ -67,6 +55,8 @@ struct PluginMetricHandles {
         fuel = Counter(label: "cordon_fuel_used_total", dimensions: dimensions)
     }
 
+    /// One call that reached a worker and ended, however it ended: an outcome, a kill (wall time,
+    /// flood, violation) or the worker's death. `failure` is nil for a success.
     mutating func recordCall(duration elapsed: Duration, fuel used: UInt64, failure: CordonError?) {
         calls.increment()
         if let failure {

@@ -129,7 +129,7 @@ final class PluginRecord {
     var pauseWaiters: [(Result<Void, CordonError>) -> Void] = []
 
     /// swift-metrics handles of this plugin's call figures, made at its first call.
-    var metricHandles: PluginMetricHandles?
+    lazy var metricHandles = PluginMetricHandles(plugin: manifest.name)
 
     init(id: String, request: LoadRequest, moduleSHA256: String, policySHA256: String) {
         self.id = id

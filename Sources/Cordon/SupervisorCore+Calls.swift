@@ -182,7 +182,7 @@ extension SupervisorCore {
         }
         var failure: CordonError?
         if case .failure(let error) = result { failure = error }
-        CordonMetrics.recordCall(&record.metricHandles, plugin: record.manifest.name, duration: duration, fuel: outcome.fuelUsed, failure: failure)
+        record.metricHandles.recordCall(duration: duration, fuel: outcome.fuelUsed, failure: failure)
         call.finish(result)
         if record.paused {
             // The call pause() was waiting for: this worker stops now, and the pause may be complete.
@@ -203,7 +203,7 @@ extension SupervisorCore {
         record.callFailed(error)
         totals.calls += 1
         totals.callFailures += 1
-        CordonMetrics.recordCall(&record.metricHandles, plugin: record.manifest.name, duration: duration, fuel: 0, failure: error)
+        record.metricHandles.recordCall(duration: duration, fuel: 0, failure: error)
         emit(record, pid, .callFailed(export: call.export, error: error))
     }
 
@@ -304,7 +304,7 @@ extension SupervisorCore {
             return refuse(.notFound, .denied)
         }
         // Counted only once the name is one that exists: guest-chosen names would be unbounded labels.
-        CordonMetrics.hostCall(&record.metricHandles, plugin: record.manifest.name, function: function)
+        record.metricHandles.hostCall(function: function)
         if let capability = PluginCapability.required(forHostFunction: function), !record.granted.contains(capability) {
             record.metrics.capabilityDenials += 1
             audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,

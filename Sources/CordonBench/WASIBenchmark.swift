@@ -60,17 +60,24 @@ func runWASIBenchmark(arguments: [String]) async throws {
     print("")
 }
 
+/// The default policy with room for a benchmark's program: minutes of wall time, a trillion fuel, and
+/// host calls by the million.
+private func benchmarkPolicy(hostCallsPerCall: UInt32 = 1_000_000) -> SandboxPolicy {
+    var policy = SandboxPolicy.builtinDefault
+    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
+    policy.limits.maxHostCallsPerCall = hostCallsPerCall
+    policy.limits.maxHostCallsPerSecond = 10_000_000
+    policy.wasm.maxFuelPerCall = 1_000_000_000_000
+    return policy
+}
+
 /// p50 of in-process and confined runs of the command `module`, alternated so drift favours neither.
 private func alternate(rounds: Int, module: [UInt8], directory: String?, expectedStdout: Int? = nil,
                        donating: Bool = SandboxPolicy.builtinDefault.wasi.donateReadOnlyFiles) async throws -> (Double, Double) {
     var configuration = SupervisorConfiguration()
     configuration.loadTimeout = .seconds(60)
     let supervisor = try Supervisor(configuration: configuration)
-    var policy = SandboxPolicy.builtinDefault
-    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
-    policy.limits.maxHostCallsPerCall = 1_000_000
-    policy.limits.maxHostCallsPerSecond = 10_000_000
-    policy.wasm.maxFuelPerCall = 1_000_000_000_000
+    var policy = benchmarkPolicy()
     policy.wasi.donateReadOnlyFiles = donating
     let preopens = directory.map { [WASIPreopen(hostPath: $0, guestPath: "/", readOnly: true)] } ?? []
     let handle = try await supervisor.load(manifest: PluginManifest(name: "wasi-bench", capabilities: directory == nil ? [] : [.filesystem]),
@@ -102,11 +109,7 @@ private func alternate(rounds: Int, module: [UInt8], directory: String?, expecte
 private func seekLoop(rounds: Int, calls: Int, directory: String) async throws -> (LatencyHistogram, LatencyHistogram) {
     let module = try wat2wasm(seekLoopWAT(calls: calls))
     let supervisor = try Supervisor(configuration: SupervisorConfiguration())
-    var policy = SandboxPolicy.builtinDefault
-    policy.limits.maxWallTimeMillisecondsPerCall = 120_000
-    policy.limits.maxHostCallsPerCall = UInt32(calls + 16)
-    policy.limits.maxHostCallsPerSecond = 10_000_000
-    policy.wasm.maxFuelPerCall = 1_000_000_000_000
+    let policy = benchmarkPolicy(hostCallsPerCall: UInt32(calls + 16))
     let handle = try await supervisor.load(manifest: PluginManifest(name: "wasi-seek-bench", capabilities: [.filesystem, .timer]),
                                            module: module, policy: policy,
                                            wasi: WASIConfiguration(preopens: [WASIPreopen(hostPath: directory, guestPath: "/", readOnly: true)]))

@@ -97,7 +97,7 @@ public enum PolicyCompiler {
     }
 
     /// The BPF program for a bare seccomp profile; a policy's is `compileFilter(for:runningAsRoot:)`.
-    public static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool, donatesFiles: Bool = false) throws(JailError) -> [UInt8] {
+    package static func compileFilter(_ profile: SeccompProfile, runningAsRoot: Bool, donatesFiles: Bool) throws(JailError) -> [UInt8] {
         try SeccompBuilder.exportBPF(effectiveProfile(profile, runningAsRoot: runningAsRoot, donatesFiles: donatesFiles))
     }
 

@@ -103,11 +103,11 @@ import Testing
     /// name it does not declare skipped is refused, not silently narrowed.
     @Test func theCompilerRefusesAnUnknownNameTheProfileDoesNotDeclareSkipped() throws {
         var profile = SeccompProfile(defaultAction: .errno, syscalls: [SeccompRule(names: ["read", "mseal_from_the_future"], action: .allow)])
-        #expect(throws: JailError.self) { _ = try PolicyCompiler.compileFilter(profile, runningAsRoot: true) }
+        #expect(throws: JailError.self) { _ = try PolicyCompiler.compileFilter(profile, runningAsRoot: true, donatesFiles: false) }
         profile.skippedSyscalls = [SeccompSkippedSyscall(name: "mseal_from_the_future", path: "syscalls[0].names[1]")]
-        #expect(try !PolicyCompiler.compileFilter(profile, runningAsRoot: true).isEmpty)
+        #expect(try !PolicyCompiler.compileFilter(profile, runningAsRoot: true, donatesFiles: false).isEmpty)
         // Declared skipped but in a deny rule: still refused.
         profile.syscalls.append(SeccompRule(names: ["mseal_from_the_future"], action: .killProcess))
-        #expect(throws: JailError.self) { _ = try PolicyCompiler.compileFilter(profile, runningAsRoot: true) }
+        #expect(throws: JailError.self) { _ = try PolicyCompiler.compileFilter(profile, runningAsRoot: true, donatesFiles: false) }
     }
 }

@@ -51,6 +51,26 @@ enum Fixtures {
     }
 }
 
+/// Frees what a test's subject may hang on (`unblock`) after `Fixtures.patience`, so that a hang
+/// fails the test instead of stalling the whole run; `fired` says whether it had to.
+final class Watchdog: Sendable {
+    private let firedFlag = Mutex(false)
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(unblock: @escaping @Sendable () -> Void) {
+        let started = Task.detached { [self] in
+            guard (try? await Task.sleep(for: Fixtures.patience)) != nil else { return }
+            firedFlag.withLock { $0 = true }
+            unblock()
+        }
+        task.withLock { $0 = started }
+    }
+
+    var fired: Bool { firedFlag.withLock { $0 } }
+
+    func cancel() { task.withLock { $0?.cancel() } }
+}
+
 /// An audit log in a fresh temporary directory.
 struct AuditLogHandle {
     let directory: String

@@ -1,7 +1,6 @@
 @testable import Cordon
 import CordonAudit
 import Foundation
-import Synchronization
 import Testing
 
 /// A worker that is itself compromised (CordonCorruptWorker: confined exactly like cordon-worker,
@@ -307,11 +306,8 @@ import Testing
         for _ in 0..<14 { _ = page.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } }
         let supervisor = try Self.forwardingStderr(to: ends[1])
         let bystander = try await Self.load(supervisor, mode: "honest")
-        let watchdogFired = Mutex(false)
         let reader = ends[0]
-        let watchdog = Task.detached {
-            try await Task.sleep(for: Fixtures.patience)
-            watchdogFired.withLock { $0 = true }
+        let watchdog = Watchdog {
             var sink = [UInt8](repeating: 0, count: 65536)
             _ = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
         }
@@ -323,7 +319,7 @@ import Testing
             #expect(try await bystander.call("run") == [.i32(42)])
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(!watchdogFired.withLock { $0 }, "the reactor blocked writing to a full stderr pipe")
+        #expect(!watchdog.fired, "the reactor blocked writing to a full stderr pipe")
         watchdog.cancel()
         var sink = [UInt8](repeating: 0, count: 65536)
         let n = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }

@@ -1,6 +1,5 @@
 @testable import Cordon
 import Foundation
-import Synchronization
 import Testing
 
 /// A worker is reaped while a thread of the broker's pool is still inside its broker, as a read on a
@@ -37,22 +36,17 @@ import Testing
 
         // A stalled reactor would never answer below; the watchdog lets the thread go after
         // `Fixtures.patience` so that the test then fails instead of hanging.
-        let watchdogFired = Mutex(false)
-        let watchdog = Task {
-            try await Task.sleep(for: Fixtures.patience)
-            watchdogFired.withLock { $0 = true }
-            release.signal()
-        }
+        let watchdog = Watchdog { release.signal() }
 
         // The worker is stopped and reaped; then another plugin's call must still be answered.
         await busy.unload()
         let answer = try await bystander.call("add", [.i32(2), .i32(3)])
         #expect(answer == [.i32(5)])
-        #expect(!watchdogFired.withLock { $0 }, "the reactor waited for the broker's lock")
+        #expect(!watchdog.fired, "the reactor waited for the broker's lock")
 
         // Once the thread lets go, the broker is closed after all.
         watchdog.cancel()
-        if !watchdogFired.withLock({ $0 }) { release.signal() }
+        if !watchdog.fired { release.signal() }
         try await LimitAndRestartTests.waitUntil { broker.openFileCount == 0 }
         await supervisor.shutdown()
     }
