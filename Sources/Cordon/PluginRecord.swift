@@ -36,12 +36,13 @@ final class PendingCall {
     }
 
     /// Completes the call once; later completions are ignored (a kill and a late reply can race).
-    func finish(_ result: Result<CallValue, CordonError>) {
+    /// `duration` is how long it ran, when the caller has just measured it.
+    func finish(_ result: Result<CallValue, CordonError>, duration: Duration? = nil) {
         hostTask?.cancel()
         hostTask = nil
         guard let completion else { return }
         self.completion = nil
-        completion(result, CallCost(fuelUsed: fuelUsed, duration: startedAt.map { $0.duration(to: .now) } ?? .zero))
+        completion(result, CallCost(fuelUsed: fuelUsed, duration: duration ?? startedAt.map { $0.duration(to: .now) } ?? .zero))
     }
 }
 

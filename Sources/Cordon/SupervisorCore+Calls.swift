@@ -183,7 +183,7 @@ extension SupervisorCore {
         var failure: CordonError?
         if case .failure(let error) = result { failure = error }
         record.metricHandles.recordCall(duration: duration, fuel: outcome.fuelUsed, failure: failure)
-        call.finish(result)
+        call.finish(result, duration: duration)
         if record.paused {
             // The call pause() was waiting for: this worker stops now, and the pause may be complete.
             stopWorker(record, slot)
@@ -198,7 +198,7 @@ extension SupervisorCore {
     /// died. Counted like any other call, so the metrics see every call that reached a worker.
     func failRunningCall(_ record: PluginRecord, _ pid: Int32, _ call: PendingCall, _ error: CordonError) {
         let duration = call.startedAt.map { $0.duration(to: .now) } ?? .zero
-        call.finish(.failure(error))
+        call.finish(.failure(error), duration: duration)
         record.callEnded(after: duration)
         record.callFailed(error)
         totals.calls += 1

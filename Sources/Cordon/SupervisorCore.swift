@@ -696,13 +696,12 @@ final class SupervisorCore: @unchecked Sendable {
     /// wake-ups and drains. Before the reactor sleeps it arms the doorbell again (`prepareToSleep`),
     /// so an answer that comes later still wakes it.
     func expectReply(_ slot: WorkerSlot, _ process: WorkerProcess) {
-        let channel = process.channel
-        channel.stopWaiting()
-        let arm = { channel.prepareToSleep(drainingDoorbell: false) }
+        process.channel.stopWaiting()
+        let probes = process.answerProbes
         // Not polled (a worker whose fds are no longer watched): the doorbell is armed again at once,
         // so "not waiting" is never left behind without someone looking.
         guard let token = slot.doorbellToken, slot.process === process,
-              reactor.poll(token, ready: { channel.hasInput }, arm: arm) else { _ = arm(); return }
+              reactor.poll(token, ready: probes.ready, arm: probes.arm) else { _ = probes.arm(); return }
     }
 
     /// Sends the bootstrap, then the module in `moduleChunk` frames as fast as the worker reads them.

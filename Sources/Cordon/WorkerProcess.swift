@@ -66,6 +66,11 @@ final class WorkerProcess {
     var donationFD: CInt = -1
     /// Frames for the worker that the ring could not take yet (the module, mostly).
     var outbox = Outbox()
+    /// How the reactor looks at this worker's ring while an answer is due, and arms its doorbell
+    /// before it sleeps (`SupervisorCore.expectReply`): made once, not per call.
+    lazy var answerProbes: (ready: () -> Bool, arm: () -> Bool) = { [channel] in
+        (ready: { channel.hasInput }, arm: { channel.prepareToSleep(drainingDoorbell: false) })
+    }()
     /// The supervisor asked it to stop (`shutdown` sent): from then on it may report a failed
     /// `cordon_cleanup`, once (`cleanupReported`).
     var shutdownSent = false

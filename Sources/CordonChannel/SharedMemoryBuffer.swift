@@ -342,12 +342,7 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
         if drainingDoorbell { doorbell.drain() }
         cordon_store_release_u32(hostWaiting, 1)
         cordon_fence_seq_cst()
-        if cordon_load_acquire_u32(peerClosed) != 0 || locallyClosed.load(ordering: .acquiring) { return false }
-        let pending = withReceiving { consumer -> Bool in
-            // A corrupt counter is "something to do": tryReceive will report it.
-            (try? consumer.available()).map { $0 > 0 } ?? true
-        }
-        return !pending
+        return !hasInput
     }
 
     /// Host side: whether `tryReceive` has something to report (a frame, a close, a corrupt
