@@ -141,10 +141,12 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
     /// Runs the handlers of polled fds that have input; returns whether any ran.
     private func runPolledReady() -> Bool {
         guard !polled.isEmpty else { return false }
-        readyTokens.removeAll(keepingCapacity: true)
+        // Called on every busy poll: the list of ready tokens is touched only when one is ready.
+        var found = false
         var index = 0
         while index < polled.count {
             if polled[index].ready() {
+                if !found { readyTokens.removeAll(keepingCapacity: true); found = true }
                 readyTokens.append(polled[index].token)
                 polled.swapAt(index, polled.count - 1)
                 polled.removeLast()
@@ -152,8 +154,9 @@ final class Reactor: TaskExecutor, @unchecked Sendable {
                 index += 1
             }
         }
+        guard found else { return false }
         for token in readyTokens { handlers[token]?(0) }
-        return !readyTokens.isEmpty
+        return true
     }
 
     /// Before a sleep: arms every polled fd; runs the handlers of those that already have input and

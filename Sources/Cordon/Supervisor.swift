@@ -364,8 +364,14 @@ public struct PluginHandle: Sendable, Hashable {
         let (result, cost) = await withUnsafeContinuation { (continuation: UnsafeContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
             // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
             // and its completion resumes the caller on the same thread, with no hand-off either way.
-            let start = { core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) } }
-            reactor.runNowOrQueue(start)
+            // Not `runNowOrQueue`: the closure it takes would be an allocation on the path that needs none.
+            if reactor.isCurrent {
+                core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
+            } else {
+                reactor.execute {
+                    core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
+                }
+            }
         }
         return (try result.get(), cost)
     }

@@ -62,6 +62,10 @@ extension SupervisorCore {
         record.nextCallID &+= 1
         let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: reporting)
         pending.stdin = stdin
+        // Nothing queued ahead and a worker idle (the usual case): started at once, without the queue.
+        if record.queue.isEmpty, let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process {
+            return start(pending, record, slot, process)
+        }
         record.queue.append(pending)
         dispatch(record)
     }
@@ -69,18 +73,22 @@ extension SupervisorCore {
     /// Starts queued calls on idle workers.
     func dispatch(_ record: PluginRecord) {
         while !record.queue.isEmpty, let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process {
-            let call = record.queue.removeFirst()
-            slot.phase = .busy
-            slot.current = call
-            let now = ContinuousClock.now
-            call.startedAt = now
-            call.deadline = now + record.limits.maxWallTimePerCall
-            setState(record, .running)
-            let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
-                                      fuel: record.limits.maxFuelPerCall, stdin: call.stdin ?? [])
-            armDeadline(record, slot)
-            send(.call(request), record, slot, process)
+            start(record.queue.removeFirst(), record, slot, process)
         }
+    }
+
+    /// Sends `call` to the idle worker in `slot`.
+    private func start(_ call: PendingCall, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
+        slot.phase = .busy
+        slot.current = call
+        let now = ContinuousClock.now
+        call.startedAt = now
+        call.deadline = now + record.limits.maxWallTimePerCall
+        setState(record, .running)
+        let request = CallRequest(id: call.id, export: call.export, arguments: call.arguments, input: call.input,
+                                  fuel: record.limits.maxFuelPerCall, stdin: call.stdin ?? [])
+        armDeadline(record, slot)
+        send(.call(request), record, slot, process)
     }
 
     /// Makes sure the worker's deadline timer fires no later than its running call's deadline.
@@ -115,7 +123,8 @@ extension SupervisorCore {
         // The worker's account is hostile too. A lie kills it while the call is still its current one,
         // so the kill fails the call (it used to be detached first, and its caller waited forever).
         if case .values(let values) = outcome.result,
-           let signature = record.exports.first(where: { $0.name == call.export }), signature.results != values.map(\.type) {
+           let signature = record.exports.first(where: { $0.name == call.export }),
+           !values.elementsEqual(signature.results, by: { $0.type == $1 }) {
             return protocolViolation(record, slot, process, "results \(values.map(\.type)) do not match '\(call.export)' signature \(signature.results)")
         }
         // Fuel is the worker's own count of what it spent from the budget it was sent (0 when

@@ -88,12 +88,18 @@ struct ByteReader {
         guard Int(length) <= cap else { throw .corrupt(.stringTooLong(length: length, cap: cap)) }
         let n = Int(length)
         try need(n)
-        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)])
-        guard let s = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
-            throw .corrupt(.invalidUTF8)
+        let bytes = UnsafeRawBufferPointer(rebasing: base[offset..<(offset + n)]).assumingMemoryBound(to: UInt8.self)
+        // ASCII (export and function names, nearly always) is valid UTF-8 as it is, and decoding it
+        // repairs nothing; the generic validating initializer cost more than the rest of a call frame.
+        let string: String
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            string = String(decoding: bytes, as: UTF8.self)
+        } else {
+            guard let validated = String(validating: bytes, as: UTF8.self) else { throw .corrupt(.invalidUTF8) }
+            string = validated
         }
         offset &+= n
-        return s
+        return string
     }
 
     /// Reads a u32 element count, rejecting it if above `cap` or if `count × minimumElementSize`

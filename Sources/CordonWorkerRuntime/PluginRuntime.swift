@@ -8,7 +8,13 @@ import WAT
 public final class PluginRuntime {
     private let module: Module
     private var store: Store
-    private var instance: Instance
+    private var instance: Instance {
+        didSet { lastExport = nil }
+    }
+    /// The export called last, with its type: a call to the same export (the usual case) skips the
+    /// instance's export table and the type's lookup, which together cost more than a call of a small
+    /// function. Forgotten whenever `instance` is replaced (a command's `_start` runs on a fresh one).
+    private var lastExport: (name: String, function: Function, type: FunctionType)?
     private let limiter: GrowthLimiter
     private let limits: WasmLimits
     private let context: HostContext
@@ -347,8 +353,14 @@ public final class PluginRuntime {
     }
 
     private func callWithValues(_ name: String, arguments: [WasmValue]) throws -> [WasmValue] {
-        let function = try function(name)
-        let type = function.type
+        let function: Function, type: FunctionType
+        if let last = lastExport, last.name == name {
+            (function, type) = (last.function, last.type)
+        } else {
+            function = try self.function(name)
+            type = function.type
+            lastExport = (name, function, type)
+        }
         guard type.parameters.count == arguments.count else {
             throw RuntimeTrap(kind: .other, message: "export '\(name)' takes \(type.parameters.count) arguments, got \(arguments.count)")
         }

@@ -135,6 +135,18 @@ import Testing
     @Test func rejectsInvalidUTF8AndLongStrings() {
         let badUTF8 = frame(kind: .log, payload: [3] + le32(2) + [0xC3, 0x28])
         #expect(throws: ChannelError.corrupt(.invalidUTF8)) { try FrameCodec.decode(badUTF8) }
+        // ASCII takes a shorter path than other text; both arrive exactly as sent, and a stray byte
+        // after ASCII is still refused, not repaired.
+        for text in ["fib", "a\u{0}b", "é ok", "日本"] {
+            let bytes = Array(text.utf8)
+            guard case .log(let log)? = try? FrameCodec.decode(frame(kind: .log, payload: [3] + le32(UInt32(bytes.count)) + bytes)) else {
+                Issue.record("'\(text)' did not decode"); continue
+            }
+            #expect(Array(log.message.utf8) == bytes)
+        }
+        #expect(throws: ChannelError.corrupt(.invalidUTF8)) {
+            try FrameCodec.decode(frame(kind: .log, payload: [3] + le32(4) + Array("abc".utf8) + [0xFF]))
+        }
         let longName = frame(kind: .hostCall, callID: 1, payload: le32(UInt32(FrameLimits.maxNameBytes + 1)))
         #expect(throws: ChannelError.corrupt(.stringTooLong(length: UInt32(FrameLimits.maxNameBytes + 1),
                                                             cap: FrameLimits.maxNameBytes))) {

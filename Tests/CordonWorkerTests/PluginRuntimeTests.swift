@@ -86,6 +86,32 @@ import WAT
         }
     }
 
+    /// The runtime remembers the export it called last: calls that alternate between exports, repeat
+    /// one, or name one that does not exist each reach exactly the function they name.
+    @Test func eachCallReachesTheExportItNames() throws {
+        let runtime = try Self.load("""
+        (module
+          (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+          (func (export "sub") (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+          (func (export "one") (result i64) (i64.const 1)))
+        """, transport: Recorder())
+        let plan: [(String, [WasmValue], [WasmValue])] = [
+            ("add", [.i32(5), .i32(3)], [.i32(8)]), ("add", [.i32(1), .i32(1)], [.i32(2)]),
+            ("sub", [.i32(5), .i32(3)], [.i32(2)]), ("one", [], [.i64(1)]), ("add", [.i32(2), .i32(2)], [.i32(4)]),
+        ]
+        for (index, (export, arguments, expected)) in plan.enumerated() {
+            #expect(runtime.call(CallRequest(id: UInt32(index), export: export, arguments: arguments, fuel: 0)).result == .values(expected))
+        }
+        guard case .trap(_, let message) = runtime.call(CallRequest(id: 9, export: "ad", arguments: [.i32(1), .i32(1)], fuel: 0)).result else {
+            Issue.record("a call of a missing export did not fail"); return
+        }
+        #expect(message.contains("no exported function 'ad'"), "\(message)")
+        // Wrong arguments for the export called last are refused, not passed on.
+        guard case .trap = runtime.call(CallRequest(id: 10, export: "add", arguments: [.i32(1)], fuel: 0)).result else {
+            Issue.record("one argument for a two-argument export was accepted"); return
+        }
+    }
+
     @Test func guestPointersAreBoundsCheckedBeforeAnythingLeavesTheWorker() throws {
         let recorder = Recorder()
         let runtime = try Self.load(Self.probe, transport: recorder)
