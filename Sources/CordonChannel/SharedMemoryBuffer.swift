@@ -360,7 +360,9 @@ public final class SharedMemoryBuffer: @unchecked Sendable {
     /// publishes. Only for a host that will poll `hasInput` until it next calls `prepareToSleep`:
     /// anything the worker sends in between is seen by the polling, not by the doorbell.
     public func stopWaiting() {
-        cordon_store_release_u32(hostWaiting, 0)
+        // Only the host sets the flag and the worker only clears it, so a 0 read here is 0 still; not
+        // storing it again leaves the worker's cached copy of the line valid for its next look.
+        if cordon_load_acquire_u32(hostWaiting) != 0 { cordon_store_release_u32(hostWaiting, 0) }
     }
 
     // MARK: - Closing

@@ -117,6 +117,29 @@ private func sendUnlessFull(_ channel: SharedMemoryBuffer, _ frame: [UInt8]) thr
         #expect(elapsed >= 55 && elapsed < 5000, "two 30 ms timeouts took \(elapsed) ms")
     }
 
+    /// The producer reads the consumer's head only when the head it last validated leaves too little
+    /// room. A head the consumer lies about (past the tail, or going back) is caught then, before a
+    /// record is written, and the records not yet consumed arrive intact.
+    @Test func aLyingConsumerHeadIsCaughtBeforeAnyRecordIsOverwritten() throws {
+        let (host, worker) = try pair(.init(ringCapacity: 4096, maxMessageSize: 1000, spinIterations: 0))
+        let size = MappingLayout.mappingSize(capacity: 4096)
+        let raw = try #require(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, host.memfd, 0))
+        defer { munmap(raw, size) }
+        let frames = (1...5).map { [UInt8](repeating: $0, count: 1000) }
+        for frame in frames.prefix(4) { try host.trySendRaw(frame) }
+        #expect(throws: ChannelError.full) { try host.trySendRaw(frames[4]) }
+        #expect(try worker.tryReceiveRaw() == frames[0])
+        // The room the worker freed is known only from its head, which is read now: the fifth fits.
+        try host.trySendRaw(frames[4])
+        for lie: UInt64 in [6 * 1008, 0] {
+            raw.storeBytes(of: lie, toByteOffset: MappingLayout.h2wHeadOffset, as: UInt64.self)
+            #expect(throws: ChannelError.corrupt(.counterOutOfRange(.peerHead, value: lie, low: 1008, high: 5 * 1008))) {
+                try host.trySendRaw(frames[0])
+            }
+        }
+        for frame in frames.dropFirst() { #expect(try worker.tryReceiveRaw() == frame) }
+    }
+
     @Test func closeIsSeenByBothSides() throws {
         let (host, worker) = try pair(.init(ringCapacity: 4096))
         try worker.trySend(.heartbeat(1))
