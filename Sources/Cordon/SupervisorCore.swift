@@ -683,10 +683,16 @@ final class SupervisorCore: @unchecked Sendable {
             }
         }
         process.outbox.append(frame: frame)
-        flushOutbox(record, slot, process)
-        // What is still queued goes when the worker frees room, which it says through the doorbell
-        // only to a host that waits.
-        if !process.outbox.isEmpty { _ = process.channel.prepareToSleep(drainingDoorbell: false) }
+        guard flushOutbox(record, slot, process) else { return }
+        if !process.outbox.isEmpty {
+            // What is still queued goes when the worker frees room, which it says through the
+            // doorbell only to a host that waits.
+            _ = process.channel.prepareToSleep(drainingDoorbell: false)
+        } else if slot.phase == .busy {
+            // The worker freed room between the two tries and took it all: its answer is due, and
+            // "not waiting" may already be said above, so it is polled like the first try's.
+            expectReply(slot, process)
+        }
     }
 
     /// Has the reactor poll the ring of a worker that owes an answer (a call, or the rest of one after
