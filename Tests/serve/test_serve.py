@@ -5,7 +5,7 @@ real workers, a real SQLite state directory, real SIGKILL and SIGTERM. Prints `N
 
 Usage: test_serve.py BIN_DIR   (the directory holding `cordon` and `cordon-worker`)
 """
-import hashlib, http.client, json, os, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time, traceback
+import hashlib, http.client, json, os, re, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time, traceback
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -312,12 +312,14 @@ def main():
         expect(status == 201 and body["name"] == "calc" and body["state"] == "ready", (status, body))
         STATE["id"] = pid = body["id"]
         status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [2, 3]})
-        expect(status == 200 and body["results"] == [5] and "fuel_used" in body and "duration_ms" in body, (status, body))
+        expect(status == 200 and body["results"] == [5] and "fuel_used" in body and isinstance(body["duration_ms"], float)
+               and 0 < body["duration_ms"] < 5000, (status, body))
         status, body = request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [-7, 3]}, transport="tcp")
         expect(status == 200 and body["results"] == [-4], (status, body))
         status, data, r = request("POST", "/v1/plugins/%s/calls/echo" % pid, body=b"hello bytes", content_type="application/octet-stream", raw=True)
         expect(status == 200 and data == b"hello bytes", (status, data))
-        expect(int(r.getheader("Cordon-Fuel-Used")) > 0 and float(r.getheader("Cordon-Duration-Ms")) >= 0, r.getheaders())
+        # Milliseconds with exactly three decimals, as in the JSON answer's duration_ms.
+        expect(int(r.getheader("Cordon-Fuel-Used")) > 0 and re.fullmatch(r"[0-9]+\.[0-9]{3}", r.getheader("Cordon-Duration-Ms")), r.getheaders())
         status, body = request("GET", "/v1/plugins")
         expect(status == 200 and [p["id"] for p in body["plugins"]] == [pid], body)
         status, body = request("GET", "/v1/plugins/" + pid)
