@@ -65,6 +65,7 @@ wasi-test: deps
 bench: deps
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product cordon-worker
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product CordonTestPeer
+	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product CordonCorruptWorker
 	$(SWIFT) build -c release --scratch-path $(SCRATCH) --product cordon-bench
 	$(RELEASE_BIN)/cordon-bench all
 
