@@ -95,8 +95,8 @@ func runServeBenchmark(arguments: [String]) async throws {
 
     print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores\(cgroups ? "" : ", no cgroups (not root)")")
 
-    // 1. Latency: alternate the three paths in rounds so they share the machine's conditions.
-    var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = [], floor: [Double] = []
+    // 1. Latency: alternate the paths in rounds so they share the machine's conditions.
+    var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = [], healthz: [Double] = []
     let first = targets[0]
     let unixClient = try unix(), tcpClient = try tcp()
     for _ in 0..<latencyRounds {
@@ -110,12 +110,12 @@ func runServeBenchmark(arguments: [String]) async throws {
         for _ in 0..<200 {
             let t = ContinuousClock.now
             let r = try unixClient.send("GET", "/healthz", token: "", body: [])
-            floor.append(secondsOf(ContinuousClock.now - t))
+            healthz.append(secondsOf(ContinuousClock.now - t))
             guard r.status == 200 else { throw BenchFailure("healthz answered \(r.status)") }
         }
     }
     let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
-    let floorP = summarize(floor, seconds: 1)
+    let healthzP = summarize(healthz, seconds: 1)
     print("\nlatency, 1 caller, \(direct.count) calls per path")
     let widths = [40, 12, 12, 20]
     print(row(["path", "p50", "p99", "over direct at p50"], widths: widths))
@@ -123,9 +123,8 @@ func runServeBenchmark(arguments: [String]) async throws {
     for (label, r) in [("HTTP, Unix socket", unixP), ("HTTP, loopback TCP", tcpP)] {
         print(row([label, formatTime(r.p50), formatTime(r.p99), formatTime(r.p50 - directP.p50)], widths: widths))
     }
-    print(row(["GET /healthz, Unix socket (no plugin)", formatTime(floorP.p50), formatTime(floorP.p99), "—"], widths: widths))
+    print(row(["GET /healthz, Unix socket (no plugin)", formatTime(healthzP.p50), formatTime(healthzP.p99), "—"], widths: widths))
     print("target: HTTP adds ≤ 100 µs at p50; /healthz is the HTTP stack's own round trip")
-
 
     // 2. Throughput.
     let library = try await measureLibrary(handles: handles, callers: clients, seconds: seconds)
