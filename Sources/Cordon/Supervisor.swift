@@ -364,14 +364,13 @@ public struct PluginHandle: Sendable, Hashable {
         let (result, cost) = await withUnsafeContinuation { (continuation: UnsafeContinuation<(Result<CallValue, CordonError>, CallCost), Never>) in
             // A caller on `Supervisor.executor` is already on the reactor thread: the call starts now,
             // and its completion resumes the caller on the same thread, with no hand-off either way.
-            // Not `runNowOrQueue`: the closure it takes would be an allocation on the path that needs none.
-            if reactor.isCurrent {
+            // A local function, not a closure for `runNowOrQueue`: called directly it needs no context
+            // allocation, which only the hand-off to another thread makes.
+            func start() {
                 core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
-            } else {
-                reactor.execute {
-                    core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
-                }
             }
+            if reactor.isCurrent { start() } else { reactor.execute(start) }
+
         }
         return (try result.get(), cost)
     }

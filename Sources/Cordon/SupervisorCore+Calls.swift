@@ -63,8 +63,8 @@ extension SupervisorCore {
         let pending = PendingCall(id: record.nextCallID, export: export, arguments: arguments, input: input, completion: reporting)
         pending.stdin = stdin
         // Nothing queued ahead and a worker idle (the usual case): started at once, without the queue.
-        if record.queue.isEmpty, let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process {
-            return start(pending, record, slot, process)
+        if record.queue.isEmpty, let idle = idleWorker(record) {
+            return start(pending, record, idle.slot, idle.process)
         }
         record.queue.append(pending)
         dispatch(record)
@@ -72,10 +72,17 @@ extension SupervisorCore {
 
     /// Starts queued calls on idle workers.
     func dispatch(_ record: PluginRecord) {
-        while !record.queue.isEmpty, let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process {
-            start(record.queue.removeFirst(), record, slot, process)
+        while !record.queue.isEmpty, let idle = idleWorker(record) {
+            start(record.queue.removeFirst(), record, idle.slot, idle.process)
         }
     }
+
+    /// The first idle worker, with its process: where a call can start now.
+    private func idleWorker(_ record: PluginRecord) -> (slot: WorkerSlot, process: WorkerProcess)? {
+        guard let slot = record.workers.first(where: { $0.phase == .idle }), let process = slot.process else { return nil }
+        return (slot, process)
+    }
+
 
     /// Sends `call` to the idle worker in `slot`.
     private func start(_ call: PendingCall, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {

@@ -107,12 +107,8 @@ func runServeBenchmark(arguments: [String]) async throws {
         }
         overUnix += try sequential(unixClient, first, count: 200)
         overTCP += try sequential(tcpClient, first, count: 200)
-        for _ in 0..<200 {
-            let t = ContinuousClock.now
-            let r = try unixClient.send("GET", "/healthz", token: "", body: [])
-            healthz.append(secondsOf(ContinuousClock.now - t))
-            guard r.status == 200 else { throw BenchFailure("healthz answered \(r.status)") }
-        }
+        healthz += try sequential(unixClient, (token: "", path: "/healthz"), count: 200, method: "GET", body: [])
+
     }
     let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
     let healthzP = summarize(healthz, seconds: 1)
@@ -181,15 +177,16 @@ func runServeBenchmark(arguments: [String]) async throws {
 
 private func secondsOf(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-private func sequential(_ client: RawHTTPClient, _ target: (token: String, path: String), count: Int) throws -> [Double] {
-    let body = Array("{\"args\":[]}".utf8)
+/// `count` requests one after another, each timed; a call with no arguments unless told otherwise.
+private func sequential(_ client: RawHTTPClient, _ target: (token: String, path: String), count: Int,
+                        method: String = "POST", body: [UInt8] = Array("{\"args\":[]}".utf8)) throws -> [Double] {
     var out: [Double] = []
     out.reserveCapacity(count)
     for _ in 0..<count {
         let t = ContinuousClock.now
-        let r = try client.send("POST", target.path, token: target.token, body: body)
+        let r = try client.send(method, target.path, token: target.token, body: body)
         out.append(secondsOf(ContinuousClock.now - t))
-        guard r.status == 200 else { throw BenchFailure("call answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+        guard r.status == 200 else { throw BenchFailure("\(method) \(target.path) answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
     }
     return out
 }
