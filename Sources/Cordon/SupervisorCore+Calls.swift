@@ -276,7 +276,9 @@ extension SupervisorCore {
         call.hostCallOutstanding = request.id
         call.hostCalls &+= 1
         record.metrics.hostCalls += 1
-        let function = String(request.function.prefix(128))
+        // At most 128 characters in the records: a name of at most 128 UTF-8 bytes is kept as it is,
+        // without the walk over its characters that `prefix` makes.
+        let function = request.function.utf8.count <= 128 ? request.function : String(request.function.prefix(128))
         func reply(_ status: Int64, _ data: [UInt8] = [], auditStatus: HostCallStatus? = nil) {
             // A refused call is recorded, but a flood of them only up to a bound per call: the
             // breach record already says the limit was hit.
@@ -313,7 +315,13 @@ extension SupervisorCore {
             return refuse(.rateLimited, .denied)
         }
         if function.hasPrefix("wasi.") {
-            return wasiCall(record, slot, process, call, request, function: function) { reply($0, $1, auditStatus: $2) }
+            func answer(_ disposition: WASIDisposition) {
+                switch disposition {
+                case .answer(let status, let data, let auditStatus): reply(status, data, auditStatus: auditStatus)
+                case .pool(let broker, let known): wasiCallOnPool(broker, known, slot, process, call, request, reply: answer)
+                }
+            }
+            return answer(wasiCall(record, process, call, request, function: function))
         }
         let isKnown = HostCallDecoder.knownFunctions.contains(function)
         if !isKnown, !record.host.customFunctionNames.contains(function) {

@@ -24,12 +24,19 @@ extension SupervisorCore {
         return true
     }
 
+    /// What the reactor decided about a `wasi.*` host call: its answer, or the broker's pool must
+    /// perform it. A value rather than a callback: the calls answered at once, nearly all of them,
+    /// then build no closure (and retain none of the objects it would capture).
+    enum WASIDisposition {
+        case answer(status: Int64, data: [UInt8], audit: HostCallStatus)
+        case pool(WASIFileBroker, WASIBrokeredFunction)
+    }
+
     /// A `wasi.*` host call, after the budgets every host call goes through: the `filesystem`
-    /// capability, the size cap, then the broker on `wasiPool`; the answer is delivered on the
-    /// reactor, if the worker and the call are still the ones that asked.
-    func wasiCall(_ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess, _ call: PendingCall,
-                  _ request: HostCallRequest, function: String,
-                  reply: @escaping (Int64, [UInt8], HostCallStatus?) -> Void) {
+    /// capability, the size cap, then the broker, here if it cannot block, else on `wasiPool`
+    /// (`wasiCallOnPool`).
+    func wasiCall(_ record: PluginRecord, _ process: WorkerProcess, _ call: PendingCall,
+                  _ request: HostCallRequest, function: String) -> WASIDisposition {
         if !record.granted.contains(.filesystem) {
             record.metrics.capabilityDenials += 1
             audit.record(.capabilityDenied(tenant: configuration.tenant, plugin: record.id, pid: process.pid,
@@ -37,31 +44,44 @@ extension SupervisorCore {
             emit(record, process.pid, .capabilityDenied(function: function, capability: .filesystem))
             // Without `filesystem` there are no preopens (the load refuses them), so no guest fd ≥ 3
             // exists: EBADF is the exact answer, and what programs probing fds expect.
-            return reply(Int64(WASIErrno.badFileDescriptor.rawValue), [], .denied)
+            return .answer(status: Int64(WASIErrno.badFileDescriptor.rawValue), data: [], audit: .denied)
         }
         let total = request.blobs.reduce(0) { $0 + $1.count }
         guard total <= Int(record.limits.maxHostCallBytes) else {
             breach(record, process.pid, .hostCallBytes, value: Int64(record.limits.maxHostCallBytes), measured: Int64(total), export: call.export)
-            return reply(Int64(ABIErrorCode.tooLarge.rawValue), [], .denied)
+            return .answer(status: Int64(ABIErrorCode.tooLarge.rawValue), data: [], audit: .denied)
         }
         guard let broker = process.wasiBroker else {
-            return reply(Int64(WASIErrno.badFileDescriptor.rawValue), [], .error)
+            return .answer(status: Int64(WASIErrno.badFileDescriptor.rawValue), data: [], audit: .error)
+        }
+        guard let known = WASIBrokeredFunction(hostCallName: function) else {
+            return .answer(status: Int64(WASIErrno.noSys.rawValue), data: [], audit: .error)
         }
         // A read the page cache holds is answered here, without the two hand-offs to the pool.
-        let answer = { (answer: WASIReply) in reply(Int64(answer.status.rawValue), answer.data, answer.status == .success ? .ok : .error) }
-        if let cached = broker.serveWithoutBlocking(function: function, integers: request.integers, blobs: request.blobs) {
-            return answer(cached)
+        if let answer = broker.serveWithoutBlocking(known, integers: request.integers, blobs: request.blobs) {
+            return Self.disposition(answer)
         }
+        return .pool(broker, known)
+    }
+
+    /// Performs a brokered call on `wasiPool`; `reply` runs on the reactor, if the worker and the
+    /// call are still the ones that asked.
+    func wasiCallOnPool(_ broker: WASIFileBroker, _ function: WASIBrokeredFunction, _ slot: WorkerSlot, _ process: WorkerProcess,
+                        _ call: PendingCall, _ request: HostCallRequest, reply: @escaping (WASIDisposition) -> Void) {
         let reactor = self.reactor
-        let deliver = ReactorBound { [weak slot] (reply: WASIReply) in
+        let deliver = ReactorBound { [weak slot] (answer: WASIReply) in
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
-            answer(reply)
+            reply(Self.disposition(answer))
         }
         let integers = request.integers, blobs = request.blobs
         Task(executorPreference: Self.wasiPool) {
-            let answer = broker.serve(function: function, integers: integers, blobs: blobs)
+            let answer = broker.serve(function, integers: integers, blobs: blobs)
             reactor.execute { deliver.value(answer) }
         }
+    }
+
+    private static func disposition(_ answer: WASIReply) -> WASIDisposition {
+        .answer(status: Int64(answer.status.rawValue), data: answer.data, audit: answer.status == .success ? .ok : .error)
     }
 }
 

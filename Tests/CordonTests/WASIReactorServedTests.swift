@@ -59,3 +59,29 @@ import Testing
         #expect(fixture.broker.serveWithoutBlocking(function: "wasi.fd_seek", integers: [fd, 1, 0], blobs: [])?.status == .notCapable)
     }
 }
+
+/// A brokered call's name is looked up once, exactly: the host-call name of each function the broker
+/// performs, and nothing else; any other name is `ENOSYS`, never a guess, and no audit record.
+@Suite struct WASIBrokeredFunctionTests {
+    @Test func eachFunctionIsFoundByItsHostCallNameOnly() {
+        #expect(WASIBrokeredFunction.allCases.count == 31)
+        for function in WASIBrokeredFunction.allCases {
+            #expect(WASIBrokeredFunction(hostCallName: "wasi." + function.rawValue) == function)
+            #expect(WASIBrokeredFunction(hostCallName: function.rawValue) == nil, "\(function): the prefix is part of the name")
+        }
+        for name in ["", "wasi.", "wasi.fd_seek ", "WASI.fd_seek", "wasi.FD_SEEK", "wasi.fd_seek\0", "wasi.clock_time_get",
+                     "wasi.proc_exit", "wasi.fd_seek.", "wasi.fd_see", String(repeating: "wasi.fd_seek", count: 20)] {
+            #expect(WASIBrokeredFunction(hostCallName: name) == nil, "\(name.debugDescription)")
+        }
+    }
+
+    @Test func anUnknownNameIsENOSYSWithoutARecord() throws {
+        let fixture = try BrokerFixture()
+        let before = fixture.recorded.count
+        for name in ["wasi.clock_time_get", "wasi.nope", "fd_seek", "wasi.fd_seek\0"] {
+            #expect(fixture.broker.serve(function: name, integers: [3, 0, 0], blobs: []) == WASIReply(status: .noSys, data: []))
+            #expect(fixture.broker.serveWithoutBlocking(function: name, integers: [3, 0, 0], blobs: []) == nil)
+        }
+        #expect(fixture.recorded.count == before)
+    }
+}

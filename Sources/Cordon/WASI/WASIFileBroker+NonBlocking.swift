@@ -11,23 +11,28 @@ import Glibc
 // The table lock taken here is never held by a pool thread at the same time: a worker has at most one
 // host call outstanding, and its broker serves no one else.
 extension WASIFileBroker {
+    /// The answer to the host call `function` if it can be given without blocking, else nil.
+    func serveWithoutBlocking(function: String, integers: [Int64], blobs: [[UInt8]]) -> WASIReply? {
+        WASIBrokeredFunction(hostCallName: function).flatMap { serveWithoutBlocking($0, integers: integers, blobs: blobs) }
+    }
+
     /// The answer to `function` if it can be given without blocking, else nil: the caller then hands
     /// the call to the pool, which performs it (again, from the start) with the ordinary path. Any
     /// refusal also answers nil, so denials are audited by that one path.
-    func serveWithoutBlocking(function: String, integers: [Int64], blobs: [[UInt8]]) -> WASIReply? {
+    func serveWithoutBlocking(_ function: WASIBrokeredFunction, integers: [Int64], blobs: [[UInt8]]) -> WASIReply? {
         let positioned: Bool
         switch function {
-        case "wasi.fd_read": positioned = false
-        case "wasi.fd_pread": positioned = true
-        case "wasi.fd_fdstat_get", "wasi.fd_fdstat_set_rights", "wasi.fd_prestat_get", "wasi.fd_prestat_dir_name", "wasi.fd_tell":
+        case .fdRead: positioned = false
+        case .fdPread: positioned = true
+        case .fdFdstatGet, .fdFdstatSetRights, .fdPrestatGet, .fdPrestatDirName, .fdTell:
             // The broker's own table, and for `fd_tell` an lseek(SEEK_CUR), which only reads the open
             // file description's offset: nothing here waits for a disk or a server. Served in full
             // (refusals and their audit included) by the ordinary path, on this thread.
-            return serve(function: function, integers: integers, blobs: blobs)
-        case "wasi.fd_seek" where integers.count == 3 && (integers[2] == 0 || integers[2] == 1):
+            return serve(function, integers: integers, blobs: blobs)
+        case .fdSeek where integers.count == 3 && (integers[2] == 0 || integers[2] == 1):
             // SEEK_SET and SEEK_CUR only move the offset. SEEK_END needs the file's size, which a
             // network or FUSE file system may fetch from its server: that one takes the pool.
-            return serve(function: function, integers: integers, blobs: blobs)
+            return serve(function, integers: integers, blobs: blobs)
         default: return nil
         }
         let request = WASIRequest(integers: integers, blobs: blobs)

@@ -83,55 +83,59 @@ final class WASIFileBroker: Sendable {
     /// The guest fds currently open (preopens included), for tests and metrics.
     var openFileCount: Int { table.withLock { $0.entries.count } }
 
-    /// Serves `wasi.<name>` (the `wasi.` prefix already removed or not). Never throws: every failure
-    /// is a WASI errno, and the refusals the broker decides on its own are audited as `fs.denied`.
+    /// Serves the host call `wasi.<name>`; a name the broker does not perform answers `ENOSYS`.
     func serve(function: String, integers: [Int64], blobs: [[UInt8]]) -> WASIReply {
-        let name = function.hasPrefix("wasi.") ? String(function.dropFirst(5)) : function
+        guard let known = WASIBrokeredFunction(hostCallName: function) else { return WASIReply(status: .noSys, data: []) }
+        return serve(known, integers: integers, blobs: blobs)
+    }
+
+    /// Serves `function`. Never throws: every failure is a WASI errno, and the refusals the broker
+    /// decides on its own are audited as `fs.denied`.
+    func serve(_ function: WASIBrokeredFunction, integers: [Int64], blobs: [[UInt8]]) -> WASIReply {
         let request = WASIRequest(integers: integers, blobs: blobs)
         do {
             return try table.withLock { files throws(WASIRefusal) in
-                try dispatch(name, request, &files)
+                try dispatch(function, request, &files)
             }
         } catch {
-            if error.denied { audit(denied: name, request: request, errno: error.errno) }
+            if error.denied { audit(denied: function, request: request, errno: error.errno) }
             return WASIReply(status: error.errno, data: [])
         }
     }
 
-    private func dispatch(_ name: String, _ r: WASIRequest, _ t: inout WASIFileTable) throws(WASIRefusal) -> WASIReply {
-        switch name {
-        case "fd_advise": return try advise(r, &t)
-        case "fd_allocate": return try allocate(r, &t)
-        case "fd_close": return try closeFD(r, &t)
-        case "fd_datasync": return try sync(r, &t, dataOnly: true)
-        case "fd_sync": return try sync(r, &t, dataOnly: false)
-        case "fd_fdstat_get": return try fdstatGet(r, &t)
-        case "fd_fdstat_set_flags": return try fdstatSetFlags(r, &t)
-        case "fd_fdstat_set_rights": return try fdstatSetRights(r, &t)
-        case "fd_filestat_get": return try filestatGet(r, &t)
-        case "fd_filestat_set_size": return try filestatSetSize(r, &t)
-        case "fd_filestat_set_times": return try filestatSetTimes(r, &t)
-        case "fd_pread": return try read(r, &t, positioned: true)
-        case "fd_read": return try read(r, &t, positioned: false)
-        case "fd_pwrite": return try write(r, &t, positioned: true)
-        case "fd_write": return try write(r, &t, positioned: false)
-        case "fd_prestat_get": return try prestatGet(r, &t)
-        case "fd_prestat_dir_name": return try prestatDirName(r, &t)
-        case "fd_readdir": return try readdir(r, &t)
-        case "fd_renumber": return try renumber(r, &t)
-        case "fd_seek": return try seek(r, &t)
-        case "fd_tell": return try tell(r, &t)
-        case "path_create_directory": return try createDirectory(r, &t)
-        case "path_filestat_get": return try pathFilestatGet(r, &t)
-        case "path_filestat_set_times": return try pathFilestatSetTimes(r, &t)
-        case "path_link": return try link(r, &t)
-        case "path_open": return try open(r, &t)
-        case "path_readlink": return try readlink(r, &t)
-        case "path_remove_directory": return try remove(r, &t, directory: true)
-        case "path_rename": return try rename(r, &t)
-        case "path_symlink": return try symlink(r, &t)
-        case "path_unlink_file": return try remove(r, &t, directory: false)
-        default: throw .outcome(.noSys)
+    private func dispatch(_ function: WASIBrokeredFunction, _ r: WASIRequest, _ t: inout WASIFileTable) throws(WASIRefusal) -> WASIReply {
+        switch function {
+        case .fdAdvise: return try advise(r, &t)
+        case .fdAllocate: return try allocate(r, &t)
+        case .fdClose: return try closeFD(r, &t)
+        case .fdDatasync: return try sync(r, &t, dataOnly: true)
+        case .fdSync: return try sync(r, &t, dataOnly: false)
+        case .fdFdstatGet: return try fdstatGet(r, &t)
+        case .fdFdstatSetFlags: return try fdstatSetFlags(r, &t)
+        case .fdFdstatSetRights: return try fdstatSetRights(r, &t)
+        case .fdFilestatGet: return try filestatGet(r, &t)
+        case .fdFilestatSetSize: return try filestatSetSize(r, &t)
+        case .fdFilestatSetTimes: return try filestatSetTimes(r, &t)
+        case .fdPread: return try read(r, &t, positioned: true)
+        case .fdRead: return try read(r, &t, positioned: false)
+        case .fdPwrite: return try write(r, &t, positioned: true)
+        case .fdWrite: return try write(r, &t, positioned: false)
+        case .fdPrestatGet: return try prestatGet(r, &t)
+        case .fdPrestatDirName: return try prestatDirName(r, &t)
+        case .fdReaddir: return try readdir(r, &t)
+        case .fdRenumber: return try renumber(r, &t)
+        case .fdSeek: return try seek(r, &t)
+        case .fdTell: return try tell(r, &t)
+        case .pathCreateDirectory: return try createDirectory(r, &t)
+        case .pathFilestatGet: return try pathFilestatGet(r, &t)
+        case .pathFilestatSetTimes: return try pathFilestatSetTimes(r, &t)
+        case .pathLink: return try link(r, &t)
+        case .pathOpen: return try open(r, &t)
+        case .pathReadlink: return try readlink(r, &t)
+        case .pathRemoveDirectory: return try remove(r, &t, directory: true)
+        case .pathRename: return try rename(r, &t)
+        case .pathSymlink: return try symlink(r, &t)
+        case .pathUnlinkFile: return try remove(r, &t, directory: false)
         }
     }
 
@@ -169,10 +173,10 @@ final class WASIFileBroker: Sendable {
         String(decoding: bytes.prefix(auditedPathBytes), as: UTF8.self)
     }
 
-    private func audit(denied function: String, request: WASIRequest, errno: WASIErrno) {
+    private func audit(denied function: WASIBrokeredFunction, request: WASIRequest, errno: WASIErrno) {
         let path = request.blobs.first.map(WASIFileBroker.auditPath)
         let target = request.blobs.count > 1 ? WASIFileBroker.auditPath(request.blobs[1]) : nil
-        record(.fsDenied(tenant: identity.tenant, plugin: identity.plugin, pid: identity.pid, function: "wasi." + function,
+        record(.fsDenied(tenant: identity.tenant, plugin: identity.plugin, pid: identity.pid, function: function.hostCallName,
                          path: path ?? "", target: target, errno: errno.name))
     }
 
