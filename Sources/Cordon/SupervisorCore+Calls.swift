@@ -315,13 +315,12 @@ extension SupervisorCore {
             return refuse(.rateLimited, .denied)
         }
         if function.hasPrefix("wasi.") {
-            func answer(_ disposition: WASIDisposition) {
-                switch disposition {
-                case .answer(let status, let data, let auditStatus): reply(status, data, auditStatus: auditStatus)
-                case .pool(let broker, let known): wasiCallOnPool(broker, known, slot, process, call, request, reply: answer)
-                }
+            switch wasiCall(record, process, call, request, function: function) {
+            case .answer(let status, let data, let auditStatus):
+                return reply(status, data, auditStatus: auditStatus)
+            case .pool(let broker, let known):
+                return wasiCallOnPool(broker, known, slot, process, call, request) { reply($0, $1, auditStatus: $2) }
             }
-            return answer(wasiCall(record, process, call, request, function: function))
         }
         let isKnown = HostCallDecoder.knownFunctions.contains(function)
         if !isKnown, !record.host.customFunctionNames.contains(function) {

@@ -59,7 +59,8 @@ extension SupervisorCore {
         }
         // A read the page cache holds is answered here, without the two hand-offs to the pool.
         if let answer = broker.serveWithoutBlocking(known, integers: request.integers, blobs: request.blobs) {
-            return Self.disposition(answer)
+            let (status, data, audit) = Self.hostCallAnswer(answer)
+            return .answer(status: status, data: data, audit: audit)
         }
         return .pool(broker, known)
     }
@@ -67,11 +68,12 @@ extension SupervisorCore {
     /// Performs a brokered call on `wasiPool`; `reply` runs on the reactor, if the worker and the
     /// call are still the ones that asked.
     func wasiCallOnPool(_ broker: WASIFileBroker, _ function: WASIBrokeredFunction, _ slot: WorkerSlot, _ process: WorkerProcess,
-                        _ call: PendingCall, _ request: HostCallRequest, reply: @escaping (WASIDisposition) -> Void) {
+                        _ call: PendingCall, _ request: HostCallRequest, reply: @escaping (Int64, [UInt8], HostCallStatus) -> Void) {
         let reactor = self.reactor
         let deliver = ReactorBound { [weak slot] (answer: WASIReply) in
             guard let slot, slot.process === process, slot.current === call, process.exit == nil else { return }
-            reply(Self.disposition(answer))
+            let (status, data, audit) = Self.hostCallAnswer(answer)
+            reply(status, data, audit)
         }
         let integers = request.integers, blobs = request.blobs
         Task(executorPreference: Self.wasiPool) {
@@ -80,8 +82,9 @@ extension SupervisorCore {
         }
     }
 
-    private static func disposition(_ answer: WASIReply) -> WASIDisposition {
-        .answer(status: Int64(answer.status.rawValue), data: answer.data, audit: answer.status == .success ? .ok : .error)
+    /// The broker's reply as a host-call answer and the status its audit record gives it.
+    private static func hostCallAnswer(_ reply: WASIReply) -> (status: Int64, data: [UInt8], audit: HostCallStatus) {
+        (Int64(reply.status.rawValue), reply.data, reply.status == .success ? .ok : .error)
     }
 }
 
