@@ -11,5 +11,7 @@ public typealias ExportedFunction = CordonChannel.ExportedFunction
 public typealias UnsupportedExport = CordonChannel.UnsupportedExport
 /// Why a guest trapped, classified.
 public typealias TrapKind = CordonChannel.TrapKind
+/// A WASI preview-1 errno: the status of a brokered WASI call.
+public typealias WASIErrno = CordonChannel.WASIErrno
 /// The negative status codes host functions return to guests.
 public typealias ABIErrorCode = CordonChannel.ABIErrorCode

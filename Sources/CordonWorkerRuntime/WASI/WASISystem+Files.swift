@@ -3,6 +3,7 @@
 // `wasi.<name>` with the integers and blobs of docs/wasi.md. Guest pointers are checked before the
 // host call, so a bad result pointer never leaves a side effect behind (an opened file, a write).
 // The exception to "every call is a host call": reads of a file the broker donated (DonatedFiles).
+import CordonChannel
 import Glibc
 
 extension WASISystem {
@@ -26,24 +27,24 @@ extension WASISystem {
             return try brokerFixed(.fdFilestatGet, [a.integer(0)], size: WASILayout.filestatSize, at: a.u32(1))
         case .fdPrestatGet:
             let fd = a.u32(0)
-            guard fd > 2, fd - 3 < preopenCount else { return WASIErrno.badf.rawValue }
+            guard fd > 2, fd - 3 < preopenCount else { return WASIErrno.badFileDescriptor.rawValue }
             return try brokerFixed(.fdPrestatGet, [a.integer(0)], size: WASILayout.prestatSize, at: a.u32(1))
         case .fdPrestatDirName:
-            guard a.u32(0) > 2 else { return WASIErrno.badf.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.badFileDescriptor.rawValue }
             guard let memory, memory.contains(pointer: a.u32(1), length: a.u32(2)) else { return Self.fault }
             let (errno, data) = try broker(.fdPrestatDirName, [a.integer(0)])
             guard errno == Self.success else { return errno }
-            guard data.count <= Int(a.u32(2)) else { return WASIErrno.nametoolong.rawValue }
+            guard data.count <= Int(a.u32(2)) else { return WASIErrno.nameTooLong.rawValue }
             _ = memory.write(data, at: a.u32(1))
             return Self.success
         case .fdSeek:
-            guard a.u32(0) > 2 else { return WASIErrno.spipe.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalidSeek.rawValue }
             return try brokerFixed(.fdSeek, [a.integer(0), a.integer(1), a.integer(2)], size: 8, at: a.u32(3))
         case .fdTell:
-            guard a.u32(0) > 2 else { return WASIErrno.spipe.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalidSeek.rawValue }
             return try brokerFixed(.fdTell, [a.integer(0)], size: 8, at: a.u32(1))
         case .fdReaddir:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             return try readInto(.fdReaddir, fd: a.integer(0), buffer: a.u32(1), length: a.u32(2), extra: [a.integer(3)],
                                 blobs: [], result: a.u32(4))
         case .fdClose:
@@ -54,80 +55,80 @@ extension WASISystem {
             donated.close(a.u32(0))
             return try brokerStatus(.fdClose, [a.integer(0)])
         case .fdAdvise:
-            guard a.u32(0) > 2 else { return WASIErrno.spipe.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalidSeek.rawValue }
             return try brokerStatus(.fdAdvise, [a.integer(0), a.integer(1), a.integer(2), a.integer(3)])
         case .fdAllocate:
-            guard a.u32(0) > 2 else { return WASIErrno.spipe.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalidSeek.rawValue }
             return try brokerStatus(.fdAllocate, [a.integer(0), a.integer(1), a.integer(2)])
         case .fdDatasync, .fdSync:
-            guard a.u32(0) > 2 else { return WASIErrno.inval.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalid.rawValue }
             return try brokerStatus(function, [a.integer(0)])
         case .fdFdstatSetFlags:
-            guard a.u32(0) > 2 else { return WASIErrno.notsup.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notSupported.rawValue }
             return try brokerStatus(.fdFdstatSetFlags, [a.integer(0), a.integer(1)])
         case .fdFdstatSetRights:
-            guard a.u32(0) > 2 else { return WASIErrno.notsup.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notSupported.rawValue }
             let errno = try brokerStatus(.fdFdstatSetRights, [a.integer(0), a.integer(1), a.integer(2)])
             // Rights only shrink: from now on the broker checks every read of this fd again.
             if errno == Self.success { donated.close(a.u32(0)) }
             return errno
         case .fdFilestatSetSize:
-            guard a.u32(0) > 2 else { return WASIErrno.inval.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.invalid.rawValue }
             return try brokerStatus(.fdFilestatSetSize, [a.integer(0), a.integer(1)])
         case .fdFilestatSetTimes:
-            guard a.u32(0) > 2 else { return WASIErrno.notsup.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notSupported.rawValue }
             return try brokerStatus(.fdFilestatSetTimes, [a.integer(0), a.integer(1), a.integer(2), a.integer(3)])
         case .fdRenumber:
             // The worker's stdio and the supervisor's fds cannot trade places.
-            guard a.u32(0) > 2, a.u32(1) > 2 else { return WASIErrno.notsup.rawValue }
+            guard a.u32(0) > 2, a.u32(1) > 2 else { return WASIErrno.notSupported.rawValue }
             let errno = try brokerStatus(.fdRenumber, [a.integer(0), a.integer(1)])
             if errno == Self.success { donated.renumber(from: a.u32(0), to: a.u32(1)) }
             return errno
         case .pathCreateDirectory, .pathRemoveDirectory, .pathUnlinkFile:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
             return try brokerStatus(function, [a.integer(0)], [path])
         case .pathFilestatGet:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard memory?.contains(pointer: a.u32(4), length: WASILayout.filestatSize) == true else { return Self.fault }
             guard let path = try path(a.u32(2), a.u32(3)) else { return pathError(a.u32(2), a.u32(3)) }
             return try brokerFixed(.pathFilestatGet, [a.integer(0), a.integer(1)], [path], size: WASILayout.filestatSize, at: a.u32(4))
         case .pathFilestatSetTimes:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let path = try path(a.u32(2), a.u32(3)) else { return pathError(a.u32(2), a.u32(3)) }
             return try brokerStatus(.pathFilestatSetTimes, [a.integer(0), a.integer(1), a.integer(4), a.integer(5), a.integer(6)], [path])
         case .pathLink:
-            guard a.u32(0) > 2, a.u32(4) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2, a.u32(4) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let old = try path(a.u32(2), a.u32(3)) else { return pathError(a.u32(2), a.u32(3)) }
             guard let new = try path(a.u32(5), a.u32(6)) else { return pathError(a.u32(5), a.u32(6)) }
-            guard old.count + new.count <= brokerChunk else { return WASIErrno.nametoolong.rawValue }
+            guard old.count + new.count <= brokerChunk else { return WASIErrno.nameTooLong.rawValue }
             return try brokerStatus(.pathLink, [a.integer(0), a.integer(1), a.integer(4)], [old, new])
         case .pathOpen:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard memory?.contains(pointer: a.u32(8), length: 4) == true else { return Self.fault }
             guard let path = try path(a.u32(2), a.u32(3)) else { return pathError(a.u32(2), a.u32(3)) }
             return try open(integers: [a.integer(0), a.integer(1), a.integer(4), a.integer(5), a.integer(6), a.integer(7)],
                             path: path, result: a.u32(8))
         case .pathReadlink:
-            guard a.u32(0) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
             return try readInto(.pathReadlink, fd: a.integer(0), buffer: a.u32(3), length: a.u32(4), extra: [], blobs: [path],
                                 result: a.u32(5))
         case .pathRename:
-            guard a.u32(0) > 2, a.u32(3) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(0) > 2, a.u32(3) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let old = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
             guard let new = try path(a.u32(4), a.u32(5)) else { return pathError(a.u32(4), a.u32(5)) }
-            guard old.count + new.count <= brokerChunk else { return WASIErrno.nametoolong.rawValue }
+            guard old.count + new.count <= brokerChunk else { return WASIErrno.nameTooLong.rawValue }
             return try brokerStatus(.pathRename, [a.integer(0), a.integer(3)], [old, new])
         case .pathSymlink:
-            guard a.u32(2) > 2 else { return WASIErrno.notdir.rawValue }
+            guard a.u32(2) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard let old = try path(a.u32(0), a.u32(1)) else { return pathError(a.u32(0), a.u32(1)) }
             guard let new = try path(a.u32(3), a.u32(4)) else { return pathError(a.u32(3), a.u32(4)) }
-            guard old.count + new.count <= brokerChunk else { return WASIErrno.nametoolong.rawValue }
+            guard old.count + new.count <= brokerChunk else { return WASIErrno.nameTooLong.rawValue }
             return try brokerStatus(.pathSymlink, [a.integer(2)], [old, new])
         default:
             // Every other function is dispatched in WASISystem.invoke.
-            return WASIErrno.nosys.rawValue
+            return WASIErrno.noSys.rawValue
         }
     }
 
@@ -141,7 +142,7 @@ extension WASISystem {
 
     private func pathError(_ pointer: UInt32, _ length: UInt32) -> Errno {
         guard let memory, memory.contains(pointer: pointer, length: length) else { return Self.fault }
-        return WASIErrno.nametoolong.rawValue
+        return WASIErrno.nameTooLong.rawValue
     }
 
     // MARK: - stdio
@@ -184,10 +185,10 @@ extension WASISystem {
         guard let memory, memory.contains(pointer: result, length: 4),
               let vectors = memory.ioVectors(at: pointer, count: count) else { return Self.fault }
         if fd <= 2 {
-            guard offset == nil else { return WASIErrno.spipe.rawValue }
-            guard fd != 0 else { return WASIErrno.badf.rawValue }
+            guard offset == nil else { return WASIErrno.invalidSeek.rawValue }
+            guard fd != 0 else { return WASIErrno.badFileDescriptor.rawValue }
             let total = vectors.reduce(UInt64(0)) { $0 + UInt64($1.length) }
-            guard total <= UInt64(UInt32.max) else { return WASIErrno.inval.rawValue }
+            guard total <= UInt64(UInt32.max) else { return WASIErrno.invalid.rawValue }
             let gather = { (pending: inout [UInt8], kept: Int) in pending += memory.gather(vectors, limit: kept) }
             if fd == 1 { stdout.append(length: Int(total), copy: gather) } else { stderr.append(length: Int(total), copy: gather) }
             try flush(all: false)
@@ -210,8 +211,8 @@ extension WASISystem {
               let vectors = memory.ioVectors(at: pointer, count: count) else { return Self.fault }
         let capacity = vectors.reduce(0) { $0 + Int($1.length) }
         if fd <= 2 {
-            guard offset == nil else { return WASIErrno.spipe.rawValue }
-            guard fd == 0 else { return WASIErrno.badf.rawValue }
+            guard offset == nil else { return WASIErrno.invalidSeek.rawValue }
+            guard fd == 0 else { return WASIErrno.badFileDescriptor.rawValue }
             let copied = memory.scatter(stdin.take(capacity), into: vectors)
             _ = memory.store(u32: UInt32(copied), at: result)
             return Self.success
@@ -235,7 +236,7 @@ extension WASISystem {
     /// call, so the count fits the guest's u32; a short read is what POSIX and WASI allow. Errors
     /// are WASI errnos, never a trap.
     private func read(donated hostFD: Int32, memory: GuestMemory, vectors: [IOVector], result: UInt32, offset: Int64?) -> Errno {
-        if let offset, offset < 0 { return WASIErrno.inval.rawValue }
+        if let offset, offset < 0 { return WASIErrno.invalid.rawValue }
         var iovecs: [iovec] = []
         var total = 0
         let byteCount = memory.memory.byteCount

@@ -3,6 +3,7 @@
 // it wait, on a futex nobody wakes, because futex is already in the worker's allow-list and a sleep
 // system call is not.
 import CCordonShims
+import CordonChannel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ extension WASISystem {
     }
 
     func pollOneoff(_ input: UInt32, _ output: UInt32, _ count: UInt32, _ result: UInt32) -> WASIErrno.RawValue {
-        guard count > 0 else { return WASIErrno.inval.rawValue }
+        guard count > 0 else { return WASIErrno.invalid.rawValue }
         guard let memory, memory.contains(pointer: input, count: count, size: WASILayout.subscriptionSize),
               memory.contains(pointer: output, count: count, size: WASILayout.eventSize),
               memory.contains(pointer: result, length: 4) else { return WASIErrno.fault.rawValue }
@@ -33,7 +34,7 @@ extension WASISystem {
                 let timeout = memory.loadU64(at: base &+ 24) ?? 0
                 let flags = memory.loadU16(at: base &+ 40) ?? 0
                 guard let kernel = WASIClock.kernelClock(id), let now = WASIClock.exactNanoseconds(kernel) else {
-                    ready.append(Event(userdata: userdata, errno: WASIErrno.inval.rawValue, type: tag, bytes: 0))
+                    ready.append(Event(userdata: userdata, errno: WASIErrno.invalid.rawValue, type: tag, bytes: 0))
                     continue
                 }
                 let wait = flags & WASILayout.clockAbsoluteTime != 0 ? (timeout > now ? timeout - now : 0) : timeout
@@ -46,7 +47,7 @@ extension WASISystem {
                 let fd = memory.loadU32(at: base &+ 16) ?? 0
                 ready.append(fdEvent(userdata: userdata, type: tag, fd: fd))
             default:
-                return WASIErrno.inval.rawValue
+                return WASIErrno.invalid.rawValue
             }
         }
         if ready.isEmpty, let soonest = timers.map(\.wait).min() {
@@ -70,10 +71,10 @@ extension WASISystem {
         switch fd {
         case 0:
             return reading ? Event(userdata: userdata, errno: 0, type: type, bytes: UInt64(stdin.remaining))
-                : Event(userdata: userdata, errno: WASIErrno.badf.rawValue, type: type, bytes: 0)
+                : Event(userdata: userdata, errno: WASIErrno.badFileDescriptor.rawValue, type: type, bytes: 0)
         case 1, 2:
             let allowance = fd == 1 ? stdout.allowance : stderr.allowance
-            return reading ? Event(userdata: userdata, errno: WASIErrno.badf.rawValue, type: type, bytes: 0)
+            return reading ? Event(userdata: userdata, errno: WASIErrno.badFileDescriptor.rawValue, type: type, bytes: 0)
                 : Event(userdata: userdata, errno: 0, type: type, bytes: allowance)
         default:
             return Event(userdata: userdata, errno: 0, type: type, bytes: 0)

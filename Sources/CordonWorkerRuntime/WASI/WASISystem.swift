@@ -131,16 +131,16 @@ final class WASISystem {
         case .environSizesGet: return sizes(environment, a.u32(0), a.u32(1))
         case .environGet: return copy(environment, a.u32(0), a.u32(1))
         case .clockResGet:
-            guard WASIClock.kernelClock(a.u32(0)) != nil else { return WASIErrno.inval.rawValue }
+            guard WASIClock.kernelClock(a.u32(0)) != nil else { return WASIErrno.invalid.rawValue }
             return store(u64: clock.resolution, at: a.u32(1))
         case .clockTimeGet:
             guard memory?.contains(pointer: a.u32(2), length: 8) == true else { return WASIErrno.fault.rawValue }
-            guard let now = clock.now(a.u32(0)) else { return WASIErrno.inval.rawValue }
+            guard let now = clock.now(a.u32(0)) else { return WASIErrno.invalid.rawValue }
             return store(u64: now, at: a.u32(2))
         case .randomGet: return randomGet(a.u32(0), a.u32(1))
         case .schedYield: return WASIErrno.success.rawValue
         case .procExit: throw ProcExit(code: Int32(bitPattern: a.u32(0)))
-        case .procRaise: return WASIErrno.nosys.rawValue
+        case .procRaise: return WASIErrno.noSys.rawValue
         case .pollOneoff: return pollOneoff(a.u32(0), a.u32(1), a.u32(2), a.u32(3))
         case .sockAccept, .sockRecv, .sockSend, .sockShutdown: return try socket(fd: a.u32(0))
         default:
@@ -188,8 +188,8 @@ final class WASISystem {
     /// The worker has no sockets: a file fd is ENOTSOCK, an fd that is not open EBADF. For fds ≥ 3 only
     /// the broker knows which is which.
     private func socket(fd: UInt32) throws -> WASIErrno.RawValue {
-        if fd <= 2 { return WASIErrno.notsock.rawValue }
+        if fd <= 2 { return WASIErrno.notSocket.rawValue }
         let (errno, _) = try broker(.fdFdstatGet, [Int64(fd)])
-        return errno == WASIErrno.success.rawValue ? WASIErrno.notsock.rawValue : errno
+        return errno == WASIErrno.success.rawValue ? WASIErrno.notSocket.rawValue : errno
     }
 }
