@@ -97,6 +97,9 @@ func runServeBenchmark(arguments: [String]) async throws {
 
     // 1. Latency: alternate the paths in rounds so they share the machine's conditions.
     var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = [], healthz: [Double] = []
+    // The event loops' CPU time while each path's requests run one after another: what the HTTP stack
+    // and the handler cost the thread every request waits for (nothing else runs on it meanwhile).
+    var unixLoopCPU = 0, healthzLoopCPU = 0
     let first = targets[0]
     let unixClient = try unix(), tcpClient = try tcp()
     for _ in 0..<latencyRounds {
@@ -105,9 +108,13 @@ func runServeBenchmark(arguments: [String]) async throws {
             _ = try await handles[0].call("noop")
             direct.append(secondsOf(ContinuousClock.now - t))
         }
+        var loopCPU = eventLoopCPUNanoseconds()
         overUnix += try sequential(unixClient, first, count: 200)
+        unixLoopCPU += eventLoopCPUNanoseconds() - loopCPU
         overTCP += try sequential(tcpClient, first, count: 200)
+        loopCPU = eventLoopCPUNanoseconds()
         healthz += try sequential(unixClient, (token: "", path: "/healthz"), count: 200, method: "GET", body: [])
+        healthzLoopCPU += eventLoopCPUNanoseconds() - loopCPU
 
     }
     let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
@@ -120,6 +127,8 @@ func runServeBenchmark(arguments: [String]) async throws {
         print(row([label, formatTime(r.p50), formatTime(r.p99), formatTime(r.p50 - directP.p50)], widths: widths))
     }
     print(row(["GET /healthz, Unix socket (no plugin)", formatTime(healthzP.p50), formatTime(healthzP.p99), "—"], widths: widths))
+    let perRequest = { (nanoseconds: Int, count: Int) in formatTime(Double(nanoseconds) / Double(max(count, 1)) / 1e9) }
+    print("event-loop CPU per request (mean): call over the Unix socket \(perRequest(unixLoopCPU, overUnix.count)), /healthz \(perRequest(healthzLoopCPU, healthz.count))")
     print("target: HTTP adds ≤ 100 µs at p50; /healthz is the HTTP stack's own round trip")
 
     // 2. Throughput.
@@ -176,6 +185,19 @@ func runServeBenchmark(arguments: [String]) async throws {
 }
 
 private func secondsOf(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// CPU time so far of this process's SwiftNIO event-loop threads (`NIO-*`: the daemon's listeners
+/// and, through `EventLoopExecutor`, its handlers), from the scheduler's per-thread accounting.
+private func eventLoopCPUNanoseconds() -> Int {
+    var total = 0
+    for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+        guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8), name.hasPrefix("NIO-"),
+              let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8),
+              let onCPU = stat.split(separator: " ").first.flatMap({ Int($0) }) else { continue }
+        total += onCPU
+    }
+    return total
+}
 
 /// `count` requests one after another, each timed; a call with no arguments unless told otherwise.
 private func sequential(_ client: RawHTTPClient, _ target: (token: String, path: String), count: Int,
