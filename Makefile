@@ -37,6 +37,8 @@ test: deps
 	python3 scripts/wasi-differential.py --cordon $(BIN)/cordon
 	# cordon serve end to end: a real daemon on a Unix socket and loopback TCP, real kills (prints N passed, N failed).
 	python3 Tests/serve/test_serve.py $(BIN)
+	# deploy/ offline: the unit (systemd-analyze), the container build file and the DaemonSet (prints N passed, N failed).
+	python3 scripts/check-deploy.py $(BIN)
 	$(BIN)/cordon-bench soak --seconds 30
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then setpriv --reuid 65534 --regid 65534 --clear-groups $(BIN)/cordon-bench soak --seconds 10; fi
 	CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh || { echo "fuzz CI failed; running it once more"; CORDON_WORKER_SCRATCH=$(abspath $(SCRATCH)) Tests/Fuzz/ci.sh; }

@@ -5,7 +5,9 @@ set -euo pipefail
 # wasi-libc, libclang-rt-dev-wasm32: `cordon build --wasi`, and the WASI differential test's C programs.
 # wabt: wat2wasm builds the test plugin of Tests/serve/test_serve.py.
 # openssl, curl: that test's TLS certificate (openssl req) and clients (curl, openssl s_client).
-packages=(libseccomp-dev libcap-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32 wabt openssl curl)
+# libsqlite3-dev: GRDB (cordon serve's state) links the system SQLite.
+# systemd: systemd-analyze checks deploy/cordon.service offline (scripts/check-deploy.py).
+packages=(libseccomp-dev libcap-dev libsqlite3-dev pkg-config jq python3 bubblewrap wasi-libc libclang-rt-dev-wasm32 wabt openssl curl systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,6 +25,11 @@ fi
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
   $sudo apt-get install -y -qq python3-jsonschema >/dev/null 2>&1 || true
   python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema >/dev/null 2>&1 || true
+fi
+
+# scripts/check-deploy.py validates deploy/daemonset.yaml against Kubernetes' published schemas.
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+  python3 -m pip install -q kubernetes-validate >/dev/null 2>&1 || python3 -m pip install -q --break-system-packages kubernetes-validate >/dev/null 2>&1 || true
 fi
 
 # The WASI differential test runs each program under wasmtime too (its Python embedding).
