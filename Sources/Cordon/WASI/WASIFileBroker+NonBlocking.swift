@@ -11,11 +11,6 @@ import Glibc
 // The table lock taken here is never held by a pool thread at the same time: a worker has at most one
 // host call outstanding, and its broker serves no one else.
 extension WASIFileBroker {
-    /// The answer to the host call `function` if it can be given without blocking, else nil.
-    func serveWithoutBlocking(function: String, integers: [Int64], blobs: [[UInt8]]) -> WASIReply? {
-        WASIBrokeredFunction(hostCallName: function).flatMap { serveWithoutBlocking($0, integers: integers, blobs: blobs) }
-    }
-
     /// The answer to `function` if it can be given without blocking, else nil: the caller then hands
     /// the call to the pool, which performs it (again, from the start) with the ordinary path. Any
     /// refusal also answers nil, so denials are audited by that one path.

@@ -83,12 +83,6 @@ final class WASIFileBroker: Sendable {
     /// The guest fds currently open (preopens included), for tests and metrics.
     var openFileCount: Int { table.withLock { $0.entries.count } }
 
-    /// Serves the host call `wasi.<name>`; a name the broker does not perform answers `ENOSYS`.
-    func serve(function: String, integers: [Int64], blobs: [[UInt8]]) -> WASIReply {
-        guard let known = WASIBrokeredFunction(hostCallName: function) else { return WASIReply(status: .noSys, data: []) }
-        return serve(known, integers: integers, blobs: blobs)
-    }
-
     /// Serves `function`. Never throws: every failure is a WASI errno, and the refusals the broker
     /// decides on its own are audited as `fs.denied`.
     func serve(_ function: WASIBrokeredFunction, integers: [Int64], blobs: [[UInt8]]) -> WASIReply {
