@@ -1,5 +1,6 @@
 @testable import Cordon
 import CordonAudit
+import CordonChannel
 import CordonPolicy
 import Foundation
 import Glibc
@@ -52,7 +53,7 @@ final class BrokerFixture: Sendable {
     /// The broker performs named functions only: the supervisor answers any other name ENOSYS
     /// before it reaches a broker (`WASIBrokeredFunctionTests`), so a name here must be one of them.
     func callBytes(_ function: String, _ integers: [Int64], _ blobs: [[UInt8]]) -> WASIReply {
-        guard let known = WASIBrokeredFunction(rawValue: function) else {
+        guard let known = WASIBrokeredFunction(hostCallName: "wasi." + function) else {
             Issue.record("\(function) is not a function the broker performs")
             return WASIReply(status: .noSys, data: [])
         }

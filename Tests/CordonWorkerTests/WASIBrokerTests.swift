@@ -94,6 +94,14 @@ import Testing
         }
     }
 
+    /// The brokered calls are named by the channel's table; each is a preview-1 function the worker links.
+    @Test func everyBrokeredCallIsAPreview1Function() {
+        let linked = Set(WASIFunction.allCases.map(\.name))
+        for function in WASIBrokeredFunction.allCases {
+            #expect(function.rawValue.hasPrefix("wasi.") && linked.contains(String(function.rawValue.dropFirst(5))), "\(function.rawValue)")
+        }
+    }
+
     @Test func statusesMapToWASIErrnos() throws {
         let broker = Broker()
         let runtime = try M.load(M.all(), transport: broker)

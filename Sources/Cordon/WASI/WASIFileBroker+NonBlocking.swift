@@ -1,4 +1,5 @@
 import CCordonShims
+import CordonChannel
 import Glibc
 
 // The calls the reactor may serve itself. A brokered call normally hops to `wasiPool` because a file

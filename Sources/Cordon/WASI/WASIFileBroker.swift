@@ -1,5 +1,6 @@
 import CCordonShims
 import CordonAudit
+import CordonChannel
 import CordonPolicy
 import Glibc
 import Synchronization
@@ -170,7 +171,7 @@ final class WASIFileBroker: Sendable {
     private func audit(denied function: WASIBrokeredFunction, request: WASIRequest, errno: WASIErrno) {
         let path = request.blobs.first.map(WASIFileBroker.auditPath)
         let target = request.blobs.count > 1 ? WASIFileBroker.auditPath(request.blobs[1]) : nil
-        record(.fsDenied(tenant: identity.tenant, plugin: identity.plugin, pid: identity.pid, function: function.hostCallName,
+        record(.fsDenied(tenant: identity.tenant, plugin: identity.plugin, pid: identity.pid, function: function.rawValue,
                          path: path ?? "", target: target, errno: errno.name))
     }
 

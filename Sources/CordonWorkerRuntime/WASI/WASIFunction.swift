@@ -85,10 +85,6 @@ enum WASIFunction: Int, CaseIterable {
     /// The exact core-wasm type WASI preview 1 gives this function.
     var type: FunctionType { FunctionType(parameters: Self.table[rawValue].parameters, results: Self.table[rawValue].results) }
 
-    /// The host-call name of a brokered function: "wasi." + name (docs/wasi.md), built once.
-    var brokerName: String { Self.brokerNames[rawValue] }
-    private static let brokerNames: [String] = allCases.map { "wasi." + table[$0.rawValue].name }
-
     /// "(i32, i64, …) -> i32", for link errors.
     var signatureText: String {
         let entry = Self.table[rawValue]

@@ -62,7 +62,7 @@ extension WASISystem {
             return try brokerStatus(.fdAllocate, [a.integer(0), a.integer(1), a.integer(2)])
         case .fdDatasync, .fdSync:
             guard a.u32(0) > 2 else { return WASIErrno.invalid.rawValue }
-            return try brokerStatus(function, [a.integer(0)])
+            return try brokerStatus(function == .fdSync ? .fdSync : .fdDatasync, [a.integer(0)])
         case .fdFdstatSetFlags:
             guard a.u32(0) > 2 else { return WASIErrno.notSupported.rawValue }
             return try brokerStatus(.fdFdstatSetFlags, [a.integer(0), a.integer(1)])
@@ -84,10 +84,9 @@ extension WASISystem {
             let errno = try brokerStatus(.fdRenumber, [a.integer(0), a.integer(1)])
             if errno == Self.success { donated.renumber(from: a.u32(0), to: a.u32(1)) }
             return errno
-        case .pathCreateDirectory, .pathRemoveDirectory, .pathUnlinkFile:
-            guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
-            guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
-            return try brokerStatus(function, [a.integer(0)], [path])
+        case .pathCreateDirectory: return try pathStatus(.pathCreateDirectory, a)
+        case .pathRemoveDirectory: return try pathStatus(.pathRemoveDirectory, a)
+        case .pathUnlinkFile: return try pathStatus(.pathUnlinkFile, a)
         case .pathFilestatGet:
             guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
             guard memory?.contains(pointer: a.u32(4), length: WASILayout.filestatSize) == true else { return Self.fault }
@@ -197,7 +196,7 @@ extension WASISystem {
         }
         // One request carries at most one chunk; a short count is what POSIX and WASI allow.
         let data = memory.gather(vectors, limit: brokerChunk)
-        let function: WASIFunction = offset == nil ? .fdWrite : .fdPwrite
+        let function: WASIBrokeredFunction = offset == nil ? .fdWrite : .fdPwrite
         let integers = offset.map { [Int64(fd), $0] } ?? [Int64(fd)]
         let (errno, reply) = try broker(function, integers, [data])
         guard errno == Self.success else { return errno }
@@ -221,7 +220,7 @@ extension WASISystem {
             return read(donated: hostFD, memory: memory, vectors: vectors, result: result, offset: offset)
         }
         let asked = min(capacity, brokerChunk)
-        let function: WASIFunction = offset == nil ? .fdRead : .fdPread
+        let function: WASIBrokeredFunction = offset == nil ? .fdRead : .fdPread
         let integers = offset.map { [Int64(fd), Int64(asked), $0] } ?? [Int64(fd), Int64(asked)]
         let (errno, data) = try broker(function, integers)
         guard errno == Self.success else { return errno }
@@ -271,7 +270,7 @@ extension WASISystem {
 
     /// A brokered call whose reply is up to `length` bytes for the guest buffer at `buffer`, with the
     /// count stored at `result` (fd_readdir, path_readlink).
-    private func readInto(_ function: WASIFunction, fd: Int64, buffer: UInt32, length: UInt32, extra: [Int64],
+    private func readInto(_ function: WASIBrokeredFunction, fd: Int64, buffer: UInt32, length: UInt32, extra: [Int64],
                           blobs: [[UInt8]], result: UInt32) throws -> Errno {
         guard let memory, memory.contains(pointer: buffer, length: length), memory.contains(pointer: result, length: 4) else {
             return Self.fault
@@ -288,18 +287,25 @@ extension WASISystem {
     // MARK: - Broker
 
     /// One host call `wasi.<name>`; returns the WASI errno for its status and, on success, its data.
-    func broker(_ function: WASIFunction, _ integers: [Int64], _ blobs: [[UInt8]] = []) throws -> (Errno, [UInt8]) {
-        let reply = try context.forward(function.brokerName, integers: integers, blobs: blobs)
+    func broker(_ function: WASIBrokeredFunction, _ integers: [Int64], _ blobs: [[UInt8]] = []) throws -> (Errno, [UInt8]) {
+        let reply = try context.forward(function.rawValue, integers: integers, blobs: blobs)
         return (WASIErrno.code(forBrokerStatus: reply.status), reply.data)
     }
 
-    private func brokerStatus(_ function: WASIFunction, _ integers: [Int64], _ blobs: [[UInt8]] = []) throws -> Errno {
+    /// A path call on a directory fd whose only argument besides the fd is the path.
+    private func pathStatus(_ function: WASIBrokeredFunction, _ a: WASIArguments) throws -> Errno {
+        guard a.u32(0) > 2 else { return WASIErrno.notDirectory.rawValue }
+        guard let path = try path(a.u32(1), a.u32(2)) else { return pathError(a.u32(1), a.u32(2)) }
+        return try brokerStatus(function, [a.integer(0)], [path])
+    }
+
+    private func brokerStatus(_ function: WASIBrokeredFunction, _ integers: [Int64], _ blobs: [[UInt8]] = []) throws -> Errno {
         try broker(function, integers, blobs).0
     }
 
     /// A brokered call whose success data is a fixed-size structure copied to `pointer` unchanged
     /// (fdstat, filestat, prestat, a u32 fd, a u64 offset); data of another size is EIO.
-    private func brokerFixed(_ function: WASIFunction, _ integers: [Int64], _ blobs: [[UInt8]] = [],
+    private func brokerFixed(_ function: WASIBrokeredFunction, _ integers: [Int64], _ blobs: [[UInt8]] = [],
                              size: UInt32, at pointer: UInt32) throws -> Errno {
         guard let memory, memory.contains(pointer: pointer, length: size) else { return Self.fault }
         let (errno, data) = try broker(function, integers, blobs)
