@@ -60,7 +60,7 @@ def exec_form(stage, keyword):
     found = None
     for line in stage[1]:
         if line.upper().startswith(keyword + " "):
-            found = [s for s in re.findall(r'"((?:[^"\\]|\\.)*)"', line[len(keyword):])]
+            found = re.findall(r'"((?:[^"\\]|\\.)*)"', line[len(keyword):])
     return found
 
 
@@ -81,6 +81,8 @@ def cordon(bin_dir):
 
 def main(bin_dir):
     stages = containerfile()
+    # The image's command line: what `docker run` runs, and what a pod's `command`/`args` replace.
+    entrypoint, cmd = exec_form(stages[-1], "ENTRYPOINT") or [], exec_form(stages[-1], "CMD") or []
 
     @check("containerfile_builds_with_the_packages_swift_tools_version")
     def _():
@@ -130,18 +132,20 @@ def main(bin_dir):
 
     @check("container_default_command_starts_the_daemon")
     def _():
-        entrypoint, command = exec_form(stages[-1], "ENTRYPOINT") or [], exec_form(stages[-1], "CMD") or []
-        expect_config_refusal(entrypoint + command, "docker run with no arguments")
+        expect_config_refusal(entrypoint + cmd, "docker run with no arguments")
 
     @check("daemonset_command_starts_the_daemon")
     def _():
         # Kubernetes: `command` replaces the image's ENTRYPOINT, `args` its CMD (and a `command`
         # without `args` drops the CMD).
         text = read(os.path.join(DEPLOY, "daemonset.yaml"))
-        field = lambda name: (lambda m: re.findall(r'"([^"]*)"', m.group(1)) if m else None)(
-            re.search(rf"^\s+{name}:\s*\[([^\]]*)\]", text, re.M))
-        command, args = field("command"), field("args")
-        entrypoint, cmd = exec_form(stages[-1], "ENTRYPOINT") or [], exec_form(stages[-1], "CMD") or []
+
+        def string_list(name):
+            """The container's `name: ["…", …]`, or None when the manifest does not set it."""
+            found = re.search(rf"^\s+{name}:\s*\[([^\]]*)\]", text, re.M)
+            return re.findall(r'"([^"]*)"', found.group(1)) if found else None
+
+        command, args = string_list("command"), string_list("args")
         argv = (command if command is not None else entrypoint) + (args if args is not None else ([] if command is not None else cmd))
         expect_config_refusal(argv, "the DaemonSet's container")
 

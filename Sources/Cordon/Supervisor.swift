@@ -370,7 +370,6 @@ public struct PluginHandle: Sendable, Hashable {
                 core.call(plugin: id, export: export, arguments: arguments, input: input) { continuation.resume(returning: ($0, $1)) }
             }
             if reactor.isCurrent { start() } else { reactor.execute(start) }
-
         }
         return (try result.get(), cost)
     }

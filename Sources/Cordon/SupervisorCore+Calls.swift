@@ -83,7 +83,6 @@ extension SupervisorCore {
         return (slot, process)
     }
 
-
     /// Sends `call` to the idle worker in `slot`.
     private func start(_ call: PendingCall, _ record: PluginRecord, _ slot: WorkerSlot, _ process: WorkerProcess) {
         slot.phase = .busy

@@ -115,7 +115,6 @@ func runServeBenchmark(arguments: [String]) async throws {
         loopCPU = eventLoopCPUNanoseconds()
         healthz += try sequential(unixClient, (token: "", path: "/healthz"), count: 200, method: "GET", body: [])
         healthzLoopCPU += eventLoopCPUNanoseconds() - loopCPU
-
     }
     let directP = summarize(direct, seconds: 1), unixP = summarize(overUnix, seconds: 1), tcpP = summarize(overTCP, seconds: 1)
     let healthzP = summarize(healthz, seconds: 1)
