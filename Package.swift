@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         // cordon serve handles requests on NIO's event loops (CordonServe/EventLoopExecutor.swift).
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // cordon serve's call route is a handler in the HTTP pipeline (CordonServe/CallRequestHandler.swift).
+        .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
         // `swift package generate-documentation` (make docs): the Cordon module's DocC catalog.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", exact: "1.5.0"),
     ],
@@ -79,6 +81,9 @@ let package = Package(
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                    .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "GRDB", package: "GRDB.swift"),
                     .product(name: "Crypto", package: "swift-crypto"),

@@ -350,6 +350,21 @@ public struct PluginHandle: Sendable, Hashable {
         return CallReport(output: output, fuelUsed: cost.fuelUsed, duration: cost.duration)
     }
 
+    /// `callWithReport` for a caller that is not a task: the call starts on the reactor, and
+    /// `completion` runs exactly once, on the reactor thread, so it must only hand the outcome on
+    /// (`cordon serve`'s event-loop call path gives it to the connection's event loop). `input`
+    /// non-nil: the bytes convention.
+    package func startCall(_ export: String, _ arguments: [WasmValue], input: [UInt8]?,
+                           completion: @escaping @Sendable (Result<CallReport<CallValue>, CordonError>) -> Void) {
+        let core = supervisor.core
+        let id = self.id
+        supervisor.reactor.execute {
+            core.call(plugin: id, export: export, arguments: arguments, input: input) { result, cost in
+                completion(result.map { CallReport(output: $0, fuelUsed: cost.fuelUsed, duration: cost.duration) })
+            }
+        }
+    }
+
     private func submit(export: String, arguments: [WasmValue], input: [UInt8]?) async throws(CordonError) -> CallValue {
         try await submitReporting(export: export, arguments: arguments, input: input).0
     }
@@ -442,8 +457,8 @@ public struct PluginHandle: Sendable, Hashable {
     }
 }
 
-/// What a call produced.
-enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(CommandOutput) }
+/// What a call returned: values, bytes (the bytes convention), or a WASI command's output.
+package enum CallValue: Sendable { case values([WasmValue]), bytes([UInt8]), command(CommandOutput) }
 
 /// Everything `load` needs, bundled to cross to the reactor thread.
 struct LoadRequest: @unchecked Sendable {

@@ -131,49 +131,25 @@ struct APIRoutes: Sendable {
         }
     }
 
+    /// The call route, for a request `CallRequestHandler` leaves to the router (a path of another
+    /// shape that the router still matches): the same checks and answer, through `CallEndpoint`.
     private func call(_ request: Request, _ id: String?, _ export: String?) async throws -> Response {
-        try await withTenant(request, plugin: id) { tenant throws(APIError) in
-            guard let id, PluginSpec.isSafeName(id), let plugin = tenant.plugin(id) else { throw .notFoundPlugin }
-            guard let handle = plugin.handle else {
-                throw APIError(503, "unavailable", "plugin \(id) is not loaded: \(plugin.loadError ?? "unknown reason")")
-            }
-            guard let export, let signature = plugin.exports[export] else {
-                throw APIError(404, "no_such_export", "plugin \(id) has no export '\(export ?? "")'",
-                               details: [("exports", .array(plugin.exports.keys.sorted().map { .string($0) }))])
-            }
-            let bytesConvention = request.headers[.contentType]?.lowercased().hasPrefix("application/octet-stream") ?? false
-            let body = try await collect(request, limit: bytesConvention ? daemon.configuration.maxCallBody : daemon.configuration.maxJSONBody,
-                                         what: "call body")
-            var arguments: [WasmValue] = []
-            if !bytesConvention {
-                do { arguments = try CallArguments.parse(body, for: signature) } catch let error as JSONInputError { throw APIError.badInput(error) } catch { throw APIError(400, "invalid_request", "\(error)") }
-            }
-            try tenant.admitCall()
-            defer { tenant.finishCall() }
-            // Resume on this connection's event loop after the worker answers, so the response is
-            // written there without another thread hand-off.
-            let executor = self.executor.pinnedToCurrentLoop()
-            do {
-                return try await withTaskExecutorPreference(executor) { () async throws -> Response in
-                    if bytesConvention {
-                        let report = try await handle.callWithReport(export, bytes: body)
-                        var headers = HTTPFields()
-                        headers[.contentType] = "application/octet-stream"
-                        headers[.init("Cordon-Fuel-Used")!] = String(report.fuelUsed)
-                        headers[.init("Cordon-Duration-Ms")!] = Self.milliseconds(report.duration)
-                        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.output)))
-                    }
-                    let report = try await handle.callWithReport(export, arguments)
-                    // The keys are fixed ASCII: the answer is written in one interpolation, not
-                    // assembled member by member, on the path every call takes.
-                    let results = report.output.map { CallArguments.json($0).text }.joined(separator: ",")
-                    return Self.json(200, "{\"results\":[\(results)],\"fuel_used\":\(report.fuelUsed),\"duration_ms\":\(Self.milliseconds(report.duration))}")
-                }
-            } catch let error as CordonError {
-                throw APIError.from(error)
-            } catch {
-                throw APIError(500, "internal", "\(error)")
-            }
+        let endpoint = CallEndpoint(daemon: daemon)
+        let admitted = try endpoint.admit(authorization: request.headers[.authorization], contentType: request.headers[.contentType],
+                                          contentLength: request.headers[.contentLength], id: Substring(id ?? ""), export: Substring(export ?? ""))
+        let body: [UInt8]
+        do {
+            let buffer = try await request.body.collect(upTo: admitted.bodyLimit)
+            body = Array(buffer.readableBytesView)
+        } catch {
+            throw endpoint.tooLarge(admitted)
+        }
+        // Resume on this connection's event loop after the worker answers, so the response is
+        // written there without another thread hand-off.
+        return try await withTaskExecutorPreference(executor.pinnedToCurrentLoop()) {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<APIAnswer, any Error>) in
+                endpoint.start(admitted, body: body) { continuation.resume(with: $0.mapError { $0 }) }
+            }.response
         }
     }
 
@@ -220,20 +196,7 @@ struct APIRoutes: Sendable {
 
     // MARK: Rendering
 
-    static func json(_ status: Int, _ body: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    /// Milliseconds with three decimals, rounded to the microsecond. Integer arithmetic: Foundation's
-    /// `String(format:)` cost a few microseconds per call answered, on the daemon's hot path.
-    static func milliseconds(_ d: Duration) -> String {
-        let (seconds, attoseconds) = d.components
-        let micros = max(0, seconds) * 1_000_000 + (max(0, attoseconds) + 500_000_000_000) / 1_000_000_000_000
-        let fraction = String(micros % 1000)
-        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
+    static func json(_ status: Int, _ body: String) -> Response { APIAnswer.json(status, body).response }
 
     static func summary(_ plugin: Tenant.Plugin, state: String) -> JSONText {
         .object([("id", .string(plugin.id)), ("name", .string(plugin.spec.name)), ("state", .string(state))])
@@ -287,8 +250,6 @@ struct APIErrorMiddleware: RouterMiddleware {
         }
         daemon.recordRefusal(tenant: refusal.tenant, plugin: refusal.plugin, method: request.method.rawValue,
                              path: request.uri.path, error: refusal.error)
-        var response = APIRoutes.json(refusal.error.status, refusal.error.json)
-        if refusal.error.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
-        return response
+        return APIAnswer.refusal(refusal.error).response
     }
 }

@@ -26,7 +26,12 @@ public struct ServeService {
         let eventLoops = MultiThreadedEventLoopGroup.singleton
         let executor = EventLoopExecutor(group: eventLoops)
         let router = APIRoutes(daemon: daemon, executor: executor).router()
-        let server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout.components.seconds * 1000 + configuration.idleTimeout.components.attoseconds / 1_000_000_000_000_000))))
+        let idleTimeout = configuration.idleTimeout
+        let calls = CallEndpoint(daemon: daemon)
+        let date = HTTPDateHeader()
+        let server = HTTPServerBuilder { responder in
+            APIChannel(responder: responder, idleTimeout: idleTimeout, calls: calls, date: date)
+        }
         // Shut down in reverse order: the gate (503 from now on), then the listeners (in-flight
         // requests finish), then the daemon (workers stopped, audit log closed).
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DaemonStopper(daemon: daemon))]

@@ -5,7 +5,7 @@ real workers, a real SQLite state directory, real SIGKILL and SIGTERM. Prints `N
 
 Usage: test_serve.py BIN_DIR   (the directory holding `cordon` and `cordon-worker`)
 """
-import hashlib, http.client, json, os, re, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time, traceback
+import email.utils, hashlib, http.client, json, os, re, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time, traceback
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -191,6 +191,61 @@ def serve_refuses(config, name):
 
 def curl(*args):
     return subprocess.run(["curl", "-sS", "--max-time", "30"] + list(args), capture_output=True, timeout=60)
+
+
+def raw_request(method, path, body=b"", tenant="acme", headers=()):
+    """One HTTP/1.1 request's bytes, for clients that pipeline or misbehave on purpose."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: cordon"]
+    if tenant:
+        lines.append("Authorization: Bearer " + TOKENS.get(tenant, tenant))
+    if body or method in ("POST", "PUT"):
+        lines += ["Content-Type: application/json", "Content-Length: %d" % len(body)]
+    lines += list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def call_request(pid, export, args, tenant="acme", headers=()):
+    return raw_request("POST", "/v1/plugins/%s/calls/%s" % (pid, export), json.dumps({"args": args}).encode(), tenant, headers)
+
+
+def raw_exchange(data, answers, shutdown=False, then=b"", timeout=20):
+    """Writes `data` on one Unix-socket connection at once (a pipelining client), optionally closes
+    its writing side or writes `then` after the first answer, and reads `answers` answers.
+    Returns ([(status, {header: value}, body)], closed): closed when the daemon closed the
+    connection after them."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    s.sendall(data)
+    if shutdown:
+        s.shutdown(socket.SHUT_WR)
+    buf, out = b"", []
+    closed = False
+    while len(out) < answers:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            head = buf[:end].decode("latin-1").split("\r\n")
+            fields = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in head[1:])}
+            length = int(fields.get("content-length", "0"))
+            if len(buf) >= end + 4 + length:
+                out.append((int(head[0].split()[1]), fields, buf[end + 4:end + 4 + length]))
+                buf = buf[end + 4 + length:]
+                if len(out) == 1 and then:
+                    s.sendall(then)
+                continue
+        chunk = s.recv(65536)
+        if not chunk:
+            closed = True
+            break
+        buf += chunk
+    if not closed:
+        try:
+            s.settimeout(0.5)   # well inside the idle timeout (1.5 s)
+            closed = s.recv(1) == b""
+        except socket.timeout:
+            closed = False
+    s.close()
+    return out, closed
 
 
 WASM = subprocess.run(["wat2wasm", os.path.join(HERE, "plugin.wat"), "--output=-"], check=True, capture_output=True).stdout
@@ -405,7 +460,7 @@ def main():
         status, body = request("POST", "/v1/plugins", {"name": "napper", "module_sha256": digest, "grant": ["timer"],
                                                        "workers": 2, "limits": {"memory_pages": 16}}, tenant="narrow")
         expect(status == 201, (status, body))
-        pid = body["id"]
+        STATE["napper"] = pid = body["id"]
         # narrow allows 2 calls in flight: two naps, one per worker, stay in flight for 1.5 s; a
         # third call is refused until one finishes. A nap that lost the race for a slot to a probe
         # (which takes it only briefly) asks again.
@@ -601,6 +656,67 @@ def main():
         for c in socks:
             c.close()
         expect(request("POST", "/v1/plugins/%s/calls/add" % pid, {"args": [20, 22]})[1]["results"] == [42], "still up")
+
+    @test
+    def pipelined_requests_are_answered_in_order():
+        pid, napper = STATE["id"], STATE["napper"]
+        # A slow call ahead of the router's requests and of other calls, all written at once on one
+        # connection: each is answered, in the order asked.
+        data = (call_request(napper, "nap", [300], tenant="narrow") + raw_request("GET", "/healthz", tenant=None)
+                + call_request(pid, "add", [1, 2]) + raw_request("GET", "/v1/plugins/" + pid)
+                + call_request(pid, "add", [3, 4], tenant="wrong-token") + raw_request("PUT", "/v1/modules", WASM)
+                + call_request(pid, "add", [5, 6]))
+        out, closed = raw_exchange(data, 7)
+        statuses = [a[0] for a in out]
+        expect(statuses == [200, 200, 200, 200, 401, 200, 200], (statuses, out))
+        bodies = [json.loads(a[2]) for a in out]
+        expect(bodies[0]["results"] == [0] and bodies[1] == {"status": "ok"} and bodies[2]["results"] == [3]
+               and bodies[3]["id"] == pid and bodies[4]["error"]["code"] == "unauthorized"
+               and "sha256" in bodies[5] and bodies[6]["results"] == [11], bodies)
+        expect(out[4][1].get("www-authenticate") == "Bearer" and out[2][1].get("server") == "cordon", out)
+        # The Date header is an IMF-fixdate of now, on the call route's answers as on the router's.
+        for answer in out:
+            stamp = email.utils.parsedate_to_datetime(answer[1]["date"]).timestamp()
+            expect(abs(stamp - time.time()) < 10 and answer[1]["date"].endswith(" GMT"), answer[1])
+        # A query on a call's path is ignored, as by the router.
+        out, _ = raw_exchange(raw_request("POST", "/v1/plugins/%s/calls/add?trace=1" % pid, b'{"args":[7,8]}'), 1)
+        expect([a[0] for a in out] == [200] and json.loads(out[0][2])["results"] == [15], out)
+        expect(not closed, "a keep-alive connection was closed")
+
+    @test
+    def the_call_route_keeps_http_framing_under_odd_clients():
+        pid = STATE["id"]
+        # Connection: close is honoured after the answer.
+        out, closed = raw_exchange(call_request(pid, "add", [2, 2], headers=["Connection: close"]), 1)
+        expect([a[0] for a in out] == [200] and json.loads(out[0][2])["results"] == [4] and closed, (out, closed))
+        # A client that closes its writing side after its request still gets the answer.
+        out, closed = raw_exchange(call_request(pid, "add", [3, 3]), 1, shutdown=True)
+        expect([a[0] for a in out] == [200] and json.loads(out[0][2])["results"] == [6], out)
+        # A chunked body growing past the limit is refused, and the connection serves the next request.
+        chunk = b"x" * 8192
+        chunked = ("POST /v1/plugins/%s/calls/add HTTP/1.1\r\nHost: cordon\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" % (pid, TOKENS["acme"])).encode()
+        chunked += (b"2000\r\n" + chunk + b"\r\n") * 9 + b"0\r\n\r\n"
+        out, closed = raw_exchange(chunked + call_request(pid, "add", [4, 4]), 2)
+        expect([a[0] for a in out] == [413, 200] and json.loads(out[0][2])["error"]["code"] == "too_large"
+               and json.loads(out[1][2])["results"] == [8], out)
+        # A declared length over the limit is refused before any of the body is sent.
+        head = ("POST /v1/plugins/%s/calls/add HTTP/1.1\r\nHost: cordon\r\nAuthorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n" % (pid, TOKENS["acme"])).encode()
+        out, closed = raw_exchange(head, 1, timeout=5)
+        expect([a[0] for a in out] == [413], out)
+        # Garbage after a call: the call is answered first, then the parse error (400) closes.
+        out, closed = raw_exchange(call_request(pid, "add", [5, 5]) + b"NOT HTTP AT ALL\r\n\r\n", 2)
+        expect([a[0] for a in out] == [200, 400] and closed, (out, closed))
+        # Paths the router matches but the event-loop call route does not take (a trailing or a
+        # doubled slash) are served by the router, through the same checks.
+        for path in ("/v1/plugins/%s/calls/add/" % pid, "/v1//plugins/%s/calls/add" % pid):
+            status, body = request("POST", path, {"args": [1, 1]})
+            expect(status == 200 and body["results"] == [2], (path, status, body))
+        expect_error(request("POST", "/v1/plugins/%s/calls/add/" % pid, {"args": [1, 1]}, tenant="globex"), 404, "not_found")
+        expect_error(request("POST", "/v1/plugins/%s/calls/add/" % pid, body=b"x" * 70000, content_type="application/json"), 413)
+        # Other methods on the call path are the router's.
+        expect(request("GET", "/v1/plugins/%s/calls/add" % pid)[0] in (404, 405), "GET on a call path")
 
     @test
     def metrics_need_the_admin_token_and_carry_the_tenant():
