@@ -95,6 +95,11 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 var body: [UInt8] = []
                 if let declared = fields[.contentLength].flatMap(Int.init), declared > 0 { body.reserveCapacity(min(declared, admitted.bodyLimit)) }
                 reading = .gathering(admitted, body: body, close: fields[.connection]?.lowercased() == "close")
+                // A client that waits for leave to send its body (curl does, for large ones) gets it
+                // once the head has passed every check; a refusal instead is answered at once.
+                if fields[.expect]?.lowercased() == "100-continue" {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             } catch {
                 reading = .discarding
                 answer(refusing: error, close: fields[.connection]?.lowercased() == "close", context: context)

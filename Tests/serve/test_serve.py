@@ -705,6 +705,21 @@ def main():
                 "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n" % (pid, TOKENS["acme"])).encode()
         out, closed = raw_exchange(head, 1, timeout=5)
         expect([a[0] for a in out] == [413], out)
+        # A client that waits for leave to send its body is given it once the head passed.
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(SOCK)
+        body = b'{"args":[20,30]}'
+        s.sendall(("POST /v1/plugins/%s/calls/add HTTP/1.1\r\nHost: cordon\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % (pid, TOKENS["acme"], len(body))).encode())
+        interim = s.recv(1000)
+        expect(interim.startswith(b"HTTP/1.1 100 Continue\r\n") and interim.endswith(b"\r\n\r\n"), interim)
+        s.sendall(body)
+        answer = b""
+        while b"}" not in answer:
+            answer += s.recv(1000)
+        s.close()
+        expect(answer.startswith(b"HTTP/1.1 200 ") and b'"results":[50]' in answer, answer)
         # Garbage after a call: the call is answered first, then the parse error (400) closes.
         out, closed = raw_exchange(call_request(pid, "add", [5, 5]) + b"NOT HTTP AT ALL\r\n\r\n", 2)
         expect([a[0] for a in out] == [200, 400] and closed, (out, closed))
