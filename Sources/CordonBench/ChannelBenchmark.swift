@@ -215,6 +215,47 @@ private func channelBenchSocketpair(size: Int, iterations: Int, warmup: Int) thr
     return ChannelBenchResult(roundTrips: iterations, p50: p50, p99: p99, seconds: seconds)
 }
 
+/// The floor: one number each way through a shared page, both processes spinning (`ping-pong`
+/// peer): what any request and reply between two processes costs here before a byte of it is framed.
+private func channelBenchFloor(iterations: Int, warmup: Int) throws -> ChannelBenchResult {
+    let fd = cordon_memfd_create("cordon-bench-floor", 1)
+    guard fd >= 0, ftruncate(fd, 4096) == 0 else { throw ChannelBenchmarkError(description: "memfd failed (errno \(errno))") }
+    defer { close(fd) }
+    guard let base = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+        throw ChannelBenchmarkError(description: "mmap failed (errno \(errno))")
+    }
+    defer { munmap(base, 4096) }
+    let request = base.assumingMemoryBound(to: UInt64.self)
+    let reply = (base + 64).assumingMemoryBound(to: UInt64.self)
+    let peer = try channelBenchSpawn(["ping-pong"], fds: [0, 1, 2, fd])
+    defer {
+        cordon_store_release_u64(request, UInt64.max)
+        channelBenchReap(peer)
+    }
+    var samples = [UInt64](repeating: 0, count: iterations)
+    var start: UInt64 = 0
+    for i in 0..<(warmup + iterations) {
+        if i == warmup { start = channelBenchNow() }
+        let sequence = UInt64(i + 1)
+        let t0 = channelBenchNow()
+        cordon_store_release_u64(request, sequence)
+        var polls = 0
+        while cordon_load_acquire_u64(reply) != sequence {
+            cordon_cpu_relax()
+            polls &+= 1
+            // A peer that died would leave us spinning: look every million polls.
+            if polls & 0xFFFFF == 0, waitpid(peer.pid, nil, WNOHANG) != 0 {
+                throw ChannelBenchmarkError(description: "the ping-pong peer exited")
+            }
+        }
+        let t1 = channelBenchNow()
+        if i >= warmup { samples[i - warmup] = t1 - t0 }
+    }
+    let seconds = Double(channelBenchNow() - start) / 1e9
+    let (p50, p99) = channelBenchPercentiles(&samples)
+    return ChannelBenchResult(roundTrips: iterations, p50: p50, p99: p99, seconds: seconds)
+}
+
 /// Left-pads `s` to `width` columns.
 private func channelBenchPad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
@@ -262,4 +303,7 @@ func runChannelBenchmark(arguments: [String]) throws {
     }
     print("")
     for line in ratios { print(line) }
+    let floor = try channelBenchFloor(iterations: options.iterations, warmup: options.warmup)
+    print("floor: one number each way through shared memory between two processes, both spinning (no frame, codec or lock): "
+          + "p50 \(channelBenchFormat(floor.p50, 3)) µs, p99 \(channelBenchFormat(floor.p99, 3)) µs over \(floor.roundTrips) round trips")
 }

@@ -10,6 +10,8 @@
 //   flood N SIZE         send N raw frames of SIZE bytes (first 8 bytes: sequence number), then close
 //   hostile SEED N       scribble random counters, lengths, frames and garbage into the mapping N times
 //   socket-echo          fd 3 is a stream socket: echo [u32 length][frame] records (benchmark baseline)
+//   ping-pong            fd 3 is a memfd: answer each number the host stores at offset 0 by storing it at
+//                        offset 64, spinning, until the host stores UInt64.max (the benchmark's floor)
 //   orphan-silent        spawn a `silent` child on fds 3/4, write its pid (i32) to fd 5, exit after 300 ms:
 //                        the child must notice its parent changed and exit (worker-side death detection)
 // Exit status: 0 on a clean end, 2 on a channel error, 64 on bad usage.
@@ -242,6 +244,25 @@ func orphanSilent() -> Never {
     exit(0)
 }
 
+/// The floor under any request and reply between two processes on this machine: no frame, no codec,
+/// no lock, just one number carried each way through shared memory, each side spinning. Offsets 0
+/// and 64 are on cache lines of their own, so a round trip moves exactly two lines between cores.
+func pingPong() -> Never {
+    guard let base = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, memfdNumber, 0), base != MAP_FAILED else {
+        die("mmap failed: errno \(errno)")
+    }
+    let request = base.assumingMemoryBound(to: UInt64.self)
+    let reply = (base + 64).assumingMemoryBound(to: UInt64.self)
+    var last: UInt64 = 0
+    while true {
+        let value = cordon_load_acquire_u64(request)
+        if value == last { cordon_cpu_relax(); continue }
+        if value == UInt64.max { exit(0) }
+        cordon_store_release_u64(reply, value)
+        last = value
+    }
+}
+
 let args = CommandLine.arguments
 guard args.count >= 2 else { die("usage: CordonTestPeer MODE [ARGS]", status: 64) }
 func intArg(_ i: Int) -> Int {
@@ -258,6 +279,7 @@ case "sigkill-after": sigkillAfter(milliseconds: intArg(2))
 case "flood": flood(count: intArg(2), size: intArg(3))
 case "hostile": hostile(seed: UInt64(truncatingIfNeeded: intArg(2)), iterations: intArg(3))
 case "socket-echo": socketEcho()
+case "ping-pong": pingPong()
 case "orphan-silent": orphanSilent()
 default: die("unknown mode \(args[1])", status: 64)
 }
