@@ -23,20 +23,20 @@ struct CallEndpoint: Sendable {
         let bodyLimit: Int
     }
 
-    /// The plugin id and export of a path of the route's shape (`/v1/plugins/ID/calls/EXPORT`, a
-    /// query ignored), not percent-decoded, like the router's parameters; nil for any other path.
-    static func parameters(ofPath target: String) -> (id: Substring, export: Substring)? {
-        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
-        let prefix = "/v1/plugins/"
-        guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.dropFirst(prefix.count)
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        let id = rest[..<slash]
-        let tail = rest[slash...]
-        guard tail.hasPrefix("/calls/") else { return nil }
-        let export = tail.dropFirst("/calls/".count)
-        guard !id.isEmpty, !export.isEmpty, !export.contains("/") else { return nil }
-        return (id, export)
+    /// The path without its query, the plugin id and the export of a request target of the route's
+    /// shape (`/v1/plugins/ID/calls/EXPORT`, a query ignored), not percent-decoded, like the
+    /// router's parameters; nil for any other target. Read as bytes: it runs on every request.
+    static func parameters(ofPath target: String) -> (path: Substring, id: Substring, export: Substring)? {
+        let utf8 = target.utf8
+        let end = utf8.firstIndex(of: UInt8(ascii: "?")) ?? utf8.endIndex
+        let prefix = "/v1/plugins/".utf8, calls = "/calls/".utf8
+        guard utf8[..<end].starts(with: prefix) else { return nil }
+        let idStart = utf8.index(utf8.startIndex, offsetBy: prefix.count)
+        guard let slash = utf8[idStart..<end].firstIndex(of: UInt8(ascii: "/")), slash > idStart,
+              utf8[slash..<end].starts(with: calls) else { return nil }
+        let exportStart = utf8.index(slash, offsetBy: calls.count)
+        guard exportStart < end, !utf8[exportStart..<end].contains(UInt8(ascii: "/")) else { return nil }
+        return (target[..<end], target[idStart..<slash], target[exportStart..<end])
     }
 
     /// The checks of the request's head. `contentLength` is the declared body length, if any.

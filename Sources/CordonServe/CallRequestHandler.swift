@@ -53,7 +53,7 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request of the running call said `Connection: close`.
     private var closeAfterCall = false
     /// The path of our request being read or run (without its query), for the audit of a refusal.
-    private var requestPath = ""
+    private var requestPath: Substring = ""
     private var holding = false
     private var held = CircularBuffer<Held>()
     private var readDeferred = false
@@ -88,13 +88,15 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return context.fireChannelRead(data)
             }
             let fields = head.headerFields
-            requestPath = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(path[..<$0]) } ?? path
+            let contentLength = fields[.contentLength]
+            let close = fields[.connection]?.lowercased() == "close"
+            requestPath = route.path
             do {
                 let admitted = try endpoint.admit(authorization: fields[.authorization], contentType: fields[.contentType],
-                                                  contentLength: fields[.contentLength], id: route.id, export: route.export)
+                                                  contentLength: contentLength, id: route.id, export: route.export)
                 var body: [UInt8] = []
-                if let declared = fields[.contentLength].flatMap(Int.init), declared > 0 { body.reserveCapacity(min(declared, admitted.bodyLimit)) }
-                reading = .gathering(admitted, body: body, close: fields[.connection]?.lowercased() == "close")
+                if let declared = contentLength.flatMap(Int.init), declared > 0 { body.reserveCapacity(min(declared, admitted.bodyLimit)) }
+                reading = .gathering(admitted, body: body, close: close)
                 // A client that waits for leave to send its body (curl does, for large ones) gets it
                 // once the head has passed every check; a refusal instead is answered at once.
                 if fields[.expect]?.lowercased() == "100-continue" {
@@ -102,7 +104,7 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             } catch {
                 reading = .discarding
-                answer(refusing: error, close: fields[.connection]?.lowercased() == "close", context: context)
+                answer(refusing: error, close: close, context: context)
             }
         case .body(let chunk):
             switch reading {
@@ -205,7 +207,7 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Audits and writes a refusal of our request.
     private func answer(refusing error: any Error, close: Bool, context: ChannelHandlerContext) {
         let refusal = error as? Refusal ?? Refusal(error: APIError(500, "internal", "\(error)"))
-        endpoint.daemon.recordRefusal(tenant: refusal.tenant, plugin: refusal.plugin, method: "POST", path: requestPath,
+        endpoint.daemon.recordRefusal(tenant: refusal.tenant, plugin: refusal.plugin, method: "POST", path: String(requestPath),
                                       error: refusal.error)
         write(.refusal(refusal.error), close: close, context: context)
     }

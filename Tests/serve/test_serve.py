@@ -766,6 +766,11 @@ def main():
         expect(any(r["tenant"] == "tiny" and r["data"]["code"] == "rate_limited" for r in refused), "429")
         expect(any(r["tenant"] == "narrow" and r["data"]["status"] == 429 and r["data"]["code"] == "rate_limited" for r in refused),
                "429 concurrent_calls")
+        # A refused call names its path without the query (the pipelined 401, the 413s of the odd clients).
+        calls = "/v1/plugins/%s/calls/add" % STATE["id"]
+        expect(any(r["tenant"] == "-" and r["data"]["status"] == 401 and r["data"]["path"] == calls and r["data"]["method"] == "POST"
+                   for r in refused), "401 of a call with its path")
+        expect(any(r["tenant"] == "acme" and r["data"]["status"] == 413 and r["data"]["path"] == calls for r in refused), "413 of a call")
 
     @test
     def storage_and_plugins_survive_a_sigkill():
