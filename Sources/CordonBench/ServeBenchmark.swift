@@ -23,6 +23,8 @@ func runServeBenchmark(arguments: [String]) async throws {
     let quick = arguments.contains("--quick")
     let clients = value("--clients") ?? 8
     let seconds = value("--seconds") ?? (quick ? 1 : 5)
+    // The daemon's `reactor_busy_poll_us`; its default when not given.
+    let busyPoll = value("--reactor-busy-poll-us")
     let pluginCount = quick ? 10 : 50
     let latencyRounds = quick ? 5 : 20
     let module = try wat2wasm("""
@@ -50,7 +52,7 @@ func runServeBenchmark(arguments: [String]) async throws {
         """
     let config = """
         {"listen":{"unix":"\(socket)","tcp":"127.0.0.1:\(port)"},"state_dir":"\(dir)/state","audit_log":"\(dir)/audit.log",
-         "admin_token_sha256":"\(sha("admin"))","cgroups":\(cgroups),"tenants":[\((quietTenants + [hogTenant]).joined(separator: ","))]}
+         "admin_token_sha256":"\(sha("admin"))","cgroups":\(cgroups),\(busyPoll.map { "\"reactor_busy_poll_us\":\($0)," } ?? "")"tenants":[\((quietTenants + [hogTenant]).joined(separator: ","))]}
         """
     let configuration = try ServeConfiguration.parse(Array(config.utf8))
     let daemon = try ServeDaemon(configuration: configuration, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -93,7 +95,7 @@ func runServeBenchmark(arguments: [String]) async throws {
     let hog = try create(hogClient, token: hogToken, tenant: "bench-hog",
                          "{\"name\":\"hog\",\"module_sha256\":\"\(digest)\",\"workers\":2,\"limits\":{\"fuel\":20000000,\"timeout_ms\":30000,\"memory_pages\":256}}")
 
-    print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores\(cgroups ? "" : ", no cgroups (not root)")")
+    print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, reactors poll \(configuration.reactorBusyPoll) after a busy turn\(cgroups ? "" : ", no cgroups (not root)")")
 
     // 1. Latency: alternate the paths in rounds so they share the machine's conditions.
     var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = [], healthz: [Double] = []

@@ -16,6 +16,7 @@ usage: cordon-bench <channel|audit|supervisor|modules|wasi|soak|serve|all> [opti
   soak         200 plugins under faults [--plugins N] [--seconds S] [--seed N]
   serve        cordon serve vs the library on the same plugins: HTTP overhead at p50 (Unix socket, loopback TCP),
                calls/s with N clients, a tenant's latency beside a noisy one [--quick] [--clients N] [--seconds S]
+               [--reactor-busy-poll-us N]
   all          channel, audit and supervisor in one run
 """
 

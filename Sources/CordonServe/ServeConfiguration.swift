@@ -50,6 +50,8 @@ public struct ServeConfiguration: Sendable {
     public var maxConnections: Int
     /// Put each tenant's workers in `cordon/<tenant>` with its limits (default true; needs root).
     public var cgroups: Bool
+    /// How long each tenant's reactor polls after a busy turn (`SupervisorConfiguration.reactorBusyPoll`).
+    public var reactorBusyPoll: Duration
 
     /// Builtin policy names a config may list.
     public static let builtinPolicies: [String: SandboxPolicy] = ["default": .builtinDefault, "strict": .builtinStrict]
@@ -111,6 +113,7 @@ public struct ServeConfiguration: Sendable {
         let maxJSON = try root.integer("max_json_body", in: 1024...(64 << 20)) ?? (1 << 20)
         let maxCall = try root.integer("max_call_body", in: 1024...(256 << 20)) ?? (4 << 20)
         let maxConnections = try root.integer("max_connections", in: 1...100_000) ?? 1024
+        let busyPoll = try root.integer("reactor_busy_poll_us", in: 0...1000) ?? 15
         var cgroups = true
         if let v = root.value("cgroups") {
             guard case .bool(let b) = v else { throw JSONInputError(path: "$.cgroups", reason: "expected a boolean, found \(v.kindName)") }
@@ -132,7 +135,7 @@ public struct ServeConfiguration: Sendable {
                                   stateDirectory: stateDir, auditLog: audit, adminTokenSHA256: admin, tenants: tenants,
                                   shutdownGrace: .milliseconds(grace), idleTimeout: .milliseconds(idle),
                                   maxJSONBody: Int(maxJSON), maxCallBody: Int(maxCall), maxConnections: Int(maxConnections),
-                                  cgroups: cgroups)
+                                  cgroups: cgroups, reactorBusyPoll: .microseconds(busyPoll))
     }
 
     private static func parseTenant(_ value: StrictJSONValue, path: String) throws(JSONInputError) -> TenantConfiguration {

@@ -28,12 +28,7 @@ public final class ServeDaemon: Sendable {
         var tenants: [String: Tenant] = [:]
         for tenant in configuration.tenants {
             var supervisorConfiguration = SupervisorConfiguration(tenant: tenant.name, auditLog: audit)
-            // The reactor polls briefly after a busy turn, not the library's 50 µs: here the next
-            // call arrives only after the event loop has answered this one over HTTP, tens of
-            // microseconds later, and a reactor still spinning meanwhile holds a core the event loop
-            // and its client need (docs/performance.md, "Daemon"). A worker's answer to the call
-            // just sent, the case polling is for, comes well within it.
-            supervisorConfiguration.reactorBusyPoll = .microseconds(15)
+            supervisorConfiguration.reactorBusyPoll = configuration.reactorBusyPoll
             if configuration.cgroups {
                 supervisorConfiguration.workerCgroup = try TenantCgroup.create(tenant: tenant.name, quota: tenant.quota)
             }

@@ -266,6 +266,8 @@ def main():
         p = subprocess.run([os.path.join(BIN, "cordon"), "serve", "--config", path], capture_output=True, timeout=60)
         expect(p.returncode == 65, "exit %d" % p.returncode)
         expect(b"$.tenants[0].quota.plugns" in p.stderr and b"unknown key" in p.stderr, p.stderr)
+        status, stderr = serve_refuses(dict(CONFIG, reactor_busy_poll_us=5000), "bad-busy-poll")
+        expect(status == 65 and b"$.reactor_busy_poll_us" in stderr, (status, stderr))
 
     @test
     def non_loopback_tcp_without_tls_is_refused():
