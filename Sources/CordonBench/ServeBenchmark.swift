@@ -95,7 +95,7 @@ func runServeBenchmark(arguments: [String]) async throws {
     let hog = try create(hogClient, token: hogToken, tenant: "bench-hog",
                          "{\"name\":\"hog\",\"module_sha256\":\"\(digest)\",\"workers\":2,\"limits\":{\"fuel\":20000000,\"timeout_ms\":30000,\"memory_pages\":256}}")
 
-    print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, reactors poll \(configuration.reactorBusyPoll) after a busy turn\(cgroups ? "" : ", no cgroups (not root)")")
+    print("serve: \(pluginCount) plugins, 2 tenants (+1 noisy), \(clients) concurrent callers, \(seconds) s per throughput figure, trivial export, \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, reactors poll \(formatTime(secondsOf(configuration.reactorBusyPoll))) after a busy turn\(cgroups ? "" : ", no cgroups (not root)")")
 
     // 1. Latency: alternate the paths in rounds so they share the machine's conditions.
     var direct: [Double] = [], overUnix: [Double] = [], overTCP: [Double] = [], healthz: [Double] = []
