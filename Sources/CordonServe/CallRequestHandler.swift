@@ -149,7 +149,9 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             holding = true
             return held.append(.event(event))
         }
-        abandonPartialRequest()
+        // The end of input cuts short a request of ours that is still being read: the router then
+        // ends the connection. Any other event leaves it be.
+        if case ChannelEvent.inputClosed? = event as? ChannelEvent { abandonPartialRequest() }
         context.fireUserInboundEventTriggered(event)
     }
 

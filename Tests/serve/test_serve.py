@@ -694,6 +694,11 @@ def main():
         # A client that closes its writing side after its request still gets the answer.
         out, closed = raw_exchange(call_request(pid, "add", [3, 3]), 1, shutdown=True)
         expect([a[0] for a in out] == [200] and json.loads(out[0][2])["results"] == [6], out)
+        # A client that closes its writing side in the middle of a call's body is closed, not left hanging.
+        head = ("POST /v1/plugins/%s/calls/add HTTP/1.1\r\nHost: cordon\r\nAuthorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"args\":" % (pid, TOKENS["acme"])).encode()
+        out, closed = raw_exchange(head, 1, shutdown=True, timeout=5)
+        expect(closed and all(a[0] >= 400 for a in out), (out, closed))
         # A chunked body growing past the limit is refused, and the connection serves the next request.
         chunk = b"x" * 8192
         chunked = ("POST /v1/plugins/%s/calls/add HTTP/1.1\r\nHost: cordon\r\nAuthorization: Bearer %s\r\n"
