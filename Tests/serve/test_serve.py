@@ -686,6 +686,64 @@ def main():
         expect(not closed, "a keep-alive connection was closed")
 
     @test
+    def pipelined_requests_in_random_pieces_keep_their_order():
+        # Mixed requests, pipelined, written in pieces cut at random places with short pauses, so heads
+        # and bodies arrive split across reads in every way: each answer still comes in order.
+        import random
+        rng = random.Random(1207)
+        pid, napper = STATE["id"], STATE["napper"]
+        for round_ in range(20):
+            data, expected = b"", []
+            for _ in range(rng.randint(3, 10)):
+                kind = rng.choice(["add", "add", "healthz", "get", "unauthorized", "nap", "bad_args", "too_large"])
+                if kind == "add":
+                    a, b = rng.randint(-1000, 1000), rng.randint(-1000, 1000)
+                    data += call_request(pid, "add", [a, b])
+                    expected.append((200, lambda body, r=a + b: json.loads(body)["results"] == [r]))
+                elif kind == "healthz":
+                    data += raw_request("GET", "/healthz", tenant=None)
+                    expected.append((200, lambda body: json.loads(body) == {"status": "ok"}))
+                elif kind == "get":
+                    data += raw_request("GET", "/v1/plugins/" + pid)
+                    expected.append((200, lambda body: json.loads(body)["id"] == pid))
+                elif kind == "unauthorized":
+                    data += call_request(pid, "add", [1, 1], tenant="not-a-token")
+                    expected.append((401, lambda body: json.loads(body)["error"]["code"] == "unauthorized"))
+                elif kind == "nap":
+                    data += call_request(napper, "nap", [rng.randint(1, 30)], tenant="narrow")
+                    expected.append((200, lambda body: json.loads(body)["results"] == [0]))
+                elif kind == "bad_args":
+                    data += call_request(pid, "add", ["x", 1])
+                    expected.append((400, lambda body: "error" in json.loads(body)))
+                else:
+                    data += raw_request("POST", "/v1/plugins/%s/calls/add" % pid, b" " * 70000)
+                    expected.append((413, lambda body: json.loads(body)["error"]["code"] == "too_large"))
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(20)
+            s.connect(SOCK)
+            cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12))))
+            for start, end in zip([0] + cuts, cuts + [len(data)]):
+                s.sendall(data[start:end])
+                time.sleep(rng.choice([0, 0, 0.001, 0.005]))
+            buf, answers = b"", []
+            while len(answers) < len(expected):
+                end = buf.find(b"\r\n\r\n")
+                if end >= 0:
+                    head = buf[:end].decode("latin-1").split("\r\n")
+                    length = int(next((l.split(":", 1)[1] for l in head[1:] if l.lower().startswith("content-length:")), "0"))
+                    if len(buf) >= end + 4 + length:
+                        answers.append((int(head[0].split()[1]), buf[end + 4:end + 4 + length]))
+                        buf = buf[end + 4 + length:]
+                        continue
+                chunk = s.recv(65536)
+                expect(chunk, "round %d: the daemon closed after %d of %d answers" % (round_, len(answers), len(expected)))
+                buf += chunk
+            s.close()
+            for i, ((status, check), (got, body)) in enumerate(zip(expected, answers)):
+                expect(got == status and check(body), "round %d, answer %d: expected %d, got %d %r" % (round_, i, status, got, body[:200]))
+            expect(buf == b"", "round %d: bytes after the last answer: %r" % (round_, buf[:200]))
+
+    @test
     def the_call_route_keeps_http_framing_under_odd_clients():
         pid = STATE["id"]
         # Connection: close is honoured after the answer.
