@@ -343,13 +343,6 @@ public struct PluginHandle: Sendable, Hashable {
         return CallReport(output: values, fuelUsed: cost.fuelUsed, duration: cost.duration)
     }
 
-    /// `call(_:bytes:)` with the fuel the call used and its duration.
-    package func callWithReport(_ export: String, bytes: [UInt8]) async throws(CordonError) -> CallReport<[UInt8]> {
-        let (value, cost) = try await submitReporting(export: export, arguments: [], input: bytes)
-        guard case .bytes(let output) = value else { throw .protocolViolation("values returned for a bytes call") }
-        return CallReport(output: output, fuelUsed: cost.fuelUsed, duration: cost.duration)
-    }
-
     /// `callWithReport` for a caller that is not a task: the call starts on the reactor, and
     /// `completion` runs exactly once, on the reactor thread, so it must only hand the outcome on
     /// (`cordon serve`'s event-loop call path gives it to the connection's event loop). `input`

@@ -74,14 +74,11 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if holding { return held.append(.read(data)) }
+        if holding { return hold(.read(data)) }
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let head):
-            if owesAnswer {
-                holding = true
-                return held.append(.read(data))
-            }
+            if owesAnswer { return hold(.read(data)) }
             guard head.method == .post, let path = head.path, let route = CallEndpoint.parameters(ofPath: path) else {
                 reading = .forwarding
                 routerOwes += 1
@@ -135,24 +132,24 @@ final class CallRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !holding, !callRunning else {
-            holding = true
-            return held.append(.error(error))
-        }
+        guard !holding, !callRunning else { return hold(.error(error)) }
         // A request of ours cut short by a parse error is the router's to answer (400, then close).
         abandonPartialRequest()
         context.fireErrorCaught(error)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard !holding, !callRunning else {
-            holding = true
-            return held.append(.event(event))
-        }
+        guard !holding, !callRunning else { return hold(.event(event)) }
         // The end of input cuts short a request of ours that is still being read: the router then
         // ends the connection. Any other event leaves it be.
         if case ChannelEvent.inputClosed? = event as? ChannelEvent { abandonPartialRequest() }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Keeps `event` for after the answers owed, with everything that follows it.
+    private func hold(_ event: Held) {
+        holding = true
+        held.append(event)
     }
 
     private func abandonPartialRequest() {
